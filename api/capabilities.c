@@ -1,0 +1,1 @@
+/* capabilities.c - placeholder until the API layer lands. */

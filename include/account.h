@@ -1,0 +1,64 @@
+/* account.h - one struct account per authenticated mail account, shared by
+ * all of its HTTP requests (design.md "Per-account state cache").
+ *
+ * Accounts are found by an HMAC-SHA256 of (user name, password) under a
+ * random per-process key, so the password is never a map key and never
+ * stored; a matching HMAC proves the same password was given. Reference
+ * counted; evicted when idle.
+ */
+#ifndef ACCOUNT_H
+#define ACCOUNT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "gw_error.h"
+
+struct store;
+struct account;
+struct account_registry;
+
+struct account_registry_options {
+    struct backend_endpoint imap;   /* where accounts log in (strings borrowed) */
+    unsigned pool_size;             /* IMAP connections per account */
+    unsigned idle_timeout_s;        /* evict accounts unused this long */
+    unsigned auth_cache_ttl_s;      /* re-check the password with IMAP after this */
+};
+
+/* Creates the registry. store is borrowed (may be NULL in unit tests). */
+struct account_registry *account_registry_new(const struct account_registry_options *opts,
+                                              struct store *store);
+
+/* Frees every account (none may still be referenced) and the registry. */
+void account_registry_free(struct account_registry **r);
+
+/* Authenticates (username, password): a cached account whose HMAC matches
+ * and whose check is younger than auth_cache_ttl is returned at once;
+ * otherwise logs in to IMAP (blocking, bounded by the timeouts) and keeps
+ * that connection in the account's pool. *out is a new reference.
+ * Errors: GW_ERR_AUTH, GW_ERR_UNAVAILABLE, GW_ERR_TLS, GW_ERR_PROTOCOL. */
+int account_registry_authenticate(struct account_registry *r, const char *username,
+                                  const char *password, struct account **out,
+                                  struct gw_error *err);
+
+/* Drops accounts nobody references that were idle longer than the timeout,
+ * and trims idle IMAP connections. Returns how many accounts were evicted. */
+unsigned account_registry_evict_idle(struct account_registry *r);
+
+/* Number of accounts held. */
+unsigned account_registry_count(struct account_registry *r);
+
+void account_ref(struct account *a);
+void account_unref(struct account **a);
+
+/* Stable JMAP account id (derived from backend host and user name). */
+const char *account_id(const struct account *a);
+const char *account_username(const struct account *a);
+struct backend_pool *account_pool(struct account *a);
+
+/* maxConcurrentRequests: returns false if max requests are already running. */
+bool account_request_begin(struct account *a, uint64_t max_concurrent);
+void account_request_end(struct account *a);
+
+#endif
