@@ -1,0 +1,43 @@
+/* backend-private.h - what a backend instance (IMAP now, POP3 later)
+ * implements behind the public wrappers of backend.h.
+ *
+ * Only backends/ includes this. A concrete backend embeds struct
+ * mail_backend as its first member and points v at its static vtable; the
+ * wrappers in backends/backend.c do the generic work (broken flag,
+ * capability lookup) once and dispatch the rest through b->v.
+ */
+#ifndef BACKEND_PRIVATE_H
+#define BACKEND_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "backend.h"
+
+struct mail_backend_vtable {
+    const char *name;   /* "imap", for logs */
+
+    /* One round trip proving the session is alive. Returns 0 or -1 with err;
+     * the wrapper marks the connection broken on failure. */
+    int (*noop)(struct mail_backend *b, struct gw_error *err);
+
+    /* Says goodbye to the server when the connection is healthy (bounded by
+     * the command timeout), then frees b and everything it owns. */
+    void (*destroy)(struct mail_backend *b);
+};
+
+struct mail_backend {
+    const struct mail_backend_vtable *v;
+    bool broken;            /* I/O error, timeout or BYE seen: never reuse */
+    char **caps;            /* post-login capabilities, owned, as sent */
+    size_t n_caps;
+};
+
+/* Replaces b's capability list with a new one taking ownership of caps
+ * (an array of n malloc'ed strings, itself malloc'ed). */
+void backend_caps_replace(struct mail_backend *b, char **caps, size_t n);
+
+/* Frees b's capability list. */
+void backend_caps_clear(struct mail_backend *b);
+
+#endif
