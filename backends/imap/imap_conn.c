@@ -125,6 +125,7 @@ static int imap_authenticate_plain(struct imap_backend *ib, const struct backend
     memcpy(raw + 2 + ulen, cred->password, plen);
     EVP_EncodeBlock((unsigned char *)b64, raw, (int)raw_len);
 
+    session_forget_caps(imap);     /* the reply's [CAPABILITY] replaces them */
     imap_cmd_begin(ib);
     r = mailimap_send_current_tag(imap);
     if (r != MAILIMAP_NO_ERROR)
@@ -181,6 +182,7 @@ static int imap_login(struct imap_backend *ib, const struct backend_endpoint *ep
             return gw_error_set(err, GW_ERR_TLS, "server refuses to log in without TLS");
         return gw_error_set(err, GW_ERR_AUTH, "server offers no login method we support");
     }
+    session_forget_caps(ib->imap);
     imap_cmd_begin(ib);
     int r = mailimap_login(ib->imap, cred->username, cred->password);
     net_stream_wipe_write_buffer(ib->imap->imap_stream);
@@ -196,6 +198,12 @@ static int imap_starttls(struct imap_backend *ib, const struct backend_endpoint 
         return gw_error_set(err, GW_ERR_TLS, "server does not offer STARTTLS");
     imap_cmd_begin(ib);
     int r = mailimap_starttls(ib->imap);
+    if (r == MAILIMAP_ERROR_STARTTLS && ib->imap->imap_stream->read_buffer_len != 0) {
+        /* libetpan >= 1.9.4 refuses this itself (CVE-2020-15953); say why. */
+        net_io_disarm(&ib->io);
+        ib->base.broken = true;
+        return gw_error_set(err, GW_ERR_TLS, "server sent unexpected data after STARTTLS");
+    }
     if (imap_cmd_end(ib, r, "STARTTLS", GW_ERR_TLS, err) < 0)
         return -1;
     net_io_arm(&ib->io, ib->command_timeout_ms);
@@ -288,7 +296,6 @@ int backend_imap_open(const struct backend_endpoint *ep, const struct backend_cr
         if (session_load_caps(ib, err) < 0 || imap_login(ib, ep, cred, err) < 0)
             goto out;
     }
-    session_forget_caps(ib->imap);
     /* A login reply may carry [CAPABILITY ...]; libetpan stored it then. */
     if (session_load_caps(ib, err) < 0 || backend_copy_caps(ib, err) < 0)
         goto out;
