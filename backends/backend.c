@@ -7,6 +7,14 @@
 
 #include "gw_log.h"
 
+void backend_endpoint_fill_defaults(struct backend_endpoint *ep)
+{
+    if (ep->connect_timeout_ms == 0)
+        ep->connect_timeout_ms = BACKEND_DEFAULT_TIMEOUT_MS;
+    if (ep->command_timeout_ms == 0)
+        ep->command_timeout_ms = BACKEND_DEFAULT_TIMEOUT_MS;
+}
+
 void backend_caps_clear(struct mail_backend *b)
 {
     for (size_t i = 0; i < b->n_caps; i++)

@@ -50,6 +50,7 @@ struct backend_pool *backend_pool_new(const struct backend_endpoint *ep,
     if (p == NULL)
         return NULL;
     p->ep = *ep;
+    backend_endpoint_fill_defaults(&p->ep);
     p->max = max_connections > 0 ? max_connections : 1;
     p->username = strdup(cred->username);
     p->password_len = strlen(cred->password);

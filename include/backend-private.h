@@ -33,6 +33,13 @@ struct mail_backend {
     size_t n_caps;
 };
 
+/* Timeout used when an endpoint leaves one at 0 (a 0 budget would make
+ * every wait fail at once). */
+#define BACKEND_DEFAULT_TIMEOUT_MS 30000u
+
+/* Fills zero timeouts of ep with BACKEND_DEFAULT_TIMEOUT_MS. */
+void backend_endpoint_fill_defaults(struct backend_endpoint *ep);
+
 /* Replaces b's capability list with a new one taking ownership of caps
  * (an array of n malloc'ed strings, itself malloc'ed). */
 void backend_caps_replace(struct mail_backend *b, char **caps, size_t n);

@@ -261,16 +261,21 @@ static int imap_connect(struct imap_backend *ib, const struct backend_endpoint *
     return 0;
 }
 
-int backend_imap_open(const struct backend_endpoint *ep, const struct backend_credentials *cred,
-                      struct mail_backend **out, struct gw_error *err)
+int backend_imap_open(const struct backend_endpoint *endpoint,
+                      const struct backend_credentials *cred, struct mail_backend **out,
+                      struct gw_error *err)
 {
     struct imap_backend *ib = NULL;
+    struct backend_endpoint fixed;
+    const struct backend_endpoint *ep = &fixed;
     int ret = -1;
 
     *out = NULL;
-    if (ep == NULL || ep->host == NULL || cred == NULL || cred->username == NULL ||
+    if (endpoint == NULL || endpoint->host == NULL || cred == NULL || cred->username == NULL ||
         cred->password == NULL)
         return gw_error_set(err, GW_ERR_INVALID, "IMAP endpoint or credentials missing");
+    fixed = *endpoint;
+    backend_endpoint_fill_defaults(&fixed);
     if (ep->tls == GW_TLS_NONE && !net_host_is_loopback(ep->host))
         return gw_error_set(err, GW_ERR_TLS, "refusing plaintext IMAP to non-loopback host %s",
                             ep->host);
@@ -309,6 +314,8 @@ out:
         imap_vt_destroy(&ib->base);
         return -1;
     }
+    gw_log_debug("IMAP %s:%u (%s) logged in as %s", ep->host, (unsigned)ep->port,
+                 ep->tls == GW_TLS_NONE ? "plaintext" : "TLS", cred->username);
     *out = &ib->base;
     return 0;
 }
