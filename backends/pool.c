@@ -44,9 +44,12 @@ struct backend_pool *backend_pool_new(const struct backend_endpoint *ep,
                                       const struct backend_credentials *cred,
                                       unsigned max_connections)
 {
-    struct backend_pool *p = calloc(1, sizeof(*p));
+    struct backend_pool *p = NULL;
     pthread_condattr_t ca;
 
+    if (ep == NULL || cred == NULL || cred->username == NULL || cred->password == NULL)
+        return NULL;
+    p = calloc(1, sizeof(*p));
     if (p == NULL)
         return NULL;
     p->ep = *ep;

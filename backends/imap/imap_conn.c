@@ -133,6 +133,7 @@ static int imap_authenticate_plain(struct imap_backend *ib, const struct backend
     r = MAILIMAP_ERROR_STREAM;
     if (mailstream_write(imap->imap_stream, "AUTHENTICATE PLAIN", 18) < 0)
         goto out;
+    bool send_response = true;
     if (!sasl_ir) {
         if (mailstream_write(imap->imap_stream, "\r\n", 2) < 0 ||
             mailstream_flush(imap->imap_stream) < 0)
@@ -140,16 +141,16 @@ static int imap_authenticate_plain(struct imap_backend *ib, const struct backend
         const char *line = mailimap_read_line(imap);
         if (line == NULL)
             goto out;
-        if (line[0] != '+')
-            goto parse;     /* refused outright: the tagged reply is in the buffer */
+        /* Anything but a continuation is the tagged refusal, now buffered. */
+        send_response = line[0] == '+';
     } else if (mailstream_write(imap->imap_stream, " ", 1) < 0) {
         goto out;
     }
-    if (mailstream_write(imap->imap_stream, b64, strlen(b64)) < 0 ||
-        mailstream_write(imap->imap_stream, "\r\n", 2) < 0 ||
-        mailstream_flush(imap->imap_stream) < 0 || mailimap_read_line(imap) == NULL)
+    if (send_response &&
+        (mailstream_write(imap->imap_stream, b64, strlen(b64)) < 0 ||
+         mailstream_write(imap->imap_stream, "\r\n", 2) < 0 ||
+         mailstream_flush(imap->imap_stream) < 0 || mailimap_read_line(imap) == NULL))
         goto out;
-parse:
     r = mailimap_parse_response(imap, &resp);
     if (r != MAILIMAP_NO_ERROR)
         goto out;

@@ -41,6 +41,7 @@ enum fake_imap_script {
     FAKE_IMAP_GOOD,              /* AUTH=PLAIN without SASL-IR, NOOP, LOGOUT */
     FAKE_IMAP_GOOD_LOGIN,        /* no AUTH=PLAIN: LOGIN, NOOP, LOGOUT */
     FAKE_IMAP_DROP_ON_NOOP,      /* as GOOD, but closes the connection on NOOP */
+    FAKE_IMAP_AUTH_UNAVAILABLE,  /* AUTH=PLAIN offered, AUTHENTICATE -> NO [UNAVAILABLE] at once */
 };
 
 struct fake_imap {
@@ -115,7 +116,7 @@ static inline void fake_imap_serve(int fd, enum fake_imap_script script)
 {
     char line[1024], tag[64], cmd[64], arg[512];
     bool good = script == FAKE_IMAP_GOOD || script == FAKE_IMAP_DROP_ON_NOOP;
-    const char *caps = good ? "IMAP4rev1 AUTH=PLAIN"
+    const char *caps = good || script == FAKE_IMAP_AUTH_UNAVAILABLE ? "IMAP4rev1 AUTH=PLAIN"
                        : script == FAKE_IMAP_STARTTLS_INJECT ? "IMAP4rev1 STARTTLS"
                                                              : "IMAP4rev1";
 
@@ -158,6 +159,8 @@ static inline void fake_imap_serve(int fd, enum fake_imap_script script)
                 fake_imap_reply(fd, tag, "OK [CAPABILITY IMAP4rev1 IDLE] logged in");
             else
                 fake_imap_reply(fd, tag, "NO [AUTHENTICATIONFAILED] Authentication failed.");
+        } else if (strcasecmp(cmd, "AUTHENTICATE") == 0 && script == FAKE_IMAP_AUTH_UNAVAILABLE) {
+            fake_imap_reply(fd, tag, "NO [UNAVAILABLE] try again later");
         } else if (strcasecmp(cmd, "AUTHENTICATE") == 0 && good) {
             char resp[512];
             if (strcasecmp(arg, "PLAIN") != 0) {

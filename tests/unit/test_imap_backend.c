@@ -445,6 +445,12 @@ static void test_fake_login_unavailable(void **state)
     fake_case(FAKE_IMAP_LOGIN_UNAVAILABLE, GW_ERR_UNAVAILABLE, "try again later");
 }
 
+static void test_fake_auth_unavailable(void **state)
+{
+    (void)state;
+    fake_case(FAKE_IMAP_AUTH_UNAVAILABLE, GW_ERR_UNAVAILABLE, "try again later");
+}
+
 static void test_fake_bye_greeting(void **state)
 {
     (void)state;
@@ -543,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_fake_hang_on_login),
         cmocka_unit_test(test_fake_drop_mid_command),
         cmocka_unit_test(test_fake_login_unavailable),
+        cmocka_unit_test(test_fake_auth_unavailable),
         cmocka_unit_test(test_fake_bye_greeting),
         cmocka_unit_test(test_fake_starttls_injection),
         cmocka_unit_test(test_fake_auth_plain_continuation_and_login),
