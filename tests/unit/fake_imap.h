@@ -42,6 +42,8 @@ enum fake_imap_script {
     FAKE_IMAP_GOOD_LOGIN,        /* no AUTH=PLAIN: LOGIN, NOOP, LOGOUT */
     FAKE_IMAP_DROP_ON_NOOP,      /* as GOOD, but closes the connection on NOOP */
     FAKE_IMAP_AUTH_UNAVAILABLE,  /* AUTH=PLAIN offered, AUTHENTICATE -> NO [UNAVAILABLE] at once */
+    FAKE_IMAP_PREAUTH,           /* greets with PREAUTH [CAPABILITY ... IDLE] */
+    FAKE_IMAP_LOGINDISABLED,     /* offers neither AUTH=PLAIN nor LOGIN */
 };
 
 struct fake_imap {
@@ -118,6 +120,7 @@ static inline void fake_imap_serve(int fd, enum fake_imap_script script)
     bool good = script == FAKE_IMAP_GOOD || script == FAKE_IMAP_DROP_ON_NOOP;
     const char *caps = good || script == FAKE_IMAP_AUTH_UNAVAILABLE ? "IMAP4rev1 AUTH=PLAIN"
                        : script == FAKE_IMAP_STARTTLS_INJECT ? "IMAP4rev1 STARTTLS"
+                       : script == FAKE_IMAP_LOGINDISABLED   ? "IMAP4rev1 LOGINDISABLED"
                                                              : "IMAP4rev1";
 
     switch (script) {
@@ -127,6 +130,9 @@ static inline void fake_imap_serve(int fd, enum fake_imap_script script)
     case FAKE_IMAP_BYE_GREETING:
         fake_imap_send(fd, "* BYE [UNAVAILABLE] not today\r\n");
         _exit(0);
+    case FAKE_IMAP_PREAUTH:
+        fake_imap_send(fd, "* PREAUTH [CAPABILITY IMAP4rev1 IDLE] welcome back\r\n");
+        break;
     default:
         fake_imap_send(fd, "* OK fake IMAP ready\r\n");
     }

@@ -484,6 +484,29 @@ static void test_fake_auth_plain_continuation_and_login(void **state)
     }
 }
 
+static void test_fake_preauth(void **state)
+{
+    (void)state;
+    struct fake_imap f;
+    struct mail_backend *b = NULL;
+    struct gw_error err = { 0 };
+    assert_int_equal(fake_imap_start(&f, FAKE_IMAP_PREAUTH), 0);
+    struct backend_endpoint ep = endpoint("127.0.0.1", f.port, GW_TLS_NONE, NULL);
+    assert_int_equal(backend_imap_open(&ep, &good, &b, &err), 0);
+    assert_true(backend_has_capability(b, "IDLE"));
+    backend_close(&b);
+    /* Before STARTTLS it would leave the session in plaintext. */
+    ep.tls = GW_TLS_STARTTLS;
+    expect_open_fails(&ep, &good, GW_ERR_TLS, "pre-authenticated");
+    fake_imap_stop(&f);
+}
+
+static void test_fake_logindisabled(void **state)
+{
+    (void)state;
+    fake_case(FAKE_IMAP_LOGINDISABLED, GW_ERR_TLS, "without TLS");
+}
+
 static void test_noop_failure_marks_broken(void **state)
 {
     (void)state;
@@ -553,6 +576,8 @@ int main(void)
         cmocka_unit_test(test_fake_bye_greeting),
         cmocka_unit_test(test_fake_starttls_injection),
         cmocka_unit_test(test_fake_auth_plain_continuation_and_login),
+        cmocka_unit_test(test_fake_preauth),
+        cmocka_unit_test(test_fake_logindisabled),
         cmocka_unit_test(test_noop_failure_marks_broken),
     };
     return cmocka_run_group_tests(tests, world_setup, world_teardown);
