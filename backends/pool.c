@@ -35,6 +35,7 @@ struct backend_pool {
     char *password;
     size_t password_len;
     unsigned max;
+    unsigned stale_ms;
     unsigned open;              /* idle + in use + being opened */
     unsigned n_idle;
     struct pool_idle *idle;     /* capacity max; most recently released last */
@@ -54,6 +55,7 @@ struct backend_pool *backend_pool_new(const struct backend_endpoint *ep,
         return NULL;
     p->ep = *ep;
     backend_endpoint_fill_defaults(&p->ep);
+    p->stale_ms = POOL_STALE_MS;
     p->max = max_connections > 0 ? max_connections : 1;
     p->username = strdup(cred->username);
     p->password_len = strlen(cred->password);
@@ -73,6 +75,13 @@ struct backend_pool *backend_pool_new(const struct backend_endpoint *ep,
     pthread_cond_init(&p->cond, &ca);
     pthread_condattr_destroy(&ca);
     return p;
+}
+
+void backend_pool_set_stale_ms(struct backend_pool *p, unsigned ms)
+{
+    pthread_mutex_lock(&p->lock);
+    p->stale_ms = ms;
+    pthread_mutex_unlock(&p->lock);
 }
 
 void backend_pool_adopt(struct backend_pool *p, struct mail_backend **b)
@@ -123,8 +132,9 @@ int backend_pool_acquire(struct backend_pool *p, struct mail_backend **out, stru
     for (;;) {
         if (p->n_idle > 0) {
             struct pool_idle e = p->idle[--p->n_idle];
+            unsigned stale_ms = p->stale_ms;
             pthread_mutex_unlock(&p->lock);
-            if (net_now_ms() - e.since_ms > POOL_STALE_MS && backend_noop(e.b, NULL) < 0) {
+            if (net_now_ms() - e.since_ms >= stale_ms && backend_noop(e.b, NULL) < 0) {
                 backend_close(&e.b);
                 /* Keep the slot: open a fresh connection in its place. */
                 return pool_open(p, out, err);

@@ -40,6 +40,10 @@ struct mail_backend {
 /* Fills zero timeouts of ep with BACKEND_DEFAULT_TIMEOUT_MS. */
 void backend_endpoint_fill_defaults(struct backend_endpoint *ep);
 
+/* How long a pooled connection may sit idle before acquire NOOPs it first
+ * (default 30 s). Exposed for tests. */
+void backend_pool_set_stale_ms(struct backend_pool *p, unsigned ms);
+
 /* Replaces b's capability list with a new one taking ownership of caps
  * (an array of n malloc'ed strings, itself malloc'ed). */
 void backend_caps_replace(struct mail_backend *b, char **caps, size_t n);

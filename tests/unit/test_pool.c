@@ -11,7 +11,7 @@
 #include <pthread.h>
 #include <time.h>
 
-#include "backend.h"
+#include "backend-private.h"
 #include "fake_imap.h"
 
 static const struct backend_credentials good = { "test", "secret" };
@@ -180,6 +180,38 @@ static void test_trim_and_adopt(void **state)
     fake_imap_stop(&f);
 }
 
+/* A connection idle past the stale limit is NOOPed before reuse: kept when
+ * it answers, replaced by a fresh one when it does not. */
+static void test_stale_connection_checked(void **state)
+{
+    (void)state;
+    static const enum fake_imap_script scripts[] = { FAKE_IMAP_GOOD, FAKE_IMAP_DROP_ON_NOOP };
+    for (size_t i = 0; i < 2; i++) {
+        struct fake_imap f;
+        struct gw_error err = { 0 };
+        struct mail_backend *a = NULL;
+        assert_int_equal(fake_imap_start(&f, scripts[i]), 0);
+        struct backend_endpoint ep = endpoint(f.port, 1000);
+        struct backend_pool *p = backend_pool_new(&ep, &good, 1);
+        backend_pool_set_stale_ms(p, 0);
+        assert_int_equal(backend_pool_acquire(p, &a, &err), 0);
+        struct mail_backend *first = a;
+        backend_pool_release(p, &a);
+        assert_int_equal(backend_pool_acquire(p, &a, &err), 0);
+        assert_false(backend_is_broken(a));
+        if (scripts[i] == FAKE_IMAP_GOOD) {
+            assert_ptr_equal(a, first);
+            assert_int_equal(accepted_settled(&f), 1);
+        } else {
+            assert_int_equal(accepted_settled(&f), 2);
+        }
+        assert_int_equal(backend_pool_size(p), 1);
+        backend_pool_release(p, &a);
+        backend_pool_free(&p);
+        fake_imap_stop(&f);
+    }
+}
+
 static void test_open_failure_frees_slot(void **state)
 {
     (void)state;
@@ -208,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_limit_waits_then_times_out),
         cmocka_unit_test(test_broken_closed_on_release),
         cmocka_unit_test(test_trim_and_adopt),
+        cmocka_unit_test(test_stale_connection_checked),
         cmocka_unit_test(test_open_failure_frees_slot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
