@@ -111,13 +111,51 @@ static void pool_forget(struct backend_pool *p)
     pthread_mutex_unlock(&p->lock);
 }
 
+/* Copies the password under the lock: backend_pool_set_credentials() may
+ * replace it while a connection is being opened outside the lock. */
+static char *password_copy(struct backend_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    char *copy = malloc(p->password_len + 1);
+    if (copy != NULL)
+        memcpy(copy, p->password, p->password_len + 1);
+    pthread_mutex_unlock(&p->lock);
+    return copy;
+}
+
 static int pool_open(struct backend_pool *p, struct mail_backend **out, struct gw_error *err)
 {
-    struct backend_credentials cred = { p->username, p->password };
-    if (backend_imap_open(&p->ep, &cred, out, err) < 0) {
+    char *password = password_copy(p);
+    if (password == NULL) {
+        pool_forget(p);
+        return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
+    }
+    struct backend_credentials cred = { p->username, password };
+    int rc = backend_imap_open(&p->ep, &cred, out, err);
+    OPENSSL_cleanse(password, strlen(password));
+    free(password);
+    if (rc < 0) {
         pool_forget(p);
         return -1;
     }
+    return 0;
+}
+
+int backend_pool_set_credentials(struct backend_pool *p, const struct backend_credentials *cred)
+{
+    size_t len = strlen(cred->password);
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return -1;
+    memcpy(copy, cred->password, len + 1);
+    pthread_mutex_lock(&p->lock);
+    char *old = p->password;
+    size_t old_len = p->password_len;
+    p->password = copy;
+    p->password_len = len;
+    pthread_mutex_unlock(&p->lock);
+    OPENSSL_cleanse(old, old_len);
+    free(old);
     return 0;
 }
 

@@ -277,7 +277,7 @@ int backend_imap_open(const struct backend_endpoint *endpoint,
         return gw_error_set(err, GW_ERR_INVALID, "IMAP endpoint or credentials missing");
     fixed = *endpoint;
     backend_endpoint_fill_defaults(&fixed);
-    if (ep->tls == GW_TLS_NONE && !net_host_is_loopback(ep->host))
+    if (ep->tls == GW_TLS_NONE && !gw_host_is_loopback(ep->host))
         return gw_error_set(err, GW_ERR_TLS, "refusing plaintext IMAP to non-loopback host %s",
                             ep->host);
 

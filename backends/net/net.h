@@ -36,8 +36,6 @@ void net_io_arm(struct net_io *io, unsigned ms);
 /* Clears the deadline (waits are then bounded by wait_ms only). */
 void net_io_disarm(struct net_io *io);
 
-/* True when host is a loopback name or literal (localhost, 127/8, ::1). */
-bool net_host_is_loopback(const char *host);
 
 /* True when fd's peer address is a loopback address. */
 bool net_peer_is_loopback(int fd);

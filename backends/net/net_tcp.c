@@ -31,22 +31,6 @@ void net_io_disarm(struct net_io *io)
     io->deadline_ms = 0;
 }
 
-bool net_host_is_loopback(const char *host)
-{
-    struct in_addr a4;
-    struct in6_addr a6;
-
-    if (host == NULL)
-        return false;
-    if (strcasecmp(host, "localhost") == 0)
-        return true;
-    if (inet_pton(AF_INET, host, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, host, &a6) == 1)
-        return IN6_IS_ADDR_LOOPBACK(&a6);
-    return false;
-}
-
 bool net_peer_is_loopback(int fd)
 {
     struct sockaddr_storage ss;
