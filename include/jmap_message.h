@@ -45,9 +45,10 @@ char *jmap_utf8_sanitize(const char *bytes, size_t len, size_t *out_len, bool *h
 bool jmap_charset_is_known(const char *label);
 
 /* Decodes bytes[0..len) from the charset `label` into UTF-8.
- * - label NULL or unknown: the 8-bit fallback is used (UTF-8 if the bytes are
- *   valid UTF-8, else windows-1252) and *had_problem is set unless the bytes
- *   are plain ASCII.
+ * - label NULL (none given) or unknown: the 8-bit fallback is used (UTF-8 if
+ *   the bytes are valid UTF-8, else windows-1252). An unknown label always
+ *   sets *had_problem (RFC 8621 isEncodingProblem: "or the charset was
+ *   unknown"); with NULL it is set only when the bytes are not UTF-8.
  * - invalid or truncated sequences become U+FFFD and set *had_problem, so
  *   Email/get can report isEncodingProblem.
  * - a UTF-16 byte order mark is honoured and removed ("utf-16" without BOM

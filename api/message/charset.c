@@ -298,8 +298,14 @@ char *jmap_charset_decode(const char *label, const char *bytes, size_t len,
                           size_t *out_len, bool *had_problem)
 {
     struct msg_buf b = MSG_BUF_INIT;
-    if (label == NULL ||
-        msg_charset_decode_into(&b, label, strlen(label), bytes, len, 0, had_problem) != 0)
+    if (label == NULL) {
         msg_append_8bit(&b, bytes, len, 0, had_problem);
+    } else if (msg_charset_decode_into(&b, label, strlen(label), bytes, len, 0, had_problem) != 0) {
+        /* RFC 8621 §4.1.4: an unknown charset is an encoding problem even
+         * when the heuristic reads the text fine. */
+        msg_append_8bit(&b, bytes, len, 0, NULL);
+        if (had_problem)
+            *had_problem = true;
+    }
     return msg_buf_finish(&b, out_len);
 }
