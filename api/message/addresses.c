@@ -204,7 +204,7 @@ out:
 
 static json_t *new_group(json_t *grouped, json_t *name)
 {
-    json_t *g = json_pack("{s:o, s:[]}", "name", name);
+    json_t *g = json_pack("{s:o, s:[]}", "name", name, "addresses");
     if (g == NULL || json_array_append_new(grouped, g) != 0)
         return NULL;
     return json_object_get(g, "addresses");
