@@ -179,11 +179,14 @@ static int add_mailbox(const struct msg_tok *t, size_t n, json_t *list)
             name = comment_value(c);
         }
     } else {
-        size_t first_word = 0;
-        while (first_word < n && t[first_word].type == MSG_TOK_COMMENT)
-            first_word++;
+        /* Only a comment after the whole addr-spec names it, not one in
+         * its middle ("c@(Chris's host.)public.example"). */
+        size_t last_word = n;
+        for (size_t i = 0; i < n; i++)
+            if (t[i].type != MSG_TOK_COMMENT)
+                last_word = i;
         email = addr_value(t, n);
-        const struct msg_tok *c = first_word < n ? first_comment(t + first_word, n - first_word) : NULL;
+        const struct msg_tok *c = last_word < n ? first_comment(t + last_word, n - last_word) : NULL;
         name = c ? comment_value(c) : json_null();
     }
     if (name == NULL || email == NULL)

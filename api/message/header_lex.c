@@ -14,6 +14,27 @@
 
 #include "message_private.h"
 
+char *msg_header_prepare(const char *raw, size_t n, size_t *out_len)
+{
+    struct msg_buf unfolded = MSG_BUF_INIT, b = MSG_BUF_INIT;
+    size_t run = 0;
+
+    /* RFC 5322 §2.2.3 unfolding removes CRLF before WSP; a CR or LF left
+     * anywhere else is broken input and is dropped the same way. */
+    for (size_t i = 0; i < n; i++) {
+        if (raw[i] == '\r' || raw[i] == '\n') {
+            msg_buf_put(&unfolded, raw + run, i - run);
+            run = i + 1;
+        }
+    }
+    msg_buf_put(&unfolded, raw + run, n - run);
+    msg_append_8bit(&b, unfolded.data ? unfolded.data : "", unfolded.len, 0, NULL);
+    if (unfolded.failed)
+        b.failed = true;
+    msg_buf_free(&unfolded);
+    return msg_buf_finish(&b, out_len);
+}
+
 void msg_lex_init(struct msg_lex *lx, const char *p, size_t n)
 {
     lx->p = p;
@@ -66,6 +87,25 @@ size_t msg_skip_cfws(const char *p, size_t n, size_t pos)
     return pos;
 }
 
+/* Length of the encoded-word shape "=?cs?e?text?=" at p, else 0. Such a
+ * word stays one atom even when its text holds specials (Q-encoded
+ * "=?utf-8?q?Smith,_John?=" is forbidden in a phrase by RFC 2047 §5 (3) but
+ * common; cutting it at ',' would destroy the whole address). */
+static size_t encoded_word_span(const char *p, size_t n)
+{
+    size_t i = 2, marks = 0;
+    if (n < 8 || p[0] != '=' || p[1] != '?')
+        return 0;
+    for (; i < n && marks < 3; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c <= ' ' || c >= 0x7F)
+            return 0;
+        if (c == '?')
+            marks++;
+    }
+    return marks == 3 && i < n && p[i] == '=' ? i + 1 : 0;
+}
+
 void msg_lex_next(struct msg_lex *lx, struct msg_tok *t)
 {
     const char *p = lx->p;
@@ -109,7 +149,7 @@ void msg_lex_next(struct msg_lex *lx, struct msg_tok *t)
             lx->pos++;
             return;
         }
-        size_t end = i;
+        size_t end = i + encoded_word_span(p + i, n - i);
         while (end < n && !is_wsp(p[end]) && !is_special(p[end]))
             end++;
         t->type = MSG_TOK_ATOM;

@@ -192,24 +192,3 @@ char *jmap_utf8_sanitize(const char *bytes, size_t len, size_t *out_len, bool *h
     msg_utf8_append(&b, bytes, len, 0, had_problem);
     return msg_buf_finish(&b, out_len);
 }
-
-char *msg_header_prepare(const char *raw, size_t n, size_t *out_len)
-{
-    struct msg_buf unfolded = MSG_BUF_INIT, b = MSG_BUF_INIT;
-    size_t run = 0;
-
-    /* RFC 5322 §2.2.3 unfolding removes CRLF before WSP; a CR or LF left
-     * anywhere else is broken input and is dropped the same way. */
-    for (size_t i = 0; i < n; i++) {
-        if (raw[i] == '\r' || raw[i] == '\n') {
-            msg_buf_put(&unfolded, raw + run, i - run);
-            run = i + 1;
-        }
-    }
-    msg_buf_put(&unfolded, raw + run, n - run);
-    msg_append_8bit(&b, unfolded.data ? unfolded.data : "", unfolded.len, 0, NULL);
-    if (unfolded.failed)
-        b.failed = true;
-    msg_buf_free(&unfolded);
-    return msg_buf_finish(&b, out_len);
-}
