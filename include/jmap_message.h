@@ -106,9 +106,11 @@ json_t *jmap_header_as_addresses(const char *value, size_t len);
 json_t *jmap_header_as_grouped_addresses(const char *value, size_t len);
 
 /* MessageIds form: JSON array of msg-id strings without "<>" and CFWS, or
- * JSON null when the value does not parse (an id without '@', an unclosed
- * '<', or no msg-id at all). Obsolete phrases between ids (RFC 5322
- * obs-in-reply-to / obs-references) are skipped. New reference. */
+ * JSON null when the value does not parse (no msg-id at all, an empty one,
+ * '<' inside one, or a missing '>'). Obsolete phrases between ids (RFC 5322
+ * obs-in-reply-to / obs-references) and commas are skipped. Lenient on the
+ * id itself: "<E9D312B6>" (no '@') is kept, as real mail needs. New
+ * reference. */
 json_t *jmap_header_as_message_ids(const char *value, size_t len);
 
 /* Date form: RFC 3339 string keeping the original offset

@@ -73,15 +73,18 @@ static int zone(const struct msg_tok *t, struct date_parts *d)
         return -1;
     if (t->p[0] == '+' || t->p[0] == '-') {
         struct msg_tok digits = *t;
-        digits.p++;
-        digits.n--;
+        /* "+-0500" is a known mailer bug for "-0500". */
+        bool negative = t->p[0] == '-' || (t->n > 1 && t->p[1] == '-');
+        size_t skip = t->n > 1 && t->p[0] == '+' && t->p[1] == '-' ? 2 : 1;
+        digits.p += skip;
+        digits.n -= skip;
         int v = number(&digits, 4, 4);
         if (v < 0 || v % 100 > 59 || v / 100 > 23)
             return -1;
         d->offset = (v / 100) * 60 + v % 100;
-        if (t->p[0] == '-')
+        if (negative)
             d->offset = -d->offset;
-        d->unknown = t->p[0] == '-' && v == 0;
+        d->unknown = negative && v == 0;
         return 0;
     }
     for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
@@ -153,10 +156,12 @@ static int parse_parts(const char *value, size_t len, struct date_parts *d)
     if (d->minute < 0 || d->minute > 59 || d->second < 0 || d->second > 60 || i >= n ||
         zone(&t[i], d) != 0)
         goto out;
-    /* RFC 5322 §4.3: two-digit years are 1950-2049, three-digit add 1900. */
+    /* RFC 5322 §4.3: two-digit years are 1950-2049, three-digit ones add
+     * 1900. Those come from printing tm_year; padded to four ("0102") they
+     * are the same bug and get the same rule. */
     if (year_digits == 2)
         d->year += d->year < 50 ? 2000 : 1900;
-    else if (year_digits == 3)
+    else if (d->year < 1000)
         d->year += 1900;
     if (d->year < 1900)
         goto out;

@@ -39,34 +39,36 @@ char *jmap_header_as_text(const char *value, size_t len)
     return msg_buf_finish(&b, NULL);
 }
 
-/* The rest of one "<id-left@id-right>" after its '<': true with the id in
- * `id` when it is a msg-id. CFWS inside is dropped (obs-id). */
+/* The rest of one msg-id after its '<' at lx->pos: true with the id in `id`
+ * and lx->pos after the '>'. CFWS inside is dropped (obs-id), quoted-strings
+ * are kept whole. Deliberately lenient: ids without '@' ("<3DlzeX5SbS>"),
+ * with an empty right side ("<0000522b67c3$00002240@>") or with specials
+ * (",") are common in real mail and still unique, and threading and
+ * clients need them more than a strict null; only an empty id, a '<'
+ * inside or a missing '>' fail. */
 static bool msg_id(struct msg_lex *lx, struct msg_buf *id)
 {
-    struct msg_tok t;
-    bool at = false, left = false, right = false;
+    const char *p = lx->p;
+    size_t n = lx->n, i = lx->pos;
 
     id->len = 0;
-    for (msg_lex_next(lx, &t); t.type != MSG_TOK_END; msg_lex_next(lx, &t)) {
-        if (t.type == MSG_TOK_COMMENT)
-            continue;
-        if (t.type == MSG_TOK_SPECIAL && t.c == '>')
-            return at && left && right;
-        if (t.type == MSG_TOK_SPECIAL && t.c == '@' && !at) {
-            at = true;
-        } else if (t.type == MSG_TOK_ATOM || t.type == MSG_TOK_LITERAL || t.type == MSG_TOK_QUOTED) {
-            if (at)
-                right = true;
-            else
-                left = true;
-        } else {
-            return false;
+    while ((i = msg_skip_cfws(p, n, i)) < n) {
+        if (p[i] == '>') {
+            lx->pos = i + 1;
+            return id->len > 0;
         }
-        if (t.type == MSG_TOK_QUOTED)
-            msg_buf_putc(id, '"');
-        msg_buf_put(id, t.p, t.n);
-        if (t.type == MSG_TOK_QUOTED)
-            msg_buf_putc(id, '"');
+        if (p[i] == '<')
+            return false;
+        if (p[i] == '"') {
+            size_t start = i++;
+            while (i < n && p[i] != '"')
+                i += p[i] == '\\' && i + 1 < n ? 2 : 1;
+            if (i >= n)
+                return false;
+            msg_buf_put(id, p + start, ++i - start);
+            continue;
+        }
+        msg_buf_putc(id, p[i++]);
     }
     return false;
 }
