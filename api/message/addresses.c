@@ -45,7 +45,7 @@ static int tokenize(const char *p, size_t n, struct tokens *out)
     return 0;
 }
 
-static bool is_special(const struct msg_tok *t, char c)
+static bool tok_is(const struct msg_tok *t, char c)
 {
     return t->type == MSG_TOK_SPECIAL && t->c == c;
 }
@@ -126,7 +126,7 @@ static char *addr_value(const struct msg_tok *t, size_t n)
     const struct msg_tok *prev = NULL;
 
     for (size_t i = 0; i < n; i++) {
-        if (t[i].type == MSG_TOK_COMMENT || is_special(&t[i], '<') || is_special(&t[i], '>'))
+        if (t[i].type == MSG_TOK_COMMENT || tok_is(&t[i], '<') || tok_is(&t[i], '>'))
             continue;
         if (prev && is_word(prev) && is_word(&t[i]) && t[i].ws_before &&
             prev->p[prev->n - 1] != '.' && t[i].p[0] != '.')
@@ -158,17 +158,17 @@ static int add_mailbox(const struct msg_tok *t, size_t n, json_t *list)
     char *email = NULL;
     int rc = -1;
 
-    while (lt < n && !is_special(&t[lt], '<'))
+    while (lt < n && !tok_is(&t[lt], '<'))
         lt++;
     if (lt < n) {
         name = phrase_value(t, lt);
         gt = lt + 1;
-        while (gt < n && !is_special(&t[gt], '>'))
+        while (gt < n && !tok_is(&t[gt], '>'))
             gt++;
         /* obs-route "<@a,@b:user@host>": the address follows the last ':'. */
         start = lt + 1;
         for (size_t i = lt + 1; i < gt; i++)
-            if (is_special(&t[i], ':'))
+            if (tok_is(&t[i], ':'))
                 start = i + 1;
         email = addr_value(t + start, gt - start);
         const struct msg_tok *c = first_comment(t + start, gt - start);
@@ -265,7 +265,7 @@ static json_t *parse_grouped(const char *value, size_t len)
             if (add_mailbox(tk.t + i, end - i, current) != 0)
                 goto out;
         }
-        if (end < tk.n && is_special(&tk.t[end], ';') && in_group) {
+        if (end < tk.n && tok_is(&tk.t[end], ';') && in_group) {
             in_group = false;
             current = NULL;
         }

@@ -22,7 +22,7 @@
 
 #define DEC_UTF8 "UTF-8"
 #define DEC_8BIT "8BIT"          /* UTF-8 if valid, else windows-1252 */
-#define DEC_CP1252 "CP1252"      /* our own table: fast and total */
+#define DEC_CP1252 "CP1252"      /* our own table, no iconv round trip */
 #define DEC_UTF16 "UTF-16"       /* BOM sniffing, big-endian default */
 #define DEC_UNKNOWN ""           /* labels that must not reach iconv */
 

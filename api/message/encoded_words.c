@@ -220,11 +220,6 @@ void msg_words_finish(struct msg_words *w)
     msg_buf_free(&w->pending);
 }
 
-static bool is_lwsp(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 void msg_decode_unstructured(struct msg_buf *b, const char *p, size_t n)
 {
     struct msg_words w;
@@ -233,10 +228,10 @@ void msg_decode_unstructured(struct msg_buf *b, const char *p, size_t n)
     msg_words_init(&w, b);
     while (i < n) {
         size_t ws = i;
-        while (i < n && is_lwsp(p[i]))
+        while (i < n && msg_is_wsp(p[i]))
             i++;
         size_t word = i;
-        while (i < n && !is_lwsp(p[i]))
+        while (i < n && !msg_is_wsp(p[i]))
             i++;
         msg_words_add(&w, p + ws, word - ws, p + word, i - word, true);
     }

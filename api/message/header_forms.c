@@ -106,11 +106,6 @@ out:
     return res;
 }
 
-static bool is_wsp(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
 /* RFC 2369 §2: the field must start with '<'; a sub-item that is not a
  * bracketed URL ends the list, and so does anything but ',' after '>'. */
 json_t *jmap_header_as_urls(const char *value, size_t len)
@@ -131,7 +126,7 @@ json_t *jmap_header_as_urls(const char *value, size_t len)
             break;
         url.len = 0;
         for (const char *c = text + i + 1; c < close; c++)
-            if (!is_wsp(*c))
+            if (!msg_is_wsp(*c))
                 msg_buf_putc(&url, *c);
         if (url.failed)
             goto out;

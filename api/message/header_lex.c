@@ -42,11 +42,6 @@ void msg_lex_init(struct msg_lex *lx, const char *p, size_t n)
     lx->pos = 0;
 }
 
-static bool is_wsp(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 static bool is_special(char c)
 {
     return c == '(' || c == ')' || c == '<' || c == '>' || c == '[' || c == ']' ||
@@ -75,7 +70,7 @@ static size_t delimited_end(const char *p, size_t n, size_t pos, char open, char
 size_t msg_skip_cfws(const char *p, size_t n, size_t pos)
 {
     while (pos < n) {
-        if (is_wsp(p[pos])) {
+        if (msg_is_wsp(p[pos])) {
             pos++;
         } else if (p[pos] == '(') {
             size_t end = delimited_end(p, n, pos, '(', ')');
@@ -115,7 +110,7 @@ void msg_lex_next(struct msg_lex *lx, struct msg_tok *t)
     while (lx->pos < n) {
         size_t i = lx->pos;
         char c = p[i];
-        if (is_wsp(c) || c == ')' || c == ']') {
+        if (msg_is_wsp(c) || c == ')' || c == ']') {
             /* Stray closers carry no meaning; skipping them keeps going. */
             t->ws_before = true;
             lx->pos++;
@@ -150,7 +145,7 @@ void msg_lex_next(struct msg_lex *lx, struct msg_tok *t)
             return;
         }
         size_t end = i + encoded_word_span(p + i, n - i);
-        while (end < n && !is_wsp(p[end]) && !is_special(p[end]))
+        while (end < n && !msg_is_wsp(p[end]) && !is_special(p[end]))
             end++;
         t->type = MSG_TOK_ATOM;
         t->p = p + i;

@@ -83,6 +83,12 @@ void msg_decode_unstructured(struct msg_buf *b, const char *p, size_t n);
 
 /* ---- structured header lexer (header_lex.c) ----------------------------- */
 
+/* Linear white space, folding included (CR/LF survive in unprepared text). */
+static inline bool msg_is_wsp(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 enum msg_tok_type {
     MSG_TOK_END = 0,
     MSG_TOK_ATOM,      /* run of atext, '.' and 8-bit octets */

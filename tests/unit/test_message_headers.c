@@ -431,6 +431,41 @@ static void test_random(void **state)
     }
 }
 
+/* Property names from pieces: every answer must be 0 with a sane result or
+ * -1 with GW_ERR_INVALID, and a parsed name must lie inside the input. */
+static void test_prop_random(void **state)
+{
+    static const char *const pieces[] = {
+        "header:", ":", "as", "asText", "asAddresses", "asURLs", "all", ":all", "From", "X",
+        " ", "\x7f", "\xc3\xa9", "asRaw", "header",
+    };
+    uint32_t seed = 0xfeedbeef;
+    char buf[96];
+
+    for (int round = 0; round < 3000; round++) {
+        size_t len = 0, count = rng_next(&seed) % 7;
+        for (size_t k = 0; k < count; k++) {
+            const char *p = pieces[rng_next(&seed) % (sizeof(pieces) / sizeof(pieces[0]))];
+            size_t plen = strlen(p);
+            if (len + plen >= sizeof(buf))
+                break;
+            memcpy(buf + len, p, plen);
+            len += plen;
+        }
+        buf[len] = '\0';
+        struct jmap_header_prop prop;
+        struct gw_error err = { 0 };
+        if (jmap_header_prop_parse(buf, &prop, &err) == 0) {
+            assert_true(prop.name >= buf && prop.name + prop.name_len <= buf + len);
+            assert_true(prop.name_len > 0);
+            assert_null(memchr(prop.name, ':', prop.name_len));
+            assert_true((unsigned)prop.form < JMAP_HEADER_FORM__COUNT);
+        } else {
+            assert_int_equal(err.code, GW_ERR_INVALID);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -440,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_prop_parse),
         cmocka_unit_test(test_prefixes),
         cmocka_unit_test(test_random),
+        cmocka_unit_test(test_prop_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
