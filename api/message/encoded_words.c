@@ -144,8 +144,7 @@ static int ew_octets(const struct encoded_word *ew, struct msg_buf *b)
         goto bad;
     return 0;
 bad:
-    if (!b->failed)
-        b->len = start;
+    b->len = start;
     return -1;
 }
 
@@ -184,30 +183,24 @@ void msg_words_add(struct msg_words *w, const char *ws, size_t ws_len,
 
     if (ew_ok && ew_parse(word, word_len, &ew) && ew.charset_len < sizeof(w->charset) &&
         msg_charset_known(ew.charset, ew.charset_len)) {
-        bool joined = same_charset(w, &ew);
-        size_t mark = w->pending.len;
-        if (joined) {
-            if (ew_octets(&ew, &w->pending) == 0)
-                return;
-            w->pending.len = mark;
-        } else {
-            struct msg_buf tmp = MSG_BUF_INIT;
-            if (ew_octets(&ew, &tmp) == 0) {
+        struct msg_buf octets = MSG_BUF_INIT;
+        if (ew_octets(&ew, &octets) == 0) {
+            if (!same_charset(w, &ew)) {
                 bool after_ew = w->have_pending;
                 words_flush(w);
                 if (!after_ew)
                     msg_buf_put(w->out, ws, ws_len);
                 memcpy(w->charset, ew.charset, ew.charset_len);
                 w->charset_len = ew.charset_len;
-                msg_buf_put(&w->pending, tmp.data, tmp.len);
-                if (tmp.failed)
-                    w->pending.failed = true;
                 w->have_pending = true;
-                msg_buf_free(&tmp);
-                return;
             }
-            msg_buf_free(&tmp);
+            msg_buf_put(&w->pending, octets.data, octets.len);
+            if (octets.failed)
+                w->pending.failed = true;
+            msg_buf_free(&octets);
+            return;
         }
+        msg_buf_free(&octets);
     }
     words_flush(w);
     msg_buf_put(w->out, ws, ws_len);
