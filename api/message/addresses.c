@@ -213,7 +213,8 @@ static json_t *new_group(json_t *grouped, json_t *name)
     return json_object_get(g, "addresses");
 }
 
-/* Item boundary from i: index of the ',' / ';' / group ':' ending it, or n. */
+/* Item boundary from i: index of the ',' / ';' / group ':' ending it, or
+ * the number of tokens. */
 static size_t item_end(const struct tokens *tk, size_t i, bool *is_group)
 {
     bool angle = false, seen_at_or_lt = false;
@@ -229,8 +230,12 @@ static size_t item_end(const struct tokens *tk, size_t i, bool *is_group)
             angle = false;
         } else if (t->c == '@') {
             seen_at_or_lt = true;
-        } else if (!angle && (t->c == ',' || t->c == ';')) {
-            return i;
+        } else if (t->c == ',' || t->c == ';') {
+            /* Inside "<...>" only obs-route ("<@a,@b:u@h>") has commas; any
+             * other means the '>' is missing and the item ends here. */
+            bool route = t->c == ',' && i + 1 < tk->n && tok_is(&tk->t[i + 1], '@');
+            if (!angle || !route)
+                return i;
         } else if (!angle && t->c == ':' && !seen_at_or_lt) {
             *is_group = true;
             return i;

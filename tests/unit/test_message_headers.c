@@ -121,6 +121,8 @@ static const struct form_case cases[] = {
     { ADDR, " <@route1,@route2:user@example.com>", "[{\"name\":null,\"email\":\"user@example.com\"}]" },
     { ADDR, " \"Giant; \\\"Big\\\" Box\" <sysservices@example.net>",
       "[{\"name\":\"Giant; \\\"Big\\\" Box\",\"email\":\"sysservices@example.net\"}]" },
+    { ADDR, " John <john@example.com, Jane <jane@example.com>",
+      "[{\"name\":\"John\",\"email\":\"john@example.com\"},{\"name\":\"Jane\",\"email\":\"jane@example.com\"}]" },
     { ADDR, " John <john@example.com", "[{\"name\":\"John\",\"email\":\"john@example.com\"}]" },
     { ADDR, " a@b.example, , d@e.example,",
       "[{\"name\":null,\"email\":\"a@b.example\"},{\"name\":null,\"email\":\"d@e.example\"}]" },
