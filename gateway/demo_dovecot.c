@@ -9,6 +9,7 @@
 #include "demo_internal.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #define DEMO_START_TIMEOUT_MS 15000
 #define DEMO_STOP_TIMEOUT_MS 5000
 #define DEMO_POLL_MS 50
+#define DEMO_BASE_MAX 76
 
 const struct demo_user demo_dovecot_default_users[] = {
     {"demo", "demo", "demo@jmap-gateway.test"},
@@ -37,6 +39,7 @@ struct demo_dovecot {
     char ca_path[DEMO_PATH_MAX];
     char internal_user[64];
     char login_user[64];
+    char internal_group[64];
     struct demo_conf conf;
     pid_t master;
 };
@@ -85,6 +88,13 @@ static int resolve_identity(struct demo_dovecot *d, struct gw_error *err)
         if (copy_name(d->internal_user, sizeof(d->internal_user), pw->pw_name, err) != 0 ||
             copy_name(d->login_user, sizeof(d->login_user), pw->pw_name, err) != 0)
             return -1;
+        struct group *gr = getgrgid(getegid());
+        if (gr == NULL)
+            return gw_error_set(err, GW_ERR_UNAVAILABLE, "demo: gid %ld has no group entry",
+                                (long)getegid());
+        if (copy_name(d->internal_group, sizeof(d->internal_group), gr->gr_name, err) != 0)
+            return -1;
+        c->internal_group = d->internal_group;
         c->internal_gid = getegid();
         c->mail_uid = geteuid();
         c->mail_gid = getegid();
@@ -153,10 +163,11 @@ static int setup_paths(struct demo_dovecot *d, const char *base_dir, struct gw_e
         return -1;
     if (realpath(base_dir, resolved) == NULL)
         return gw_error_set(err, GW_ERR_UNAVAILABLE, "demo: %s: %s", base_dir, strerror(errno));
-    /* Dovecot's longest socket path under run/ must fit in sun_path (108). */
-    if (strlen(resolved) > 60)
+    /* Dovecot's longest socket, run/token-login/imap-urlauth (29 bytes
+     * after base_dir), must fit in sun_path (108 with the NUL). */
+    if (strlen(resolved) > DEMO_BASE_MAX)
         return gw_error_set(err, GW_ERR_INVALID,
-                            "demo: base directory path too long for unix sockets (max 60): %s",
+                            "demo: base directory path longer than %d bytes: %s", DEMO_BASE_MAX,
                             resolved);
     if (demo_path(d->base, sizeof(d->base), err, "%s", resolved) != 0 ||
         demo_path(d->conf_path, sizeof(d->conf_path), err, "%s/dovecot.conf", resolved) != 0 ||
@@ -212,6 +223,30 @@ static pid_t read_pid(const char *path)
     return (pid_t)pid;
 }
 
+/* True when pid is a Dovecot master started with our configuration: a pid
+ * file that outlived a reboot may name an unrelated process by now. */
+static bool is_our_master(const struct demo_dovecot *d, pid_t pid)
+{
+    char path[64], cmdline[DEMO_PATH_MAX + 64];
+    size_t n = 0;
+    FILE *f;
+
+    if (snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid) >= (int)sizeof(path))
+        return false;
+    f = fopen(path, "re");
+    if (f == NULL)
+        return false;
+    n = fread(cmdline, 1, sizeof(cmdline) - 1, f);
+    fclose(f);
+    /* Arguments are NUL-separated: look for our config path as one of them. */
+    for (size_t i = 0; i < n; i += strlen(cmdline + i) + 1) {
+        cmdline[n] = '\0';
+        if (strcmp(cmdline + i, d->conf_path) == 0)
+            return true;
+    }
+    return false;
+}
+
 static bool wait_gone(pid_t pid, unsigned timeout_ms)
 {
     for (unsigned waited = 0; demo_pid_alive(pid); waited += DEMO_POLL_MS) {
@@ -233,7 +268,10 @@ static int stop_master(struct demo_dovecot *d, pid_t pid, struct gw_error *err)
                                     (long)pid);
         }
     }
-    /* Listeners close with the master; wait so a resume can bind again. */
+    /* A login process caught mid-handshake may keep the inherited listener
+     * open for seconds after its master died; it has nothing left to serve. */
+    demo_kill_instance(d->conf.instance_name, SIGKILL);
+    /* Wait until the port is free so a resume can bind it again. */
     for (unsigned waited = 0; demo_port_open(d->conf.imap_port); waited += DEMO_POLL_MS) {
         if (waited >= DEMO_STOP_TIMEOUT_MS)
             return gw_error_set(err, GW_ERR_UNAVAILABLE, "demo: port %u still open after stop",
@@ -252,7 +290,7 @@ static int launch(struct demo_dovecot *d, struct gw_error *err)
     pid_t stale = read_pid(d->pid_path);
 
     /* A master left behind by a killed gateway still owns our ports. */
-    if (stale > 0 && stop_master(d, stale, err) != 0)
+    if (stale > 0 && is_our_master(d, stale) && stop_master(d, stale, err) != 0)
         return -1;
     if (demo_run(argv, d->log_path, err) != 0)
         return -1;

@@ -115,8 +115,13 @@ int demo_conf_write(const struct demo_conf *c, const char *path, struct gw_error
     conf_add(&b, "protocols = imap pop3 lmtp%s\n", c->sieve_port ? " sieve" : "");
     conf_add(&b, "default_internal_user = %s\n", c->internal_user);
     conf_add(&b, "default_login_user = %s\n", c->login_user);
+    if (c->internal_group != NULL)
+        conf_add(&b, "default_internal_group = %s\n", c->internal_group);
     conf_add(&b, "first_valid_uid = %lu\nlast_valid_uid = 0\n", (unsigned long)c->mail_uid);
     conf_add(&b, "first_valid_gid = %lu\n", (unsigned long)(c->mail_gid ? c->mail_gid : 1));
+    /* No statistics: a login process started just before a stop would wait
+     * 5 s for the stopped stats service, and the master for it. */
+    conf_add(&b, "stats_writer_socket_path =\n");
     conf_add(&b, "auth_mechanisms = plain login\n");
     /* Loopback only, and the gateway insists on TLS unless told otherwise. */
     conf_add(&b, "disable_plaintext_auth = no\n");

@@ -55,6 +55,10 @@ bool demo_port_open(uint16_t port);
 /* True while pid exists and is not a zombie. */
 bool demo_pid_alive(pid_t pid);
 
+/* Sends sig to every process of the Dovecot instance named instance_name
+ * (children that outlive their master) and returns how many it signalled. */
+unsigned demo_kill_instance(const char *instance_name, int sig);
+
 /* Ensures dir/ca.pem, dir/server.pem and dir/server.key exist and that the
  * server certificate names exactly `names` (regenerated otherwise).
  * The private keys are readable only by their owner (and key_gid when it
@@ -80,6 +84,7 @@ struct demo_conf {
     bool sieve_plugin;          /* dovecot-sieve installed: Sieve on LMTP */
     const char *internal_user;  /* default_internal_user */
     const char *login_user;     /* default_login_user */
+    const char *internal_group; /* default_internal_group; NULL: Dovecot's default */
     gid_t internal_gid;
     uid_t mail_uid;             /* owner of every mail file */
     gid_t mail_gid;

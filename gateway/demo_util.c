@@ -4,6 +4,7 @@
 #include "demo_internal.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -244,6 +245,50 @@ bool demo_pid_alive(pid_t pid)
     }
     fclose(f);
     return !zombie;
+}
+
+/* First word of /proc/<pid>/cmdline starts with prefix. */
+static bool cmdline_has_prefix(const char *pid, const char *prefix)
+{
+    char path[64], arg[128];
+    size_t len = strlen(prefix);
+    size_t n;
+    FILE *f;
+
+    if (len >= sizeof(arg) ||
+        snprintf(path, sizeof(path), "/proc/%s/cmdline", pid) >= (int)sizeof(path))
+        return false;
+    f = fopen(path, "re");
+    if (f == NULL)
+        return false;
+    n = fread(arg, 1, len, f);
+    fclose(f);
+    return n == len && memcmp(arg, prefix, len) == 0;
+}
+
+unsigned demo_kill_instance(const char *instance_name, int sig)
+{
+    char prefix[96];
+    unsigned killed = 0;
+    struct dirent *de;
+    DIR *proc;
+
+    /* Dovecot titles every process "dovecot-<instance_name>/<service>". */
+    if (snprintf(prefix, sizeof(prefix), "dovecot-%s/", instance_name) >= (int)sizeof(prefix))
+        return 0;
+    proc = opendir("/proc");
+    if (proc == NULL)
+        return 0;
+    while ((de = readdir(proc)) != NULL) {
+        char *end = NULL;
+        long pid = strtol(de->d_name, &end, 10);
+        if (pid <= 1 || end == NULL || *end != '\0' || !cmdline_has_prefix(de->d_name, prefix))
+            continue;
+        if (kill((pid_t)pid, sig) == 0)
+            killed++;
+    }
+    closedir(proc);
+    return killed;
 }
 
 int demo_password_hash(const char *password, char *out, size_t size, struct gw_error *err)
