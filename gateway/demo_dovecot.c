@@ -202,10 +202,19 @@ static int prepare_users(struct demo_dovecot *d, const struct demo_user *users, 
                                 strerror(errno));
         if (demo_path(path, sizeof(path), err, "%s/mail/%s", d->base, users[i].username) != 0)
             return -1;
-        if (!seed || stat(path, &st) == 0)
+        if (stat(path, &st) == 0)
             continue;
-        if (demo_mail_seed(path, c->mail_uid, c->mail_gid, err) != 0)
+        if (seed) {
+            if (demo_mail_seed(path, c->mail_uid, c->mail_gid, err) != 0)
+                return -1;
+            continue;
+        }
+        /* mail/ is root's when we are root: Dovecot could not create this. */
+        if (demo_mkdirs(path, 0700, err) != 0)
             return -1;
+        if (chown(path, c->mail_uid, c->mail_gid) != 0)
+            return gw_error_set(err, GW_ERR_UNAVAILABLE, "demo: chown %s: %s", path,
+                                strerror(errno));
     }
     return 0;
 }

@@ -294,6 +294,28 @@ static void test_tls_off_and_hashed_passwords(void **state)
     assert_null(strstr(users, ":demo:"));
 }
 
+/* Without seeding the mailbox starts empty and Dovecot can still create the
+ * maildir (as root, mail/ belongs to root, not to the mail user). */
+static void test_no_seed_empty_inbox(void **state)
+{
+    struct fixture *fx = *state;
+    struct demo_dovecot_options opts = {.base_dir = fx->dir, .tls = false};
+    struct gw_error err = {0};
+    struct imap im;
+
+    if (demo_dovecot_start(&opts, &fx->d, &err) != 0)
+        fail_msg("start: %s", err.msg);
+    imap_open(&im, demo_dovecot_imap_port(fx->d));
+    assert_true(tagged_ok(imap_cmd(&im, "n1", "LOGIN demo demo"), "n1"));
+    const char *r = imap_cmd(&im, "n2", "SELECT INBOX");
+    assert_true(tagged_ok(r, "n2"));
+    assert_non_null(strstr(r, "* 0 EXISTS"));
+    /* The mail user can write its maildir. */
+    assert_true(tagged_ok(imap_cmd(&im, "n3", "CREATE Projects"), "n3"));
+    assert_non_null(strstr(imap_cmd(&im, "n4", "STATUS Projects (MESSAGES)"), "(MESSAGES 0)"));
+    close(im.fd);
+}
+
 static void test_bad_options(void **state)
 {
     struct demo_dovecot_options opts = {.base_dir = NULL};
@@ -320,6 +342,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tls_on_pause_resume, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_tls_off_and_hashed_passwords, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_no_seed_empty_inbox, fixture_setup,
                                         fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
