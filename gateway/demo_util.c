@@ -102,47 +102,68 @@ out:
     return ret;
 }
 
-/* Runs in the forked child only: async-signal-safe calls, then exec. */
-static void run_child(const char *const argv[], int log_fd)
+/* Where argv[0] is: PATH may lack the sbin directories for ordinary users. */
+static void find_program(const char *name, char *path, size_t size)
 {
     static const char *const dirs[] = {"/usr/sbin", "/usr/bin", "/sbin", "/bin"};
-    char path[DEMO_PATH_MAX];
-    int null_fd = open("/dev/null", O_RDONLY);
 
-    if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
+    for (size_t i = 0; strchr(name, '/') == NULL && i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        int n = snprintf(path, size, "%s/%s", dirs[i], name);
+        if (n > 0 && (size_t)n < size && access(path, X_OK) == 0)
+            return;
+    }
+    if (snprintf(path, size, "%s", name) >= (int)size)
+        path[0] = '\0';
+}
+
+/* Runs in the forked child of a possibly threaded process: only
+ * async-signal-safe calls between fork and exec. */
+static void run_child(const char *path, const char *const argv[], int null_fd, int log_fd,
+                      int max_fd)
+{
+    sigset_t none;
+
+    if (dup2(null_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
         _exit(126);
     /* Leave the child nothing of ours but the three standard streams. */
-    for (int fd = 3; fd < 1024; fd++)
+    for (int fd = 3; fd < max_fd; fd++)
         close(fd);
-    sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    if (strchr(argv[0], '/') == NULL) {
-        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-            int n = snprintf(path, sizeof(path), "%s/%s", dirs[i], argv[0]);
-            if (n > 0 && (size_t)n < sizeof(path) && access(path, X_OK) == 0)
-                execv(path, (char *const *)argv);
-        }
-    }
-    execvp(argv[0], (char *const *)argv);
+    if (path[0] == '/')
+        execv(path, (char *const *)argv);
+    else
+        execvp(path, (char *const *)argv);
     _exit(127);
 }
 
 int demo_run(const char *const argv[], const char *log_path, struct gw_error *err)
 {
+    char path[DEMO_PATH_MAX];
+    long open_max = sysconf(_SC_OPEN_MAX);
+    int max_fd = open_max > 0 && open_max < 65536 ? (int)open_max : 65536;
     int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int status = 0;
-    pid_t pid;
+    pid_t pid = -1;
 
-    if (log_fd < 0)
-        return gw_error_set(err, GW_ERR_UNAVAILABLE, "demo: open %s: %s", log_path,
-                            strerror(errno));
+    if (log_fd < 0 || null_fd < 0) {
+        gw_error_set(err, GW_ERR_UNAVAILABLE, "demo: open %s: %s", log_path, strerror(errno));
+        goto out;
+    }
+    find_program(argv[0], path, sizeof(path));
     pid = fork();
     if (pid == 0)
-        run_child(argv, log_fd);
-    close(log_fd);
+        run_child(path, argv, null_fd, log_fd, max_fd);
     if (pid < 0)
-        return gw_error_set(err, GW_ERR_UNAVAILABLE, "demo: fork: %s", strerror(errno));
+        gw_error_set(err, GW_ERR_UNAVAILABLE, "demo: fork: %s", strerror(errno));
+out:
+    if (log_fd >= 0)
+        close(log_fd);
+    if (null_fd >= 0)
+        close(null_fd);
+    if (pid < 0)
+        return -1;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR)
             return gw_error_set(err, GW_ERR_UNAVAILABLE, "demo: waitpid: %s", strerror(errno));
@@ -154,8 +175,9 @@ int demo_run(const char *const argv[], const char *log_path, struct gw_error *er
                             argv[0]);
     char tail[160];
     demo_log_tail(log_path, tail, sizeof(tail));
-    return gw_error_set(err, GW_ERR_UNAVAILABLE, "demo: %s failed (status %d): %s", argv[0],
-                        status, tail);
+    return gw_error_set(err, GW_ERR_UNAVAILABLE, "demo: %s failed (%s %d): %s", argv[0],
+                        WIFEXITED(status) ? "exit" : "signal",
+                        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), tail);
 }
 
 void demo_log_tail(const char *log_path, char *buf, size_t size)

@@ -316,6 +316,33 @@ static void test_no_seed_empty_inbox(void **state)
     close(im.fd);
 }
 
+/* A taken port makes start fail with the reason from Dovecot's log. */
+static void test_port_in_use(void **state)
+{
+    struct fixture *fx = *state;
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    struct gw_error err = {0};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+
+    struct demo_dovecot_options opts = {.base_dir = fx->dir, .imap_port = ntohs(sa.sin_port)};
+    int rc = demo_dovecot_start(&opts, &fx->d, &err);
+    close(fd);
+    assert_int_equal(rc, -1);
+    assert_null(fx->d);
+    assert_int_equal(err.code, GW_ERR_UNAVAILABLE);
+    assert_non_null(strstr(err.msg, "in use"));
+    assert_int_equal(master_pid(fx->dir), 0);
+}
+
 static void test_bad_options(void **state)
 {
     struct demo_dovecot_options opts = {.base_dir = NULL};
@@ -345,6 +372,7 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_no_seed_empty_inbox, fixture_setup,
                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_port_in_use, fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
