@@ -247,9 +247,9 @@ static bool is_our_master(const struct demo_dovecot *d, pid_t pid)
         return false;
     n = fread(cmdline, 1, sizeof(cmdline) - 1, f);
     fclose(f);
+    cmdline[n] = '\0';
     /* Arguments are NUL-separated: look for our config path as one of them. */
     for (size_t i = 0; i < n; i += strlen(cmdline + i) + 1) {
-        cmdline[n] = '\0';
         if (strcmp(cmdline + i, d->conf_path) == 0)
             return true;
     }
@@ -299,8 +299,13 @@ static int launch(struct demo_dovecot *d, struct gw_error *err)
     pid_t stale = read_pid(d->pid_path);
 
     /* A master left behind by a killed gateway still owns our ports. */
-    if (stale > 0 && is_our_master(d, stale) && stop_master(d, stale, err) != 0)
-        return -1;
+    if (stale > 0 && is_our_master(d, stale)) {
+        if (stop_master(d, stale, err) != 0)
+            return -1;
+    } else if (stale > 0) {
+        /* Dovecot itself would refuse to start while that pid is alive. */
+        unlink(d->pid_path);
+    }
     if (demo_run(argv, d->log_path, err) != 0)
         return -1;
     for (unsigned waited = 0; waited < DEMO_START_TIMEOUT_MS; waited += DEMO_POLL_MS) {

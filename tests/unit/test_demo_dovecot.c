@@ -343,6 +343,41 @@ static void test_port_in_use(void **state)
     assert_int_equal(master_pid(fx->dir), 0);
 }
 
+/* A pid file naming someone else is ignored (we are that someone: a wrong
+ * kill ends this test); one naming our own earlier master is stopped. */
+static void test_stale_pid_file(void **state)
+{
+    struct fixture *fx = *state;
+    struct demo_dovecot_options opts = {.base_dir = fx->dir, .tls = false};
+    struct demo_dovecot *second = NULL;
+    struct gw_error err = {0};
+    char path[512];
+    pid_t first;
+
+    snprintf(path, sizeof(path), "%s/run", fx->dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/run/master.pid", fx->dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%ld\n", (long)getpid());
+    fclose(f);
+
+    if (demo_dovecot_start(&opts, &fx->d, &err) != 0)
+        fail_msg("start: %s", err.msg);
+    first = master_pid(fx->dir);
+    assert_true(first > 0 && first != getpid());
+
+    /* As if the gateway had died without stopping its Dovecot. */
+    if (demo_dovecot_start(&opts, &second, &err) != 0)
+        fail_msg("second start: %s", err.msg);
+    assert_true(pid_gone(first));
+    assert_true(master_pid(fx->dir) > 0 && master_pid(fx->dir) != first);
+    struct imap im;
+    imap_open(&im, demo_dovecot_imap_port(second));
+    close(im.fd);
+    demo_dovecot_free(&second);
+}
+
 static void test_bad_options(void **state)
 {
     struct demo_dovecot_options opts = {.base_dir = NULL};
@@ -373,6 +408,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_seed_empty_inbox, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_port_in_use, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_stale_pid_file, fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
