@@ -362,7 +362,7 @@ static int configure(struct demo_dovecot *d, const struct demo_dovecot_options *
         pick_port(opts->sieve_port, &c->sieve_port, err) != 0)
         return -1;
     if (demo_path(path, sizeof(path), err, "%s/tls", d->base) != 0 ||
-        (c->tls && demo_tls_ensure(path, opts->cert_names, (gid_t)-1, d->log_path, err) != 0))
+        (c->tls && demo_tls_ensure(path, opts->cert_names, d->log_path, err) != 0))
         return -1;
     if (demo_path(path, sizeof(path), err, "%s/mail", d->base) != 0 ||
         demo_mkdirs(path, 0711, err) != 0 || chmod(path, 0711) != 0)

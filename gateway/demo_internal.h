@@ -60,11 +60,11 @@ bool demo_pid_alive(pid_t pid);
 unsigned demo_kill_instance(const char *instance_name, int sig);
 
 /* Ensures dir/ca.pem, dir/server.pem and dir/server.key exist and that the
- * server certificate names exactly `names` (regenerated otherwise).
- * The private keys are readable only by their owner (and key_gid when it
- * is not -1, for Dovecot's unprivileged processes). */
-int demo_tls_ensure(const char *dir, const char *const *names, gid_t key_gid,
-                    const char *log_path, struct gw_error *err);
+ * server certificate names exactly `names` (NULL: localhost and
+ * 127.0.0.1; reissued by the same CA when they change). Private keys are
+ * readable by their owner only. openssl's chatter goes to log_path. */
+int demo_tls_ensure(const char *dir, const char *const *names, const char *log_path,
+                    struct gw_error *err);
 
 /* Writes the demo messages into a freshly created maildir root
  * (cur/new/tmp and Maildir++ folders), owned by uid:gid. */

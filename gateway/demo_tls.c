@@ -76,7 +76,7 @@ static int make_ca(const char *dir, const char *log_path, struct gw_error *err)
     return 0;
 }
 
-static int make_server(const char *dir, const char *san, gid_t key_gid, const char *log_path,
+static int make_server(const char *dir, const char *san, const char *log_path,
                        struct gw_error *err)
 {
     char key[DEMO_PATH_MAX], csr[DEMO_PATH_MAX], cert[DEMO_PATH_MAX];
@@ -120,15 +120,14 @@ static int make_server(const char *dir, const char *san, gid_t key_gid, const ch
     unlink(csr);
     if (rename(tmp_ext, ext) != 0)
         return gw_error_set(err, GW_ERR_UNAVAILABLE, "demo: rename %s: %s", ext, strerror(errno));
-    if (key_gid != (gid_t)-1 && chown(key, (uid_t)-1, key_gid) != 0)
-        return gw_error_set(err, GW_ERR_UNAVAILABLE, "demo: chown %s: %s", key, strerror(errno));
-    if (chmod(key, key_gid != (gid_t)-1 ? 0640 : 0600) != 0)
+    /* Dovecot's config process reads it as the user who started Dovecot. */
+    if (chmod(key, 0600) != 0)
         return gw_error_set(err, GW_ERR_UNAVAILABLE, "demo: chmod %s: %s", key, strerror(errno));
     return 0;
 }
 
-int demo_tls_ensure(const char *dir, const char *const *names, gid_t key_gid,
-                    const char *log_path, struct gw_error *err)
+int demo_tls_ensure(const char *dir, const char *const *names, const char *log_path,
+                    struct gw_error *err)
 {
     char san[1024];
 
@@ -138,5 +137,5 @@ int demo_tls_ensure(const char *dir, const char *const *names, gid_t key_gid,
         return -1;
     if (make_ca(dir, log_path, err) != 0)
         return -1;
-    return make_server(dir, san, key_gid, log_path, err);
+    return make_server(dir, san, log_path, err);
 }

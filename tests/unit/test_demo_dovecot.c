@@ -21,6 +21,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include "demo_dovecot.h"
 
 struct imap {
@@ -378,6 +382,58 @@ static void test_stale_pid_file(void **state)
     demo_dovecot_free(&second);
 }
 
+static X509 *read_cert(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    X509 *cert;
+
+    assert_non_null(f);
+    cert = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    assert_non_null(cert);
+    return cert;
+}
+
+/* Checks the server certificate names and that the private CA signed it. */
+static void check_server_cert(const char *base, const char *ca_file, bool default_names)
+{
+    char path[512];
+    X509 *ca = read_cert(ca_file);
+    X509 *cert;
+    EVP_PKEY *ca_key = X509_get0_pubkey(ca);
+
+    snprintf(path, sizeof(path), "%s/tls/server.pem", base);
+    cert = read_cert(path);
+    assert_int_equal(X509_verify(cert, ca_key), 1);
+    assert_int_equal(X509_check_host(cert, "localhost", 0, 0, NULL) == 1, default_names);
+    assert_int_equal(X509_check_ip_asc(cert, "127.0.0.1", 0) == 1, default_names);
+    assert_int_equal(X509_check_host(cert, "other.invalid", 0, 0, NULL) == 1, !default_names);
+    X509_free(cert);
+    X509_free(ca);
+}
+
+/* cert_names reissues the server certificate (same CA) for other names. */
+static void test_cert_names(void **state)
+{
+    struct fixture *fx = *state;
+    const char *const names[] = {"other.invalid", NULL};
+    struct demo_dovecot_options opts = {.base_dir = fx->dir, .tls = true};
+    struct gw_error err = {0};
+    struct imap im;
+
+    if (demo_dovecot_start(&opts, &fx->d, &err) != 0)
+        fail_msg("start: %s", err.msg);
+    check_server_cert(fx->dir, demo_dovecot_ca_file(fx->d), true);
+    demo_dovecot_free(&fx->d);
+
+    opts.cert_names = names;
+    if (demo_dovecot_start(&opts, &fx->d, &err) != 0)
+        fail_msg("restart: %s", err.msg);
+    check_server_cert(fx->dir, demo_dovecot_ca_file(fx->d), false);
+    imap_open(&im, demo_dovecot_imap_port(fx->d));
+    close(im.fd);
+}
+
 static void test_bad_options(void **state)
 {
     struct demo_dovecot_options opts = {.base_dir = NULL};
@@ -409,6 +465,7 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_port_in_use, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_stale_pid_file, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_cert_names, fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
