@@ -1,0 +1,33 @@
+# shellcheck shell=bash
+# scripts/deps.sh - the one list of Debian 12 packages jmap-gateway needs to
+# build, test and run its demo. Sourced by scripts/demo and scripts/test so
+# the two can never disagree.
+
+JMAPGW_DEPS=(
+    build-essential cmake pkg-config
+    libmicrohttpd-dev libjansson-dev libssl-dev libetpan-dev libsqlite3-dev
+    libcmocka-dev
+    dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-managesieved dovecot-sieve
+    openssl ca-certificates curl
+)
+
+# Installs whatever is missing; does nothing (and needs no network or root)
+# when everything is already there, so reruns are fast.
+jmapgw_install_deps() {
+    local missing=() pkg sudo=()
+    for pkg in "${JMAPGW_DEPS[@]}"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$pkg")
+        fi
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        return 0
+    fi
+    echo "Installing: ${missing[*]}" >&2
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo=(sudo)
+    fi
+    "${sudo[@]}" apt-get update
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y --no-install-recommends "${missing[@]}"
+}
