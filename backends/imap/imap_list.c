@@ -201,7 +201,7 @@ int imap_list_mailboxes(struct mail_backend *b, struct backend_mailbox_list **ou
     if (backend_has_capability(b, "LIST-EXTENDED") && backend_has_capability(b, "LIST-STATUS")) {
         struct imap_cmd c;
         imap_cmd_init(&c, ib);
-        imap_cmd_add(&c, "LIST \"\" \"*\" RETURN (SUBSCRIBED ");
+        imap_cmd_add(&c, "LIST \"\" \"*\" RETURN (SUBSCRIBED CHILDREN ");
         if (backend_has_capability(b, "SPECIAL-USE"))
             imap_cmd_add(&c, "SPECIAL-USE ");
         imap_cmd_add(&c, "STATUS ");

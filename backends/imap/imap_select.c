@@ -225,7 +225,14 @@ int imap_select(struct mail_backend *b, const struct backend_select_req *req,
     } else if (!ib->qresync && backend_has_capability(b, "CONDSTORE")) {
         imap_cmd_add(&c, " (CONDSTORE)");
     }
-    r = imap_wire_run(ib, &c, req->read_only ? "EXAMINE" : "SELECT", 0, on_untagged, &sc, err);
+    struct gw_error e = { 0 };
+    r = imap_wire_run(ib, &c, req->read_only ? "EXAMINE" : "SELECT", 0, on_untagged, &sc, &e);
+    /* A plain NO to SELECT means the mailbox cannot be opened: Dovecot
+     * gives no [NONEXISTENT] here, so that is how "not found" looks. */
+    if (r < 0 && e.code == GW_ERR_BACKEND_NO)
+        e.code = GW_ERR_NOTFOUND;
+    if (r < 0 && err != NULL)
+        *err = e;
     if (r == 0) {
         sc.s->qresync = qresync;
         sc.s->read_only = req->read_only || strcasecmp(c.tagged_code, "READ-ONLY") == 0;

@@ -1,0 +1,449 @@
+/* test_imap_read.c - the read primitives of backend_mail.h against a
+ * private Dovecot (dovecot_test.h) with special-use mailboxes, plus the
+ * response parser and mailbox name codec on their own, plus a fake server
+ * sending malformed LIST and FETCH lines.
+ *
+ * Test data goes in through raw IMAP on the connection's own wire layer
+ * (CREATE, APPEND with literals, STORE, EXPUNGE, MOVE), and every
+ * primitive's output is compared field by field.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../../backends/imap/imap_wire.h"
+#include "backend_mail.h"
+#include "dovecot_test.h"
+#include "fake_imap.h"
+
+static const char special_use_conf[] =
+    "namespace inbox {\n  inbox = yes\n  separator = /\n"
+    "  mailbox Drafts {\n    special_use = \\Drafts\n    auto = subscribe\n  }\n"
+    "  mailbox Sent {\n    special_use = \\Sent\n    auto = subscribe\n  }\n"
+    "  mailbox Trash {\n    special_use = \\Trash\n    auto = create\n  }\n"
+    "  mailbox Junk {\n    special_use = \\Junk\n    auto = create\n  }\n}\n";
+
+static struct {
+    char root[64];
+    struct dovecot dv;
+} *W;
+
+static int world_setup(void **state)
+{
+    (void)state;
+    W = calloc(1, sizeof(*W));
+    assert_non_null(W);
+    snprintf(W->root, sizeof(W->root), "/tmp/jmapgw-read-XXXXXX");
+    assert_non_null(mkdtemp(W->root));
+    assert_int_equal(chmod(W->root, 0755), 0);
+    dovecot_start(&W->dv, W->root, "read", NULL, special_use_conf);
+    return 0;
+}
+
+static int world_teardown(void **state)
+{
+    (void)state;
+    dovecot_stop(&W->dv);
+    dovecot_remove_tree(W->root);
+    free(W);
+    W = NULL;
+    return 0;
+}
+
+static struct mail_backend *conn(void)
+{
+    struct backend_endpoint ep = { .host = "127.0.0.1", .port = W->dv.imap_port,
+                                   .tls = GW_TLS_NONE, .connect_timeout_ms = 5000,
+                                   .command_timeout_ms = 10000 };
+    struct backend_credentials cred = { "test", "secret" };
+    struct mail_backend *b = NULL;
+    struct gw_error err = { 0 };
+    if (backend_imap_open(&ep, &cred, &b, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    return b;
+}
+
+static void raw(struct mail_backend *b, const char *command)
+{
+    struct gw_error err = { 0 };
+    if (imap_wire_simple(imap_backend_from(b), command, &err) != 0)
+        fail_msg("%s: %s", command, err.msg);
+}
+
+/* One MULTIAPPEND of n messages; flags[i] (or "") and dates[i] (or none)
+ * per message when the arrays are given. */
+static void append_with(struct mail_backend *b, const char *mailbox, const char *const *msgs,
+                        size_t n, const char *const *flags, const time_t *dates)
+{
+    struct imap_backend *ib = imap_backend_from(b);
+    struct imap_cmd c;
+    struct gw_error err = { 0 };
+    imap_cmd_init(&c, ib);
+    imap_cmd_add(&c, "APPEND ");
+    imap_cmd_add_string(&c, mailbox, strlen(mailbox));
+    for (size_t i = 0; i < n; i++) {
+        imap_cmd_addf(&c, " (%s) ", flags != NULL ? flags[i] : "");
+        if (dates != NULL) {
+            char d[40];
+            struct tm tm;
+            assert_non_null(gmtime_r(&dates[i], &tm));
+            assert_true(strftime(d, sizeof(d), "\"%d-%b-%Y %H:%M:%S +0000\" ", &tm) > 0);
+            imap_cmd_add(&c, d);
+        }
+        imap_cmd_add_string(&c, msgs[i], strlen(msgs[i]));
+    }
+    if (imap_wire_run(ib, &c, "APPEND", 0, NULL, NULL, &err) != 0)
+        fail_msg("APPEND: %s", err.msg);
+    imap_cmd_free(&c);
+}
+
+static void append(struct mail_backend *b, const char *mailbox, const char *const *msgs, size_t n,
+                   const char *flag)
+{
+    const char *flags[8];
+    assert_true(n <= 8);
+    for (size_t i = 0; i < n; i++)
+        flags[i] = flag;
+    append_with(b, mailbox, msgs, n, flags, NULL);
+}
+
+static struct backend_selected *sel(struct mail_backend *b, const char *name)
+{
+    struct backend_select_req req = { .name_raw = name };
+    struct backend_selected *s = NULL;
+    struct gw_error err = { 0 };
+    if (backend_select(b, &req, &s, &err) != 0)
+        fail_msg("select %s: %s", name, err.msg);
+    return s;
+}
+
+static const struct backend_mailbox *find_mb(const struct backend_mailbox_list *l, const char *utf8)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (strcmp(l->items[i].name_utf8, utf8) == 0)
+            return &l->items[i];
+    }
+    fail_msg("mailbox %s not listed", utf8);
+    return NULL;
+}
+
+static bool has_flag(const struct backend_flags *f, const char *flag)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        if (strcasecmp(f->v[i], flag) == 0)
+            return true;
+    }
+    return false;
+}
+
+static const char plain_msg[] = "From: A <a@example.com>\r\nSubject: hello\r\n\r\nbody\r\n";
+
+static void test_list_mailboxes(void **state)
+{
+    (void)state;
+    struct mail_backend *b = conn();
+    struct backend_mailbox_list *l = NULL;
+    struct gw_error err = { 0 };
+    const char *two[] = { plain_msg, plain_msg };
+
+    raw(b, "CREATE \"Entw&APw-rfe\"");
+    raw(b, "CREATE \"&ZeVnLIqe-/Unter\"");
+    raw(b, "SUBSCRIBE \"Entw&APw-rfe\"");
+    append(b, "Entw&APw-rfe", two, 1, "\\Seen");
+    append(b, "Entw&APw-rfe", two, 2, "");
+    assert_int_equal(backend_list_mailboxes(b, &l, &err), 0);
+
+    const struct backend_mailbox *m = find_mb(l, "Entwürfe");
+    assert_string_equal(m->name_raw, "Entw&APw-rfe");
+    assert_int_equal(m->delimiter, '/');
+    assert_true(m->flags & BACKEND_MBOX_SUBSCRIBED);
+    assert_true(m->flags & BACKEND_MBOX_HASNOCHILDREN);
+    assert_int_equal(m->special_use, BACKEND_USE_NONE);
+    assert_true(m->status.valid);
+    assert_int_equal(m->status.messages, 3);
+    assert_int_equal(m->status.unseen, 2);
+    assert_int_equal(m->status.uidnext, 4);
+    assert_true(m->status.uidvalidity != 0);
+    assert_true(m->status.highestmodseq != 0);
+
+    m = find_mb(l, "日本語");
+    assert_string_equal(m->name_raw, "&ZeVnLIqe-");
+    assert_true(m->flags & BACKEND_MBOX_HASCHILDREN);
+    assert_false(m->flags & BACKEND_MBOX_SUBSCRIBED);
+    m = find_mb(l, "日本語/Unter");
+    assert_int_equal(m->status.messages, 0);
+    assert_int_equal(find_mb(l, "INBOX")->special_use, BACKEND_USE_INBOX);
+    m = find_mb(l, "Drafts");
+    assert_int_equal(m->special_use, BACKEND_USE_DRAFTS);
+    assert_true(m->flags & BACKEND_MBOX_SUBSCRIBED);
+    assert_int_equal(find_mb(l, "Sent")->special_use, BACKEND_USE_SENT);
+    assert_int_equal(find_mb(l, "Trash")->special_use, BACKEND_USE_TRASH);
+    assert_int_equal(find_mb(l, "Junk")->special_use, BACKEND_USE_JUNK);
+    backend_mailbox_list_free(&l);
+    assert_null(l);
+    backend_close(&b);
+}
+
+/* A second connection changes flags and expunges; QRESYNC reports both. */
+static void test_select_qresync(void **state)
+{
+    (void)state;
+    struct mail_backend *b = conn(), *other = conn();
+    struct gw_error err = { 0 };
+    const char *five[] = { plain_msg, plain_msg, plain_msg, plain_msg, plain_msg };
+
+    raw(b, "CREATE QR");
+    append(b, "QR", five, 5, "");
+    struct backend_selected *s = sel(b, "QR");
+    assert_int_equal(s->exists, 5);
+    assert_int_equal(s->uidnext, 6);
+    assert_false(s->reused);
+    assert_true(s->permanent_keywords);
+    assert_true(has_flag(&s->permanent_flags, "\\Seen"));
+    uint32_t uidvalidity = s->uidvalidity;
+    uint64_t modseq = s->highestmodseq;
+    assert_true(modseq != 0);
+    backend_selected_free(&s);
+
+    s = sel(b, "QR");   /* same mailbox, no QRESYNC data: nothing sent */
+    assert_true(s->reused);
+    assert_int_equal(s->uidvalidity, uidvalidity);
+    backend_selected_free(&s);
+
+    raw(other, "SELECT QR");
+    raw(other, "UID STORE 2 +FLAGS (\\Flagged $Important)");
+    raw(other, "UID STORE 3 +FLAGS (\\Deleted)");
+    raw(other, "EXPUNGE");
+    backend_close(&other);
+
+    uint32_t known[] = { 1, 2, 3, 4, 5 };
+    struct backend_select_req req = { .name_raw = "QR", .known_uidvalidity = uidvalidity,
+                                      .known_modseq = modseq, .known_uids = known,
+                                      .n_known_uids = 5 };
+    assert_int_equal(backend_select(b, &req, &s, &err), 0);
+    assert_true(s->qresync);
+    assert_int_equal(s->exists, 4);
+    assert_true(s->highestmodseq > modseq);
+    assert_int_equal(s->n_vanished, 1);
+    assert_int_equal(s->vanished[0], 3);
+    assert_int_equal(s->n_changed, 1);
+    assert_int_equal(s->changed[0].uid, 2);
+    assert_true(s->changed[0].modseq > modseq);
+    assert_true(has_flag(&s->changed[0].flags, "\\Flagged"));
+    assert_true(has_flag(&s->changed[0].flags, "$Important"));
+    backend_selected_free(&s);
+
+    struct backend_select_req ro = { .name_raw = "QR", .read_only = true };
+    assert_int_equal(backend_select(b, &ro, &s, &err), 0);
+    assert_true(s->read_only);
+    assert_false(s->reused);
+    backend_selected_free(&s);
+
+    struct backend_select_req missing = { .name_raw = "No-Such-Box" };
+    assert_int_equal(backend_select(b, &missing, &s, &err), -1);
+    if (err.code != GW_ERR_NOTFOUND)
+        fail_msg("select of a missing mailbox: %s", err.msg);
+    assert_null(s);
+    assert_false(backend_is_broken(b));
+    backend_close(&b);
+}
+
+/* Collects uids (at most 8) of summaries that carry \\Answered. */
+static int on_collect(void *ctx, struct backend_message_summary **mp, struct gw_error *err)
+{
+    struct { size_t n; uint32_t uids[8]; } *got = ctx;
+    (void)err;
+    assert_true(has_flag(&(*mp)->flags, "\\Answered"));
+    assert_true(got->n < 8);
+    got->uids[got->n++] = (*mp)->uid;
+    return 0;
+}
+
+#define BULK 1000
+
+struct bulk_ctx {
+    size_t count;
+    uint32_t last_uid;
+    time_t base;
+    size_t sizes[BULK + 1];
+};
+
+static int on_bulk(void *ctx, struct backend_message_summary **mp, struct gw_error *err)
+{
+    struct bulk_ctx *bc = ctx;
+    const struct backend_message_summary *m = *mp;
+    char subject[32];
+    (void)err;
+    assert_true(m->uid > bc->last_uid && m->uid <= BULK);
+    bc->last_uid = m->uid;
+    snprintf(subject, sizeof(subject), "Message #%u", m->uid);
+    assert_non_null(m->envelope);
+    assert_string_equal(m->envelope->subject, subject);
+    assert_int_equal(m->envelope->from.n, 1);
+    assert_string_equal(m->envelope->from.v[0].host, "example.com");
+    assert_int_equal(m->size, bc->sizes[m->uid]);
+    assert_non_null(m->guid);
+    assert_true(strlen(m->guid) >= 16);
+    assert_true(m->modseq != 0);
+    assert_non_null(m->headers);
+    assert_non_null(strstr(m->headers, "Message-ID: <m"));
+    assert_null(strstr(m->headers, "Subject"));
+    assert_string_equal(m->body->type, "text");
+    assert_string_equal(m->body->part_id, "1");
+    assert_true(has_flag(&m->flags, "\\Seen") == (m->uid % 2 == 0));
+    assert_int_equal(m->internaldate, bc->base + (time_t)m->uid);
+    assert_int_equal(m->tz_offset_min, 0);
+    bc->count++;
+    return 0;
+}
+
+static void test_fetch_bulk(void **state)
+{
+    (void)state;
+    struct mail_backend *b = conn();
+    struct gw_error err = { 0 };
+    struct bulk_ctx *bc = calloc(1, sizeof(*bc));
+    char **msgs = calloc(BULK, sizeof(*msgs));
+    const char **flags = calloc(BULK, sizeof(*flags));
+    time_t *dates = calloc(BULK, sizeof(*dates));
+    struct tm base = { .tm_year = 126, .tm_mon = 10, .tm_mday = 2, .tm_hour = 10 };
+    assert_true(bc != NULL && msgs != NULL && flags != NULL && dates != NULL);
+
+    bc->base = timegm(&base);
+    raw(b, "CREATE Bulk");
+    for (int i = 0; i < BULK; i++) {
+        assert_true(asprintf(&msgs[i], "From: Sender %d <s%d@example.com>\r\nTo: r@example.org\r\n"
+                             "Subject: Message #%d\r\nMessage-ID: <m%d@example.com>\r\n\r\n"
+                             "Body %d\r\n", i, i, i + 1, i, i) > 0);
+        bc->sizes[i + 1] = strlen(msgs[i]);
+        flags[i] = (i + 1) % 2 == 0 ? "\\Seen" : "";
+        dates[i] = bc->base + i + 1;
+    }
+    append_with(b, "Bulk", (const char *const *)msgs, BULK, flags, dates);
+    for (int i = 0; i < BULK; i++)
+        free(msgs[i]);
+    struct backend_selected *s = sel(b, "Bulk");
+    assert_int_equal(s->exists, BULK);
+    uint64_t modseq = s->highestmodseq;
+    backend_selected_free(&s);
+
+    struct backend_fetch_req req = { .items = ~0u };
+    assert_int_equal(backend_fetch_summaries(b, &req, on_bulk, bc, &err), 0);
+    assert_int_equal(bc->count, BULK);
+
+    /* CHANGEDSINCE: only what changed after modseq, on a uid subset. */
+    raw(b, "UID STORE 10,20,999 +FLAGS.SILENT (\\Answered)");
+    uint32_t subset[] = { 5, 10, 11, 12, 13, 20, 999, 1000, 1001 };
+    struct backend_fetch_req changed = { .uids = subset, .n_uids = 9, .changedsince = modseq,
+                                         .items = BACKEND_FETCH_FLAGS | BACKEND_FETCH_MODSEQ };
+    struct { size_t n; uint32_t uids[8]; } got = { 0 };
+    assert_int_equal(backend_fetch_summaries(b, &changed, on_collect, &got, &err), 0);
+    assert_int_equal(got.n, 3);
+    assert_int_equal(got.uids[0], 10);
+    assert_int_equal(got.uids[1], 20);
+    assert_int_equal(got.uids[2], 999);
+    free(msgs);
+    free(flags);
+    free(dates);
+    free(bc);
+    backend_close(&b);
+}
+
+static void test_parser_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int ok;
+        size_t n;
+    } cases[] = {
+        { "1 FETCH (UID 7 FLAGS (\\Seen $x))\r\n", 0, 3 },
+        { "1 FETCH (BODY[HEADER.FIELDS (A B)] {5}\r\nab\r\nc)\r\n", 0, 3 },
+        { "LIST () \"/\" \"a \\\"q\\\" \\\\\"\r\n", 0, 4 },
+        { "ESEARCH (TAG \"J1\") UID ALL 1:3,7\r\n", 0, 5 },
+        { "1 FETCH (BINARY[1]<0> ~{3}\r\n\0\1\2)\r\n", 0, 3 },
+        { "LIST (\\Noselect \"/\" \"x\r\n", -1, 0 },
+        { "1 FETCH (UID 7\r\n", -1, 0 },
+        { "1 FETCH (A {9}\r\nab)\r\n", -1, 0 },
+        { "1 FETCH ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((x)))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))\r\n", -1, 0 },
+        { "X \"unterminated\r\n", -1, 0 },
+        { "A)B\r\n", -1, 0 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct imap_arena a = { 0 };
+        struct imap_untagged u;
+        size_t len = strlen(cases[i].in);
+        if (i == 4)
+            len = strlen("1 FETCH (BINARY[1]<0> ~{3}\r\n") + 3 + 3;
+        int r = imap_parse_response(cases[i].in, len, &a, &u);
+        if (r != cases[i].ok)
+            fail_msg("case %zu: got %d", i, r);
+        if (r == 0)
+            assert_int_equal(u.n, cases[i].n);
+        if (i == 1) {
+            assert_string_equal(u.v[2].items[0].s, "BODY[HEADER.FIELDS (A B)]");
+            assert_int_equal(u.v[2].items[1].len, 5);
+            assert_memory_equal(u.v[2].items[1].s, "ab\r\nc", 5);
+        }
+        if (i == 2)
+            assert_string_equal(u.v[3].s, "a \"q\" \\");
+        if (i == 4) {
+            assert_int_equal(u.v[2].items[1].len, 3);
+            assert_memory_equal(u.v[2].items[1].s, "\0\1\2", 3);
+        }
+        imap_arena_free(&a);
+    }
+    struct imap_arena a = { 0 };
+    struct imap_untagged u;
+    const char *ok = "OK [PERMANENTFLAGS (\\Seen \\*)] Flags permitted.\r\n";
+    assert_int_equal(imap_parse_response(ok, strlen(ok), &a, &u), 0);
+    assert_int_equal(u.n_code, 2);
+    assert_string_equal(u.code[0].s, "PERMANENTFLAGS");
+    assert_int_equal(u.code[1].n, 2);
+    assert_string_equal(u.text, "Flags permitted.");
+    imap_arena_free(&a);
+}
+
+static void test_mutf7(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *utf8, *mutf7;
+    } cases[] = {
+        { "Entwürfe", "Entw&APw-rfe" }, { "日本語", "&ZeVnLIqe-" }, { "A&B", "A&-B" },
+        { "~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-" },
+        { "😀", "&2D3eAA-" }, { "plain", "plain" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *d = imap_mutf7_decode(cases[i].mutf7, strlen(cases[i].mutf7));
+        char *e = imap_mutf7_encode(cases[i].utf8, strlen(cases[i].utf8));
+        assert_non_null(d);
+        assert_non_null(e);
+        assert_string_equal(d, cases[i].utf8);
+        assert_string_equal(e, cases[i].mutf7);
+        free(d);
+        free(e);
+    }
+    static const char *const bad[] = { "&", "&Jjo", "&AGE-", "&2D0-", "a\x80", "&ZeVnLIq-" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *d = imap_mutf7_decode(bad[i], strlen(bad[i]));
+        if (d != NULL)
+            fail_msg("decoded bad input %s as %s", bad[i], d);
+    }
+    assert_null(imap_mutf7_encode("\xc3", 1));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parser_table),
+        cmocka_unit_test(test_mutf7),
+        cmocka_unit_test(test_list_mailboxes),
+        cmocka_unit_test(test_select_qresync),
+        cmocka_unit_test(test_fetch_bulk),
+    };
+    return cmocka_run_group_tests(tests, world_setup, world_teardown);
+}
