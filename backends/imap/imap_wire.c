@@ -311,7 +311,8 @@ int imap_wire_run(struct imap_backend *ib, struct imap_cmd *c, const char *what,
     } else if (st == STEP_TAGGED_OK) {
         memcpy(c->tagged_code, rs.tagged_code, sizeof(c->tagged_code));
         if (rs.first.code != GW_OK) {
-            if (rs.protocol_broken)
+            /* A server that sent nonsense once is not trusted again. */
+            if (rs.protocol_broken || rs.first.code == GW_ERR_PROTOCOL)
                 ib->base.broken = true;
             if (err != NULL)
                 *err = rs.first;

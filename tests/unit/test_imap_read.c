@@ -1,7 +1,6 @@
 /* test_imap_read.c - the read primitives of backend_mail.h against a
- * private Dovecot (dovecot_test.h) with special-use mailboxes, plus the
- * response parser and mailbox name codec on their own, plus a fake server
- * sending malformed LIST and FETCH lines.
+ * private Dovecot (dovecot_test.h) with special-use mailboxes. The parser,
+ * the name codec and malformed server lines are in test_imap_wire.c.
  *
  * Test data goes in through raw IMAP on the connection's own wire layer
  * (CREATE, APPEND with literals, STORE, EXPUNGE, MOVE), and every
@@ -352,95 +351,9 @@ static void test_fetch_bulk(void **state)
     backend_close(&b);
 }
 
-static void test_parser_table(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *in;
-        int ok;
-        size_t n;
-    } cases[] = {
-        { "1 FETCH (UID 7 FLAGS (\\Seen $x))\r\n", 0, 3 },
-        { "1 FETCH (BODY[HEADER.FIELDS (A B)] {5}\r\nab\r\nc)\r\n", 0, 3 },
-        { "LIST () \"/\" \"a \\\"q\\\" \\\\\"\r\n", 0, 4 },
-        { "ESEARCH (TAG \"J1\") UID ALL 1:3,7\r\n", 0, 5 },
-        { "1 FETCH (BINARY[1]<0> ~{3}\r\n\0\1\2)\r\n", 0, 3 },
-        { "LIST (\\Noselect \"/\" \"x\r\n", -1, 0 },
-        { "1 FETCH (UID 7\r\n", -1, 0 },
-        { "1 FETCH (A {9}\r\nab)\r\n", -1, 0 },
-        { "1 FETCH ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((x)))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))\r\n", -1, 0 },
-        { "X \"unterminated\r\n", -1, 0 },
-        { "A)B\r\n", -1, 0 },
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct imap_arena a = { 0 };
-        struct imap_untagged u;
-        size_t len = strlen(cases[i].in);
-        if (i == 4)
-            len = strlen("1 FETCH (BINARY[1]<0> ~{3}\r\n") + 3 + 3;
-        int r = imap_parse_response(cases[i].in, len, &a, &u);
-        if (r != cases[i].ok)
-            fail_msg("case %zu: got %d", i, r);
-        if (r == 0)
-            assert_int_equal(u.n, cases[i].n);
-        if (i == 1) {
-            assert_string_equal(u.v[2].items[0].s, "BODY[HEADER.FIELDS (A B)]");
-            assert_int_equal(u.v[2].items[1].len, 5);
-            assert_memory_equal(u.v[2].items[1].s, "ab\r\nc", 5);
-        }
-        if (i == 2)
-            assert_string_equal(u.v[3].s, "a \"q\" \\");
-        if (i == 4) {
-            assert_int_equal(u.v[2].items[1].len, 3);
-            assert_memory_equal(u.v[2].items[1].s, "\0\1\2", 3);
-        }
-        imap_arena_free(&a);
-    }
-    struct imap_arena a = { 0 };
-    struct imap_untagged u;
-    const char *ok = "OK [PERMANENTFLAGS (\\Seen \\*)] Flags permitted.\r\n";
-    assert_int_equal(imap_parse_response(ok, strlen(ok), &a, &u), 0);
-    assert_int_equal(u.n_code, 2);
-    assert_string_equal(u.code[0].s, "PERMANENTFLAGS");
-    assert_int_equal(u.code[1].n, 2);
-    assert_string_equal(u.text, "Flags permitted.");
-    imap_arena_free(&a);
-}
-
-static void test_mutf7(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *utf8, *mutf7;
-    } cases[] = {
-        { "Entwürfe", "Entw&APw-rfe" }, { "日本語", "&ZeVnLIqe-" }, { "A&B", "A&-B" },
-        { "~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-" },
-        { "😀", "&2D3eAA-" }, { "plain", "plain" },
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *d = imap_mutf7_decode(cases[i].mutf7, strlen(cases[i].mutf7));
-        char *e = imap_mutf7_encode(cases[i].utf8, strlen(cases[i].utf8));
-        assert_non_null(d);
-        assert_non_null(e);
-        assert_string_equal(d, cases[i].utf8);
-        assert_string_equal(e, cases[i].mutf7);
-        free(d);
-        free(e);
-    }
-    static const char *const bad[] = { "&", "&Jjo", "&AGE-", "&2D0-", "a\x80", "&ZeVnLIq-" };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char *d = imap_mutf7_decode(bad[i], strlen(bad[i]));
-        if (d != NULL)
-            fail_msg("decoded bad input %s as %s", bad[i], d);
-    }
-    assert_null(imap_mutf7_encode("\xc3", 1));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parser_table),
-        cmocka_unit_test(test_mutf7),
         cmocka_unit_test(test_list_mailboxes),
         cmocka_unit_test(test_select_qresync),
         cmocka_unit_test(test_fetch_bulk),
