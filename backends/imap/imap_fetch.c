@@ -247,9 +247,9 @@ static int fetch_section(struct imap_backend *ib, struct part_ctx *pc, const cha
     struct imap_cmd c;
     imap_cmd_init(&c, ib);
     /* One byte more than allowed tells "exactly max_len" from "longer". */
-    imap_cmd_addf(&c, "UID FETCH %u (UID %s[%s]<%llu.%zu>)", pc->uid,
-                  binary ? "BINARY.PEEK" : "BODY.PEEK", part, (unsigned long long)offset,
-                  max_len + 1);
+    imap_cmd_addf(&c, "UID FETCH %u (UID %s[", pc->uid, binary ? "BINARY.PEEK" : "BODY.PEEK");
+    imap_cmd_add(&c, part);
+    imap_cmd_addf(&c, "]<%llu.%zu>)", (unsigned long long)offset, max_len + 1);
     int r = imap_wire_run(ib, &c, "FETCH", max_len + 4096, on_part, pc, err);
     imap_cmd_free(&c);
     return r;

@@ -278,7 +278,8 @@ int imap_wire_run(struct imap_backend *ib, struct imap_cmd *c, const char *what,
         return gw_error_set(err, GW_ERR_NOMEM, "%s: out of memory", what);
     if (ib->base.broken || ib->imap->imap_stream == NULL)
         return gw_error_set(err, GW_ERR_UNAVAILABLE, "connection is no longer usable");
-    snprintf(rs.tag, sizeof(rs.tag), "J%u", ++ib->wire_tag);
+    if (snprintf(rs.tag, sizeof(rs.tag), "J%u", ++ib->wire_tag) >= (int)sizeof(rs.tag))
+        abort();    /* an unsigned always fits: a broken invariant */
 
     imap_cmd_begin(ib);
     if (write_all(ib, rs.tag, strlen(rs.tag)) < 0 || write_all(ib, " ", 1) < 0)
@@ -333,10 +334,13 @@ int imap_wire_simple(struct imap_backend *ib, const char *command, struct gw_err
     struct imap_cmd c;
     imap_cmd_init(&c, ib);
     imap_cmd_add(&c, command);
+    /* The command's first word names it in errors. */
     size_t sp = strcspn(command, " ");
     char what[32];
-    snprintf(what, sizeof(what), "%.*s", (int)(sp < sizeof(what) ? sp : sizeof(what) - 1),
-             command);
+    if (sp >= sizeof(what))
+        sp = sizeof(what) - 1;
+    memcpy(what, command, sp);
+    what[sp] = '\0';
     int r = imap_wire_run(ib, &c, what, 0, NULL, NULL, err);
     imap_cmd_free(&c);
     return r;
