@@ -285,11 +285,76 @@ static void test_search_sort(void **state)
 }
 
 
+/* The same primitives where the server offers none of the extensions. */
+static void test_plain_server_fallbacks(void **state)
+{
+    (void)state;
+    struct mail_backend *b = conn_to(&W->plain);
+    struct backend_mailbox_list *l = NULL;
+    struct gw_error err = { 0 };
+    unsigned char bin[256];
+    size_t len;
+    char *msg = mime_message(bin, &len);
+    const char *msgs[] = { msg, "Subject: =?UTF-8?Q?B=C3=A4nana?=\r\n\r\nx\r\n" };
+
+    assert_false(backend_has_capability(b, "LITERAL+"));
+    assert_false(backend_has_capability(b, "ESEARCH"));
+    assert_false(backend_has_capability(b, "LIST-STATUS"));
+    raw(b, "CREATE \"Entw&APw-rfe\"");
+    raw(b, "SUBSCRIBE \"Entw&APw-rfe\"");
+    append(b, "Entw&APw-rfe", msgs, 2, "");     /* synchronising literals */
+    raw(b, "CREATE Empty");
+
+    assert_int_equal(backend_list_mailboxes(b, &l, &err), 0);   /* LIST + LSUB + STATUS */
+    const struct backend_mailbox *m = find_mb(l, "Entwürfe");
+    assert_true(m->flags & BACKEND_MBOX_SUBSCRIBED);
+    assert_true(m->status.valid);
+    assert_int_equal(m->status.messages, 2);
+    assert_int_equal(m->status.unseen, 2);
+    assert_int_equal(m->status.uidnext, 3);
+    assert_int_equal(m->status.highestmodseq, 0);
+    assert_false(find_mb(l, "Empty")->flags & BACKEND_MBOX_SUBSCRIBED);
+    assert_int_equal(find_mb(l, "INBOX")->special_use, BACKEND_USE_INBOX);
+    backend_mailbox_list_free(&l);
+
+    struct backend_select_req req = { .name_raw = "Entw&APw-rfe", .known_uidvalidity = 1,
+                                      .known_modseq = 1 };
+    struct backend_selected *s = NULL;
+    assert_int_equal(backend_select(b, &req, &s, &err), 0);
+    assert_false(s->qresync);
+    assert_false(s->reused);
+    assert_int_equal(s->exists, 2);
+    backend_selected_free(&s);
+
+    /* No BINARY: the part comes encoded and says so. */
+    struct backend_part_data *d = part_ok(b, 1, "2", 0, 1000, true);
+    assert_false(d->decoded);
+    assert_memory_equal(d->data, "AAECAwQFBgcICQoL", 16);
+    backend_part_data_free(&d);
+
+    /* No ESEARCH: "* SEARCH"; the 8-bit text goes as a synchronising literal. */
+    expect_uids(b, C({ .op = BACKEND_SEARCH_SUBJECT, .text = "bänana" }), NULL, 0,
+                (uint32_t[]){ 2 }, 1);
+    expect_uids(b, C({ .op = BACKEND_SEARCH_ALL }), NULL, 0, (uint32_t[]){ 1, 2 }, 2);
+
+    struct backend_message_summary *sm = NULL;
+    struct backend_fetch_req changed = { .items = BACKEND_FETCH_FLAGS, .changedsince = 1 };
+    assert_int_equal(backend_fetch_summaries(b, &changed, on_one, &sm, &err), -1);
+    assert_int_equal(err.code, GW_ERR_INVALID);
+    sm = fetch_one(b, 2, BACKEND_FETCH_MODSEQ | BACKEND_FETCH_SIZE);
+    assert_false(sm->items & BACKEND_FETCH_MODSEQ);
+    assert_true(sm->items & BACKEND_FETCH_SIZE);
+    backend_message_summary_free(&sm);
+    free(msg);
+    backend_close(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_structure_and_parts),
         cmocka_unit_test(test_search_sort),
+        cmocka_unit_test(test_plain_server_fallbacks),
     };
     return cmocka_run_group_tests(tests, world_setup_plain, world_teardown);
 }
