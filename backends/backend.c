@@ -68,14 +68,14 @@ bool backend_has_capability(const struct mail_backend *b, const char *capability
 /* ---- Read primitives (backend_mail.h) ---------------------------------- */
 
 /* The checks every read wrapper makes before dispatching. */
-static int read_ready(struct mail_backend *b, const void *entry, const char *what,
+static int read_ready(struct mail_backend *b, bool implemented, const char *what,
                       struct gw_error *err)
 {
     if (b == NULL)
         return gw_error_set(err, GW_ERR_INVALID, "%s: no connection", what);
     if (b->broken)
         return gw_error_set(err, GW_ERR_UNAVAILABLE, "connection is no longer usable");
-    if (entry == NULL)
+    if (!implemented)
         return gw_error_set(err, GW_ERR_INVALID, "%s: not supported by the %s backend", what,
                             b->v->name);
     return 0;
@@ -85,7 +85,7 @@ int backend_list_mailboxes(struct mail_backend *b, struct backend_mailbox_list *
                            struct gw_error *err)
 {
     *out = NULL;
-    if (read_ready(b, b != NULL ? (const void *)b->v->list_mailboxes : NULL, "list", err) < 0)
+    if (read_ready(b, b != NULL && b->v->list_mailboxes != NULL, "list", err) < 0)
         return -1;
     return b->v->list_mailboxes(b, out, err);
 }
@@ -94,7 +94,7 @@ int backend_select(struct mail_backend *b, const struct backend_select_req *req,
                    struct backend_selected **out, struct gw_error *err)
 {
     *out = NULL;
-    if (read_ready(b, b != NULL ? (const void *)b->v->select : NULL, "select", err) < 0)
+    if (read_ready(b, b != NULL && b->v->select != NULL, "select", err) < 0)
         return -1;
     if (req == NULL || req->name_raw == NULL || req->name_raw[0] == '\0' ||
         (req->n_known_uids != 0 && req->known_uids == NULL))
@@ -105,7 +105,7 @@ int backend_select(struct mail_backend *b, const struct backend_select_req *req,
 int backend_fetch_summaries(struct mail_backend *b, const struct backend_fetch_req *req,
                             backend_summary_fn fn, void *ctx, struct gw_error *err)
 {
-    if (read_ready(b, b != NULL ? (const void *)b->v->fetch_summaries : NULL, "fetch", err) < 0)
+    if (read_ready(b, b != NULL && b->v->fetch_summaries != NULL, "fetch", err) < 0)
         return -1;
     if (req == NULL || fn == NULL || req->items == 0 || (req->n_uids != 0 && req->uids == NULL) ||
         (req->n_header_fields != 0 && req->header_fields == NULL))
@@ -118,7 +118,7 @@ int backend_uid_search(struct mail_backend *b, const struct backend_search *crit
 {
     *uids = NULL;
     *n = 0;
-    if (read_ready(b, b != NULL ? (const void *)b->v->uid_search : NULL, "search", err) < 0)
+    if (read_ready(b, b != NULL && b->v->uid_search != NULL, "search", err) < 0)
         return -1;
     if (criteria == NULL)
         return gw_error_set(err, GW_ERR_INVALID, "search: no criteria");
@@ -131,7 +131,7 @@ int backend_uid_sort(struct mail_backend *b, const struct backend_sort_key *keys
 {
     *uids = NULL;
     *n = 0;
-    if (read_ready(b, b != NULL ? (const void *)b->v->uid_sort : NULL, "sort", err) < 0)
+    if (read_ready(b, b != NULL && b->v->uid_sort != NULL, "sort", err) < 0)
         return -1;
     if (keys == NULL || n_keys == 0)
         return gw_error_set(err, GW_ERR_INVALID, "sort: no sort keys");
@@ -143,7 +143,7 @@ int backend_fetch_part(struct mail_backend *b, uint32_t uid, const char *part, u
                        struct gw_error *err)
 {
     *out = NULL;
-    if (read_ready(b, b != NULL ? (const void *)b->v->fetch_part : NULL, "fetch part", err) < 0)
+    if (read_ready(b, b != NULL && b->v->fetch_part != NULL, "fetch part", err) < 0)
         return -1;
     if (uid == 0 || max_len == 0 || max_len >= SIZE_MAX / 2)
         return gw_error_set(err, GW_ERR_INVALID, "fetch part: bad uid or size limit");

@@ -98,9 +98,9 @@ static int on_fetch(void *ctx, const struct imap_untagged *u, struct gw_error *e
 
     if (u->n < 2 || !imap_value_is(&u->v[1], "FETCH"))
         return 0;
-    const struct imap_value *att = &u->v[2];
-    if (u->n != 3 || att->type != IMAP_V_LIST || att->n % 2 != 0)
+    if (u->n != 3 || u->v[2].type != IMAP_V_LIST || u->v[2].n % 2 != 0)
         return gw_error_set(err, GW_ERR_PROTOCOL, "FETCH: malformed response");
+    const struct imap_value *att = &u->v[2];
     if ((m = calloc(1, sizeof(*m))) == NULL)
         return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < att->n; i += 2) {
@@ -188,9 +188,10 @@ int imap_fetch_summaries(struct mail_backend *b, const struct backend_fetch_req 
         if (req->changedsince != 0)
             imap_cmd_addf(&c, " (CHANGEDSINCE %llu)", (unsigned long long)req->changedsince);
         bool tried_guid = (req->items & BACKEND_FETCH_GUID) && ib->xguid == IMAP_XGUID_UNKNOWN;
-        int r = imap_wire_run(ib, &c, "FETCH", 0, on_fetch, &fc, err);
+        struct gw_error e = { 0 };
+        int r = imap_wire_run(ib, &c, "FETCH", 0, on_fetch, &fc, &e);
         imap_cmd_free(&c);
-        if (tried_guid && r < 0 && err != NULL && err->code == GW_ERR_PROTOCOL && !b->broken) {
+        if (tried_guid && r < 0 && e.code == GW_ERR_PROTOCOL && !b->broken) {
             /* X-GUID is not advertised; a server without it says BAD and
              * has sent nothing yet: remember and ask again without it. */
             ib->xguid = IMAP_XGUID_NO;
@@ -198,6 +199,8 @@ int imap_fetch_summaries(struct mail_backend *b, const struct backend_fetch_req 
         }
         if (tried_guid && r == 0)
             ib->xguid = IMAP_XGUID_YES;
+        if (r < 0 && err != NULL)
+            *err = e;
         return r;
     }
     return -1;
@@ -212,13 +215,13 @@ struct part_ctx {
 static int on_part(void *ctx, const struct imap_untagged *u, struct gw_error *err)
 {
     struct part_ctx *pc = ctx;
-    if (u->n != 3 || !imap_value_is(&u->v[1], "FETCH"))
+    if (u->n < 2 || !imap_value_is(&u->v[1], "FETCH"))
         return 0;
+    if (u->n != 3 || u->v[2].type != IMAP_V_LIST || u->v[2].n % 2 != 0)
+        return gw_error_set(err, GW_ERR_PROTOCOL, "FETCH: malformed response");
     const struct imap_value *att = &u->v[2];
     const struct imap_value *data = NULL;
     uint32_t uid = 0;
-    if (att->type != IMAP_V_LIST || att->n % 2 != 0)
-        return gw_error_set(err, GW_ERR_PROTOCOL, "FETCH: malformed response");
     for (size_t i = 0; i < att->n; i += 2) {
         const struct imap_value *k = &att->items[i];
         if (imap_value_is(k, "UID") && !imap_value_u32(&att->items[i + 1], &uid))
@@ -267,15 +270,18 @@ int imap_fetch_part(struct mail_backend *b, uint32_t uid, const char *part, uint
 
     if ((pc.out = calloc(1, sizeof(*pc.out))) == NULL)
         return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
-    r = fetch_section(ib, &pc, section, offset, max_len, binary, err);
-    if (r < 0 && binary && !b->broken && err != NULL && err->code != GW_ERR_NOTFOUND) {
+    struct gw_error e = { 0 };
+    r = fetch_section(ib, &pc, section, offset, max_len, binary, &e);
+    if (r < 0 && binary && !b->broken && e.code != GW_ERR_NOTFOUND) {
         /* [UNKNOWN-CTE]: the server cannot decode it; the caller will. */
         binary = false;
         free(pc.out->data);
         *pc.out = (struct backend_part_data){ 0 };
         pc.found = false;
-        r = fetch_section(ib, &pc, section, offset, max_len, false, err);
+        r = fetch_section(ib, &pc, section, offset, max_len, false, &e);
     }
+    if (r < 0 && err != NULL)
+        *err = e;
     if (r == 0 && !pc.found)
         r = gw_error_set(err, GW_ERR_NOTFOUND, "message %u not found", uid);
     if (r == 0 && pc.out->len > max_len)

@@ -53,8 +53,10 @@ static bool is_name(const struct imap_value *v)
 /* "LIST (attrs) delim name [extended data]" */
 static int on_list(struct list_ctx *lc, const struct imap_untagged *u, struct gw_error *err)
 {
+    if (u->n < 4)
+        return gw_error_set(err, GW_ERR_PROTOCOL, "LIST: malformed response");
     const struct imap_value *a = &u->v[1], *delim = &u->v[2], *name = &u->v[3];
-    if (u->n < 4 || a->type != IMAP_V_LIST || !is_name(name) ||
+    if (a->type != IMAP_V_LIST || !is_name(name) ||
         (delim->type != IMAP_V_NIL && (delim->type != IMAP_V_STRING || delim->len != 1)))
         return gw_error_set(err, GW_ERR_PROTOCOL, "LIST: malformed response");
     if (find_mailbox(lc, name) != NULL)

@@ -96,7 +96,7 @@ static int on_vanished(struct backend_selected *s, const struct imap_untagged *u
     const struct imap_value *set = &u->v[u->n - 1];
     uint32_t *uids = NULL;
     size_t n = 0;
-    if (u->n < 2 || set->type != IMAP_V_ATOM ||
+    if (u->n < 2 || set->type != IMAP_V_ATOM || s->n_vanished >= SELECT_MAX_VANISHED ||
         imap_uidset_parse(set->s, set->len, SELECT_MAX_VANISHED - s->n_vanished, &uids, &n) < 0)
         return gw_error_set(err, GW_ERR_PROTOCOL, "SELECT: malformed VANISHED");
     uint32_t *all = realloc(s->vanished, (s->n_vanished + n + 1) * sizeof(*all));
@@ -115,12 +115,12 @@ static int on_vanished(struct backend_selected *s, const struct imap_untagged *u
 static int on_fetch(struct select_ctx *sc, const struct imap_untagged *u, struct gw_error *err)
 {
     struct backend_selected *s = sc->s;
-    const struct imap_value *att = &u->v[2];
     struct backend_msg_change ch = { 0 };
     bool have_flags = false;
 
-    if (u->n != 3 || att->type != IMAP_V_LIST || att->n % 2 != 0)
+    if (u->n != 3 || u->v[2].type != IMAP_V_LIST || u->v[2].n % 2 != 0)
         return gw_error_set(err, GW_ERR_PROTOCOL, "SELECT: malformed FETCH");
+    const struct imap_value *att = &u->v[2];
     for (size_t i = 0; i < att->n; i += 2) {
         const struct imap_value *k = &att->items[i], *v = &att->items[i + 1];
         bool ok = true;
