@@ -259,6 +259,7 @@ void backend_message_summary_free(struct backend_message_summary **m)
         return;
     backend_flags_clear(&(*m)->flags);
     free((*m)->guid);
+    free((*m)->preview);
     envelope_free((*m)->envelope);
     free((*m)->headers);
     if ((*m)->body != NULL) {

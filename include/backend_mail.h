@@ -141,6 +141,7 @@ enum backend_fetch_item {
     BACKEND_FETCH_MODSEQ = 1u << 5,         /* ignored without CONDSTORE */
     BACKEND_FETCH_GUID = 1u << 6,           /* X-GUID; ignored when not offered */
     BACKEND_FETCH_HEADERS = 1u << 7,        /* the header_fields block */
+    BACKEND_FETCH_PREVIEW = 1u << 8,        /* RFC 8970 PREVIEW; ignored when not offered */
 };
 
 struct backend_address {
@@ -199,6 +200,7 @@ struct backend_message_summary {
     int tz_offset_min;          /* the internaldate's zone, e.g. +120 */
     uint64_t size;              /* RFC822.SIZE */
     char *guid;                 /* X-GUID or NULL */
+    char *preview;              /* server-made preview text (UTF-8) or NULL */
     struct backend_envelope *envelope;
     char *headers;              /* header block bytes (CRLF lines), NUL-terminated */
     size_t headers_len;

@@ -67,6 +67,10 @@ static int fetch_item(const struct imap_value *k, const struct imap_value *v,
         m->items |= BACKEND_FETCH_GUID;
         return imap_nstring(v, &m->guid);
     }
+    if (imap_value_is(k, "PREVIEW") && m->preview == NULL) {
+        m->items |= BACKEND_FETCH_PREVIEW;
+        return imap_nstring(v, &m->preview);
+    }
     if (imap_value_is(k, "ENVELOPE") && m->envelope == NULL) {
         m->items |= BACKEND_FETCH_ENVELOPE;
         if ((m->envelope = calloc(1, sizeof(*m->envelope))) == NULL)
@@ -134,6 +138,8 @@ static void add_items(struct imap_cmd *c, struct imap_backend *ib, const struct 
         imap_cmd_add(c, " BODYSTRUCTURE");
     if ((it & BACKEND_FETCH_MODSEQ) && backend_has_capability(&ib->base, "CONDSTORE"))
         imap_cmd_add(c, " MODSEQ");
+    if ((it & BACKEND_FETCH_PREVIEW) && backend_has_capability(&ib->base, "PREVIEW"))
+        imap_cmd_add(c, " PREVIEW");
     if ((it & BACKEND_FETCH_GUID) && ib->xguid != IMAP_XGUID_NO)
         imap_cmd_add(c, " X-GUID");
     if (it & BACKEND_FETCH_HEADERS) {

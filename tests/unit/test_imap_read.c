@@ -176,6 +176,10 @@ static int on_bulk(void *ctx, struct backend_message_summary **mp, struct gw_err
     assert_true(has_flag(&m->flags, "\\Seen") == (m->uid % 2 == 0));
     assert_int_equal(m->internaldate, bc->base + (time_t)m->uid);
     assert_int_equal(m->tz_offset_min, 0);
+    char preview[32];
+    snprintf(preview, sizeof(preview), "Body %u", m->uid - 1);
+    assert_non_null(m->preview);
+    assert_string_equal(m->preview, preview);
     bc->count++;
     return 0;
 }
