@@ -55,8 +55,10 @@ struct backend_mailbox_status {
 };
 
 struct backend_mailbox {
-    char *name_raw;     /* as on the wire (modified UTF-7 unless UTF8=ACCEPT) */
-    char *name_utf8;    /* decoded; equals name_raw when it is not valid mUTF-7 */
+    char *name_raw;     /* as on the wire: modified UTF-7 (UTF8=ACCEPT is never
+                         * enabled); pass it back to backend_select() */
+    char *name_utf8;    /* decoded; a copy of name_raw when that is not valid
+                         * modified UTF-7 (a server sending raw UTF-8) */
     char delimiter;     /* 0 when NIL */
     unsigned flags;     /* enum backend_mailbox_flag */
     enum backend_special_use special_use;
@@ -121,7 +123,10 @@ struct backend_selected {
     size_t n_changed;
 };
 
-/* Opens the mailbox. Enables QRESYNC once per connection when offered.
+/* Opens the mailbox. Enables QRESYNC once per connection when offered (at
+ * the first select, so connections that never select pay nothing). When
+ * the answer's uidvalidity differs from known_uidvalidity, the server sent
+ * no VANISHED or changes: every message is new to the caller.
  * Selecting the mailbox already open (same read_only, no QRESYNC data
  * asked) sends nothing and says reused. Errors: GW_ERR_NOTFOUND for a
  * mailbox that does not exist (or cannot be selected). On success *out is

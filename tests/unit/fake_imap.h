@@ -44,7 +44,8 @@ enum fake_imap_script {
     FAKE_IMAP_AUTH_UNAVAILABLE,  /* AUTH=PLAIN offered, AUTHENTICATE -> NO [UNAVAILABLE] at once */
     FAKE_IMAP_PREAUTH,           /* greets with PREAUTH [CAPABILITY ... IDLE] */
     FAKE_IMAP_LOGINDISABLED,     /* offers neither AUTH=PLAIN nor LOGIN */
-    FAKE_IMAP_MALFORMED_READ,    /* as GOOD; LIST and UID FETCH get malformed untagged lines */
+    FAKE_IMAP_MALFORMED_READ,    /* as GOOD; LIST and UID FETCH get malformed untagged lines,
+                                  * UID SEARCH half a line and then silence */
 };
 
 struct fake_imap {
@@ -184,6 +185,10 @@ static inline void fake_imap_serve(int fd, enum fake_imap_script script)
         } else if (script == FAKE_IMAP_MALFORMED_READ && strcasecmp(cmd, "LIST") == 0) {
             fake_imap_send(fd, "* LIST (\\HasNoChildren) \"/\" \"unterminated\r\n");
             fake_imap_reply(fd, tag, "OK done");
+        } else if (script == FAKE_IMAP_MALFORMED_READ && strcasecmp(cmd, "UID") == 0 &&
+                   strncasecmp(arg, "SEARCH", 6) == 0) {
+            fake_imap_send(fd, "* SEARCH 1 2");     /* half a line, then silence */
+            fake_imap_hang(fd);
         } else if (script == FAKE_IMAP_MALFORMED_READ && strcasecmp(cmd, "UID") == 0) {
             /* An ENVELOPE with 2 of its 10 fields, then a fine message. */
             fake_imap_send(fd, "* 1 FETCH (UID 1 ENVELOPE (\"date\" NIL))\r\n"

@@ -142,6 +142,17 @@ static int on_collect(void *ctx, struct backend_message_summary **mp, struct gw_
     return 0;
 }
 
+/* Stops after 10 messages. */
+static int on_stop(void *ctx, struct backend_message_summary **mp, struct gw_error *err)
+{
+    size_t *seen = ctx;
+    (void)mp;
+    if (++*seen == 10)
+        return gw_error_set(err, GW_ERR_LIMIT, "enough");
+    assert_true(*seen < 10);
+    return 0;
+}
+
 #define BULK 1000
 
 struct bulk_ctx {
@@ -217,6 +228,17 @@ static void test_fetch_bulk(void **state)
     struct backend_fetch_req req = { .items = ~0u };
     assert_int_equal(backend_fetch_summaries(b, &req, on_bulk, bc, &err), 0);
     assert_int_equal(bc->count, BULK);
+
+    /* A callback that stops: its error comes back, the rest of the reply
+     * is drained and the connection stays usable. */
+    size_t seen = 0;
+    struct backend_fetch_req flags_only = { .items = BACKEND_FETCH_FLAGS };
+    gw_error_clear(&err);
+    assert_int_equal(backend_fetch_summaries(b, &flags_only, on_stop, &seen, &err), -1);
+    assert_int_equal(err.code, GW_ERR_LIMIT);
+    assert_int_equal(seen, 10);
+    assert_false(backend_is_broken(b));
+    assert_int_equal(backend_noop(b, &err), 0);
 
     /* CHANGEDSINCE: only what changed after modseq, on a uid subset. */
     raw(b, "UID STORE 10,20,999 +FLAGS.SILENT (\\Answered)");

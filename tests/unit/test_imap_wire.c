@@ -2,7 +2,8 @@
  * response parser (table of good and malformed responses, literals,
  * literal8, [sections], nesting limit), the modified UTF-7 codec, uid
  * sets, and a fake server whose malformed LIST and FETCH lines must give
- * GW_ERR_PROTOCOL, a broken connection and no crash. */
+ * GW_ERR_PROTOCOL, a broken connection and no crash, and whose reply that
+ * stops half way must give GW_ERR_UNAVAILABLE within the timeout. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -127,7 +128,7 @@ static void test_uidset(void **state)
 static struct mail_backend *fake_conn(struct fake_imap *f)
 {
     struct backend_endpoint ep = { .host = "127.0.0.1", .port = f->port, .tls = GW_TLS_NONE,
-                                   .connect_timeout_ms = 3000, .command_timeout_ms = 3000 };
+                                   .connect_timeout_ms = 3000, .command_timeout_ms = 500 };
     struct backend_credentials cred = { "test", "secret" };
     struct mail_backend *b = NULL;
     struct gw_error err = { 0 };
@@ -170,6 +171,19 @@ static void test_malformed_lines(void **state)
     /* A broken connection refuses further work at once. */
     assert_int_equal(backend_fetch_summaries(b, &req, on_summary, &delivered, &err), -1);
     assert_int_equal(err.code, GW_ERR_UNAVAILABLE);
+    backend_close(&b);
+
+    /* A reply that stops half way is bounded by the command timeout. */
+    b = fake_conn(&f);
+    uint32_t *uids = NULL;
+    size_t n = 0;
+    struct backend_search all = { .op = BACKEND_SEARCH_ALL };
+    uint64_t start = net_now_ms();
+    assert_int_equal(backend_uid_search(b, &all, &uids, &n, &err), -1);
+    assert_int_equal(err.code, GW_ERR_UNAVAILABLE);
+    assert_true(net_now_ms() - start < 3000);
+    assert_null(uids);
+    assert_true(backend_is_broken(b));
     backend_close(&b);
     fake_imap_stop(&f);
 }
