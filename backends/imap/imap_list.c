@@ -107,6 +107,13 @@ static int on_status(struct list_ctx *lc, const struct imap_untagged *u, struct 
     const struct imap_value *kv = u->v[2].items;
     struct backend_mailbox_status *st = &m->status;
     for (size_t i = 0; i < u->v[2].n; i += 2) {
+        static const char *const known[] = { "MESSAGES", "UNSEEN", "UIDVALIDITY", "UIDNEXT",
+                                             "HIGHESTMODSEQ" };
+        bool ours = false;
+        for (size_t k = 0; k < sizeof(known) / sizeof(known[0]) && !ours; k++)
+            ours = imap_value_is(&kv[i], known[k]);
+        if (!ours)
+            continue;   /* e.g. MAILBOXID (x), SIZE: not asked for here */
         uint64_t v;
         if (!imap_value_u64(&kv[i + 1], &v))
             return gw_error_set(err, GW_ERR_PROTOCOL, "STATUS: malformed value");
