@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "backend.h"
+#include "backend_mail.h"
 
 struct mail_backend_vtable {
     const char *name;   /* "imap", for logs */
@@ -24,6 +25,24 @@ struct mail_backend_vtable {
     /* Says goodbye to the server when the connection is healthy (bounded by
      * the command timeout), then frees b and everything it owns. */
     void (*destroy)(struct mail_backend *b);
+
+    /* Read primitives of backend_mail.h, same contracts; the wrappers have
+     * checked the arguments and that the connection is not broken. A
+     * backend without mailboxes (POP3) leaves the ones it lacks NULL. */
+    int (*list_mailboxes)(struct mail_backend *b, struct backend_mailbox_list **out,
+                          struct gw_error *err);
+    int (*select)(struct mail_backend *b, const struct backend_select_req *req,
+                  struct backend_selected **out, struct gw_error *err);
+    int (*fetch_summaries)(struct mail_backend *b, const struct backend_fetch_req *req,
+                           backend_summary_fn fn, void *ctx, struct gw_error *err);
+    int (*uid_search)(struct mail_backend *b, const struct backend_search *criteria,
+                      uint32_t **uids, size_t *n, struct gw_error *err);
+    int (*uid_sort)(struct mail_backend *b, const struct backend_sort_key *keys, size_t n_keys,
+                    const struct backend_search *criteria, uint32_t **uids, size_t *n,
+                    struct gw_error *err);
+    int (*fetch_part)(struct mail_backend *b, uint32_t uid, const char *part, uint64_t offset,
+                      size_t max_len, bool decode, struct backend_part_data **out,
+                      struct gw_error *err);
 };
 
 struct mail_backend {

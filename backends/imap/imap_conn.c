@@ -1,6 +1,7 @@
 /* imap_conn.c - IMAP connections: connect, secure, log in, NOOP, close
  * (backend_imap_open() and the IMAP vtable of include/backend-private.h). */
 #include "imap_internal.h"
+#include "imap_read.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,12 @@ static const struct mail_backend_vtable imap_vtable = {
     .name = "imap",
     .noop = imap_vt_noop,
     .destroy = imap_vt_destroy,
+    .list_mailboxes = imap_list_mailboxes,
+    .select = imap_select,
+    .fetch_summaries = imap_fetch_summaries,
+    .uid_search = imap_uid_search,
+    .uid_sort = imap_uid_sort,
+    .fetch_part = imap_fetch_part,
 };
 
 struct imap_backend *imap_backend_from(struct mail_backend *b)

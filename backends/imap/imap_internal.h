@@ -8,11 +8,25 @@
 #include "../net/net.h"
 #include "backend-private.h"
 
+/* Whether the server answers the X-GUID fetch item (Dovecot does without
+ * advertising it, so the first request finds out). */
+enum imap_xguid { IMAP_XGUID_UNKNOWN, IMAP_XGUID_YES, IMAP_XGUID_NO };
+
 struct imap_backend {
     struct mail_backend base;   /* first: (struct mail_backend *) casts */
     mailimap *imap;
     struct net_io io;           /* shared by the stream's low drivers */
     unsigned command_timeout_ms;
+    /* Read path (imap_wire.c, imap_select.c). */
+    unsigned wire_tag;          /* our own command tags, "J<n>" */
+    bool enable_done;           /* ENABLE QRESYNC tried once */
+    bool qresync;               /* ENABLE QRESYNC accepted */
+    bool selected_ok;           /* selected[] names the open mailbox */
+    bool selected_ro;           /* it was opened with EXAMINE */
+    char selected[512];         /* raw name; longer names are never cached */
+    uint32_t sel_uidvalidity, sel_uidnext, sel_exists;  /* as of that selection */
+    uint64_t sel_highestmodseq;
+    enum imap_xguid xguid;
 };
 
 /* The IMAP session behind a struct mail_backend made by backend_imap_open(). */

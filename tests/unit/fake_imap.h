@@ -44,6 +44,8 @@ enum fake_imap_script {
     FAKE_IMAP_AUTH_UNAVAILABLE,  /* AUTH=PLAIN offered, AUTHENTICATE -> NO [UNAVAILABLE] at once */
     FAKE_IMAP_PREAUTH,           /* greets with PREAUTH [CAPABILITY ... IDLE] */
     FAKE_IMAP_LOGINDISABLED,     /* offers neither AUTH=PLAIN nor LOGIN */
+    FAKE_IMAP_MALFORMED_READ,    /* as GOOD; LIST and UID FETCH get malformed untagged lines,
+                                  * UID SEARCH half a line and then silence */
 };
 
 struct fake_imap {
@@ -117,7 +119,8 @@ static inline void fake_imap_reply(int fd, const char *tag, const char *text)
 static inline void fake_imap_serve(int fd, enum fake_imap_script script)
 {
     char line[1024], tag[64], cmd[64], arg[512];
-    bool good = script == FAKE_IMAP_GOOD || script == FAKE_IMAP_DROP_ON_NOOP;
+    bool good = script == FAKE_IMAP_GOOD || script == FAKE_IMAP_DROP_ON_NOOP ||
+                script == FAKE_IMAP_MALFORMED_READ;
     const char *caps = good || script == FAKE_IMAP_AUTH_UNAVAILABLE ? "IMAP4rev1 AUTH=PLAIN"
                        : script == FAKE_IMAP_STARTTLS_INJECT ? "IMAP4rev1 STARTTLS"
                        : script == FAKE_IMAP_LOGINDISABLED   ? "IMAP4rev1 LOGINDISABLED"
@@ -179,6 +182,18 @@ static inline void fake_imap_serve(int fd, enum fake_imap_script script)
                 fake_imap_reply(fd, tag, "OK [CAPABILITY IMAP4rev1 IDLE] logged in");
             else
                 fake_imap_reply(fd, tag, "NO [AUTHENTICATIONFAILED] Authentication failed.");
+        } else if (script == FAKE_IMAP_MALFORMED_READ && strcasecmp(cmd, "LIST") == 0) {
+            fake_imap_send(fd, "* LIST (\\HasNoChildren) \"/\" \"unterminated\r\n");
+            fake_imap_reply(fd, tag, "OK done");
+        } else if (script == FAKE_IMAP_MALFORMED_READ && strcasecmp(cmd, "UID") == 0 &&
+                   strncasecmp(arg, "SEARCH", 6) == 0) {
+            fake_imap_send(fd, "* SEARCH 1 2");     /* half a line, then silence */
+            fake_imap_hang(fd);
+        } else if (script == FAKE_IMAP_MALFORMED_READ && strcasecmp(cmd, "UID") == 0) {
+            /* An ENVELOPE with 2 of its 10 fields, then a fine message. */
+            fake_imap_send(fd, "* 1 FETCH (UID 1 ENVELOPE (\"date\" NIL))\r\n"
+                               "* 2 FETCH (UID 2 RFC822.SIZE 10)\r\n");
+            fake_imap_reply(fd, tag, "OK done");
         } else if (strcasecmp(cmd, "NOOP") == 0) {
             if (script == FAKE_IMAP_DROP_ON_NOOP)
                 _exit(0);
