@@ -29,7 +29,9 @@
 
 static int make_dir(const char *path, struct gw_error *err)
 {
-    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+    /* 0711: the demo's Dovecot runs its helpers as other users that must reach
+     * the directories below; the database itself is created 0600. */
+    if (mkdir(path, 0711) != 0 && errno != EEXIST)
         return gw_error_set(err, GW_ERR_INVALID, "cannot create %s: %s", path, strerror(errno));
     return 0;
 }

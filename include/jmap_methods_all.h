@@ -1,0 +1,11 @@
+/* jmap_methods_all.h - the method tables of every api/ module. A new data
+ * type adds its table here and in api/methods.c. */
+#ifndef JMAP_METHODS_ALL_H
+#define JMAP_METHODS_ALL_H
+
+#include "jmap_method.h"
+
+extern const struct jmap_method jmap_core_methods[];
+extern const size_t jmap_core_method_count;
+
+#endif
