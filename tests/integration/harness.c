@@ -25,6 +25,35 @@
 
 static struct harness_gateway *current_gateway;
 
+/* Gateways still running when a failed assertion skipped their teardown
+ * are killed at exit, so a red test leaves no process behind. */
+#define MAX_LIVE 32
+static pid_t live_pids[MAX_LIVE];
+static bool atexit_armed;
+
+static void kill_live(void)
+{
+    for (size_t i = 0; i < MAX_LIVE; i++)
+        if (live_pids[i] > 0) {
+            kill(live_pids[i], SIGKILL);
+            waitpid(live_pids[i], NULL, 0);
+            live_pids[i] = 0;
+        }
+}
+
+static void track_pid(pid_t pid, pid_t replace)
+{
+    if (!atexit_armed) {
+        atexit(kill_live);
+        atexit_armed = true;
+    }
+    for (size_t i = 0; i < MAX_LIVE; i++)
+        if (live_pids[i] == replace) {
+            live_pids[i] = pid;
+            return;
+        }
+}
+
 int64_t harness_now_ms(void)
 {
     struct timespec ts;
@@ -219,6 +248,7 @@ static void reap(struct harness_gateway *gw, int flags)
     if (gw->pid <= 0)
         return;
     if (waitpid(gw->pid, &status, flags) == gw->pid) {
+        track_pid(0, gw->pid);
         gw->exited = true;
         gw->wait_status = status;
         gw->pid = 0;
@@ -271,6 +301,7 @@ static int gateway_spawn(struct harness_gateway *gw, const struct harness_gatewa
         return -1;
     if (gw->pid == 0)
         exec_child(gw->log_path, argv, opts != NULL ? opts->env : NULL);
+    track_pid(gw->pid, 0);
 
     deadline = harness_now_ms() + START_TIMEOUT_MS;
     while (harness_now_ms() < deadline) {

@@ -171,6 +171,36 @@ struct harness_fake_imap *harness_fake_imap_start(enum harness_fake_imap_mode mo
 /* Kills the whole process group, reaps, frees, sets *f NULL. */
 void harness_fake_imap_free(struct harness_fake_imap **f);
 
+/* ------------------------------------------------------------ JMAP helpers */
+
+/* Starts a gateway against Dovecot d: --imap-host 127.0.0.1, --imap-tls
+ * tls_mode ("starttls": the IMAP port, "tls": the imaps port), plus
+ * --tls-ca-file <Dovecot CA> when with_ca, then extra (NULL-terminated, may
+ * be NULL). NULL on failure. */
+struct harness_gateway *harness_gateway_for_dovecot(struct demo_dovecot *d, const char *tls_mode,
+                                                    bool with_ca, const char *const *extra);
+
+/* GET /.well-known/jmap with Basic user:pass (user NULL: no Authorization). */
+int harness_get_session(uint16_t port, const char *user, const char *pass,
+                        struct harness_response *r);
+
+/* Asserts a 200 session for user and returns its JSON (new reference). */
+json_t *harness_session_ok(uint16_t port, const char *user, const char *pass);
+
+/* The single account id of a session object (borrowed from it), or NULL. */
+const char *harness_session_account_id(json_t *session);
+
+/* POST /jmap/api with Basic user:pass and the given Content-Type
+ * (NULL: application/json). */
+int harness_api_post(uint16_t port, const char *user, const char *pass, const char *content_type,
+                     const char *body, struct harness_response *r);
+
+/* POST a Request and assert 200 with a Response; returns its JSON. */
+json_t *harness_api_ok(uint16_t port, const char *user, const char *pass, const char *body);
+
+/* The path part of an absolute URL ("http://h:p/a/b" -> "/a/b"), malloc'd. */
+char *harness_url_path(const char *url);
+
 /* ------------------------------------------------------------ assertions */
 
 /* Prints the current gateway's log tail, then fails with the message. */
