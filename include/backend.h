@@ -78,6 +78,11 @@ struct backend_pool *backend_pool_new(const struct backend_endpoint *ep,
                                       const struct backend_credentials *cred,
                                       unsigned max_connections);
 
+/* Replaces the password used for new connections, after a login with a
+ * changed password succeeded. Copies it and wipes the old one. Returns 0,
+ * or -1 on ENOMEM (the old credentials stay). */
+int backend_pool_set_credentials(struct backend_pool *p, const struct backend_credentials *cred);
+
 /* Hands a connection to the pool (e.g. the one the login check opened).
  * Takes ownership and sets *b NULL. */
 void backend_pool_adopt(struct backend_pool *p, struct mail_backend **b);

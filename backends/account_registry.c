@@ -1,0 +1,365 @@
+/* account_registry.c - authenticated accounts, found by user name and
+ * checked by an HMAC of the credentials (see include/account.h).
+ *
+ * The IMAP login that proves a password runs without the registry lock, so
+ * one slow backend never stalls other accounts; two first requests of the
+ * same user may both log in, and the second simply refreshes the first. */
+#include "account.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gw_log.h"
+#include "store.h"
+
+#define CRED_MAC_LEN 32
+#define ACCOUNT_ID_HEX 16        /* hex digits of SHA-256 kept in the id */
+#define POOL_IDLE_TRIM_MS 120000 /* close IMAP connections idle this long */
+
+struct account {
+    struct account_registry *registry;
+    struct account *next;
+    char id[ACCOUNT_ID_HEX + 2];
+    char *username;
+    struct backend_pool *pool;
+    unsigned char cred_mac[CRED_MAC_LEN];
+    time_t verified_at;     /* monotonic seconds of the last IMAP login */
+    time_t last_used;       /* monotonic seconds */
+    unsigned refs;          /* references handed out; guarded by registry lock */
+    unsigned inflight;      /* running API requests; guarded by registry lock */
+};
+
+struct account_registry {
+    pthread_mutex_t lock;
+    struct account_registry_options opts;
+    struct store *store;
+    unsigned char mac_key[32];
+    struct account *accounts;
+    unsigned count;
+};
+
+static time_t monotonic_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+/* HMAC-SHA256(key, len(user) || user || password): the length prefix keeps
+ * ("ab","c") and ("a","bc") apart. The joined buffer is wiped after use. */
+static void credentials_mac(const struct account_registry *r, const char *username,
+                            const char *password, unsigned char out[CRED_MAC_LEN])
+{
+    size_t ulen = strlen(username);
+    size_t plen = strlen(password);
+    size_t len = 8 + ulen + plen;
+    unsigned char *buf = malloc(len);
+    unsigned int outlen = CRED_MAC_LEN;
+    if (buf != NULL) {
+        for (int i = 0; i < 8; i++)
+            buf[i] = (unsigned char)(ulen >> (8 * i));
+        memcpy(buf + 8, username, ulen);
+        memcpy(buf + 8 + ulen, password, plen);
+    }
+    if (buf == NULL ||
+        HMAC(EVP_sha256(), r->mac_key, sizeof(r->mac_key), buf, len, out, &outlen) == NULL) {
+        /* Never let a failed MAC compare equal to anything: fresh random bytes. */
+        RAND_bytes(out, CRED_MAC_LEN);
+    }
+    if (buf != NULL) {
+        OPENSSL_cleanse(buf, len);
+        free(buf);
+    }
+}
+
+/* Stable across restarts: depends only on the IMAP server and the user. */
+static void account_id_derive(const struct account_registry *r, const char *username,
+                              char out[ACCOUNT_ID_HEX + 2])
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    char seed[600];
+    int n = snprintf(seed, sizeof(seed), "%s:%u", r->opts.imap.host ? r->opts.imap.host : "",
+                     r->opts.imap.port);
+    if (n < 0 || (size_t)n >= sizeof(seed))
+        n = 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(md, seed, (size_t)n + 1) != 1 ||
+        EVP_DigestUpdate(md, username, strlen(username)) != 1 ||
+        EVP_DigestFinal_ex(md, digest, &dlen) != 1)
+        abort();   /* SHA-256 over memory cannot fail short of a broken libcrypto */
+    EVP_MD_CTX_free(md);
+    static const char hex[] = "0123456789abcdef";
+    out[0] = 'A';   /* ids must not start with a digit-only look-alike of a number */
+    for (int i = 0; i < ACCOUNT_ID_HEX / 2; i++) {
+        out[1 + 2 * i] = hex[digest[i] >> 4];
+        out[2 + 2 * i] = hex[digest[i] & 15];
+    }
+    out[ACCOUNT_ID_HEX + 1] = '\0';
+}
+
+struct account_registry *account_registry_new(const struct account_registry_options *opts,
+                                              struct store *store)
+{
+    struct account_registry *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    if (RAND_bytes(r->mac_key, sizeof(r->mac_key)) != 1) {
+        free(r);
+        return NULL;
+    }
+    pthread_mutex_init(&r->lock, NULL);
+    r->opts = *opts;
+    r->store = store;
+    return r;
+}
+
+static void account_destroy(struct account *a)
+{
+    backend_pool_free(&a->pool);
+    free(a->username);
+    OPENSSL_cleanse(a->cred_mac, sizeof(a->cred_mac));
+    free(a);
+}
+
+void account_registry_free(struct account_registry **rp)
+{
+    struct account_registry *r = *rp;
+    if (r == NULL)
+        return;
+    for (struct account *a = r->accounts, *next; a != NULL; a = next) {
+        next = a->next;
+        if (a->refs != 0)
+            gw_log_error("account %s freed with %u references left", a->id, a->refs);
+        account_destroy(a);
+    }
+    OPENSSL_cleanse(r->mac_key, sizeof(r->mac_key));
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+    *rp = NULL;
+}
+
+static struct account *find_locked(struct account_registry *r, const char *username)
+{
+    for (struct account *a = r->accounts; a != NULL; a = a->next) {
+        if (strcmp(a->username, username) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+/* Fast path: same user, same password (HMAC), checked recently. */
+static struct account *lookup_verified(struct account_registry *r, const char *username,
+                                       const unsigned char mac[CRED_MAC_LEN])
+{
+    struct account *found = NULL;
+    time_t now = monotonic_now();
+    pthread_mutex_lock(&r->lock);
+    struct account *a = find_locked(r, username);
+    if (a != NULL && CRYPTO_memcmp(a->cred_mac, mac, CRED_MAC_LEN) == 0 &&
+        now - a->verified_at < (time_t)r->opts.auth_cache_ttl_s) {
+        a->refs++;
+        a->last_used = now;
+        found = a;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return found;
+}
+
+static struct account *account_create(struct account_registry *r, const char *username,
+                                      const char *password)
+{
+    struct account *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return NULL;
+    struct backend_credentials cred = { .username = username, .password = password };
+    a->registry = r;
+    a->username = strdup(username);
+    a->pool = backend_pool_new(&r->opts.imap, &cred, r->opts.pool_size);
+    if (a->username == NULL || a->pool == NULL) {
+        account_destroy(a);
+        return NULL;
+    }
+    account_id_derive(r, username, a->id);
+    return a;
+}
+
+int account_registry_authenticate(struct account_registry *r, const char *username,
+                                  const char *password, struct account **out,
+                                  struct gw_error *err)
+{
+    unsigned char mac[CRED_MAC_LEN];
+    struct mail_backend *conn = NULL;
+    struct account *fresh = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    credentials_mac(r, username, password, mac);
+    *out = lookup_verified(r, username, mac);
+    if (*out != NULL) {
+        rc = 0;
+        goto out;
+    }
+
+    struct backend_credentials cred = { .username = username, .password = password };
+    if (backend_imap_open(&r->opts.imap, &cred, &conn, err) != 0) {
+        gw_log_info("login of \"%s\" refused: %s (%s)", username,
+                    gw_error_code_name(err ? err->code : GW_ERR_INTERNAL), err ? err->msg : "");
+        goto out;
+    }
+
+    /* Build outside the lock; it may turn out another request won the race. */
+    fresh = account_create(r, username, password);
+    if (fresh == NULL) {
+        gw_error_set(err, GW_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+
+    time_t now = monotonic_now();
+    pthread_mutex_lock(&r->lock);
+    struct account *a = find_locked(r, username);
+    if (a == NULL) {
+        a = fresh;
+        fresh = NULL;
+        a->next = r->accounts;
+        r->accounts = a;
+        r->count++;
+    } else if (CRYPTO_memcmp(a->cred_mac, mac, CRED_MAC_LEN) != 0 &&
+               backend_pool_set_credentials(a->pool, &cred) != 0) {
+        /* The password changed but cannot be recorded for new connections:
+         * refuse rather than keep an account that would log in with the old one. */
+        pthread_mutex_unlock(&r->lock);
+        gw_error_set(err, GW_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(a->cred_mac, mac, CRED_MAC_LEN);
+    a->verified_at = now;
+    a->last_used = now;
+    a->refs++;
+    backend_pool_adopt(a->pool, &conn);
+    pthread_mutex_unlock(&r->lock);
+
+    if (r->store != NULL && store_account_ensure(r->store, a->id, a->username, err) != 0)
+        gw_log_warn("account %s: cannot record in store: %s", a->id, err ? err->msg : "");
+    gw_error_clear(err);
+    *out = a;
+    rc = 0;
+out:
+    backend_close(&conn);
+    if (fresh != NULL)
+        account_destroy(fresh);
+    return rc;
+}
+
+unsigned account_registry_evict_idle(struct account_registry *r)
+{
+    unsigned evicted = 0;
+    struct account *doomed = NULL;
+    time_t now = monotonic_now();
+
+    pthread_mutex_lock(&r->lock);
+    for (struct account **pp = &r->accounts; *pp != NULL;) {
+        struct account *a = *pp;
+        if (a->refs == 0 && now - a->last_used >= (time_t)r->opts.idle_timeout_s) {
+            *pp = a->next;
+            a->next = doomed;
+            doomed = a;
+            r->count--;
+            evicted++;
+        } else {
+            pp = &a->next;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+
+    /* Logging out of IMAP is network I/O: never under the lock. */
+    for (struct account *a = doomed, *next; a != NULL; a = next) {
+        next = a->next;
+        gw_log_debug("account %s evicted after %u s idle", a->id, r->opts.idle_timeout_s);
+        account_destroy(a);
+    }
+
+    /* Trimming takes each pool's own lock and closes connections outside
+     * it; accounts cannot vanish meanwhile because we hold a reference. */
+    pthread_mutex_lock(&r->lock);
+    for (struct account *a = r->accounts; a != NULL; a = a->next) {
+        a->refs++;
+        pthread_mutex_unlock(&r->lock);
+        backend_pool_trim(a->pool, POOL_IDLE_TRIM_MS);
+        pthread_mutex_lock(&r->lock);
+        a->refs--;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return evicted;
+}
+
+unsigned account_registry_count(struct account_registry *r)
+{
+    pthread_mutex_lock(&r->lock);
+    unsigned n = r->count;
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}
+
+void account_ref(struct account *a)
+{
+    pthread_mutex_lock(&a->registry->lock);
+    a->refs++;
+    pthread_mutex_unlock(&a->registry->lock);
+}
+
+void account_unref(struct account **ap)
+{
+    struct account *a = *ap;
+    if (a == NULL)
+        return;
+    pthread_mutex_lock(&a->registry->lock);
+    if (a->refs == 0)
+        abort();   /* more unrefs than refs: a broken invariant */
+    a->refs--;
+    a->last_used = monotonic_now();
+    pthread_mutex_unlock(&a->registry->lock);
+    *ap = NULL;
+}
+
+const char *account_id(const struct account *a)
+{
+    return a->id;
+}
+
+const char *account_username(const struct account *a)
+{
+    return a->username;
+}
+
+struct backend_pool *account_pool(struct account *a)
+{
+    return a->pool;
+}
+
+bool account_request_begin(struct account *a, uint64_t max_concurrent)
+{
+    bool ok;
+    pthread_mutex_lock(&a->registry->lock);
+    ok = a->inflight < max_concurrent;
+    if (ok)
+        a->inflight++;
+    pthread_mutex_unlock(&a->registry->lock);
+    return ok;
+}
+
+void account_request_end(struct account *a)
+{
+    pthread_mutex_lock(&a->registry->lock);
+    if (a->inflight > 0)
+        a->inflight--;
+    pthread_mutex_unlock(&a->registry->lock);
+}
