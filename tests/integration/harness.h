@@ -131,6 +131,9 @@ int harness_http_request(uint16_t port, const char *method, const char *path,
 /* Case-insensitive header lookup; first match or NULL. */
 const char *harness_response_header(const struct harness_response *r, const char *name);
 
+/* How many times the header occurs (case-insensitive name). */
+size_t harness_response_header_count(const struct harness_response *r, const char *name);
+
 /* Body parsed as JSON: new reference or NULL. */
 json_t *harness_response_json(const struct harness_response *r);
 
@@ -231,7 +234,7 @@ json_t *harness_assert_problem(const char *file, int line, const struct harness_
                                int status, const char *type);
 #define H_ASSERT_PROBLEM(r, st, type) harness_assert_problem(__FILE__, __LINE__, (r), (st), (type))
 
-/* Header present and equal (case-sensitive value). */
+/* Header present exactly once and equal (case-sensitive value). */
 void harness_assert_header_eq(const char *file, int line, const struct harness_response *r,
                               const char *name, const char *value);
 #define H_ASSERT_HEADER_EQ(r, n, v) harness_assert_header_eq(__FILE__, __LINE__, (r), (n), (v))

@@ -75,4 +75,9 @@ void harness_assert_header_eq(const char *file, int line, const struct harness_r
                      v != NULL ? "\"" : "", v != NULL ? v : "absent", v != NULL ? "\"" : "",
                      value);
     }
+    if (harness_response_header_count(r, name) != 1) {
+        print_response(r);
+        harness_fail(file, line, "header %s appears %zu times, expected once", name,
+                     harness_response_header_count(r, name));
+    }
 }

@@ -325,6 +325,16 @@ const char *harness_response_header(const struct harness_response *r, const char
     return NULL;
 }
 
+size_t harness_response_header_count(const struct harness_response *r, const char *name)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; r != NULL && i < r->header_count; i++)
+        if (strcasecmp(r->headers[i].name, name) == 0)
+            n++;
+    return n;
+}
+
 json_t *harness_response_json(const struct harness_response *r)
 {
     json_error_t jerr;

@@ -324,7 +324,7 @@ static void expect_limit_response(int fd, int64_t start, int64_t max_ms)
     json_t *p;
 
     H_ASSERT_MSG(harness_http_read_response(fd, start, &r) == 0,
-                 "no response: the gateway waited for the body instead of refusing it");
+                 "no 413 response (the gateway closed the connection, or waited for the body)");
     H_ASSERT_MSG(r.elapsed_ms <= max_ms, "413 came after %lld ms", (long long)r.elapsed_ms);
     p = H_ASSERT_PROBLEM(&r, 413, ERR "limit");
     assert_string_equal(json_string_value(json_object_get(p, "limit")), "maxSizeRequest");
