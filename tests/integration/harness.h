@@ -222,6 +222,12 @@ void harness_fail(const char *file, int line, const char *fmt, ...)
             harness_fail(__FILE__, __LINE__, __VA_ARGS__);                     \
     } while (0)
 
+/* Equality that tolerates NULL (a missing JSON member) and shows the log. */
+void harness_assert_str_eq(const char *file, int line, const char *got, const char *want);
+void harness_assert_int_eq(const char *file, int line, long long got, long long want);
+#define H_ASSERT_STR_EQ(got, want) harness_assert_str_eq(__FILE__, __LINE__, (got), (want))
+#define H_ASSERT_INT_EQ(got, want) harness_assert_int_eq(__FILE__, __LINE__, (got), (want))
+
 /* Exact status, with the body shown on mismatch. */
 void harness_assert_status(const char *file, int line, const struct harness_response *r,
                            int status);

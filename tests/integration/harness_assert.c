@@ -81,3 +81,17 @@ void harness_assert_header_eq(const char *file, int line, const struct harness_r
                      harness_response_header_count(r, name));
     }
 }
+
+void harness_assert_str_eq(const char *file, int line, const char *got, const char *want)
+{
+    if (got == NULL || want == NULL || strcmp(got, want) != 0)
+        harness_fail(file, line, "got %s%s%s, expected \"%s\"", got != NULL ? "\"" : "",
+                     got != NULL ? got : "NULL", got != NULL ? "\"" : "",
+                     want != NULL ? want : "NULL");
+}
+
+void harness_assert_int_eq(const char *file, int line, long long got, long long want)
+{
+    if (got != want)
+        harness_fail(file, line, "got %lld, expected %lld", got, want);
+}

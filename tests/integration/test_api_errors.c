@@ -188,9 +188,9 @@ static void test_result_references(void **state)
                           "[\"Core/echo\",{\"#x\":{\"resultOf\":\"c0\",\"name\":\"Core/echo\","
                           "\"path\":\"/missing\"}},\"c2\"]]}");
     args = invocation(resp, 1, "error", "c1");
-    assert_string_equal(json_string_value(json_object_get(args, "type")), "invalidResultReference");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(args, "type")), "invalidResultReference");
     args = invocation(resp, 2, "error", "c2");
-    assert_string_equal(json_string_value(json_object_get(args, "type")), "invalidResultReference");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(args, "type")), "invalidResultReference");
     json_decref(resp);
 }
 
@@ -213,7 +213,7 @@ static void test_method_errors(void **state)
         json_t *resp = harness_api_ok(fx.gw->port, "demo", "demo", body);
         json_t *args = invocation(resp, 0, "Mailbox/get", "c1");
 
-        assert_string_equal(json_string_value(json_object_get(args, "accountId")), fx.account_id);
+        H_ASSERT_STR_EQ(json_string_value(json_object_get(args, "accountId")), fx.account_id);
         json_decref(resp);
     }
 }
@@ -266,7 +266,7 @@ static void test_max_calls(void **state)
                  call, call, call);
     H_ASSERT(n > 0 && (size_t)n < sizeof(body));
     resp = harness_api_ok(fx.gw->port, "demo", "demo", body);
-    assert_int_equal(json_array_size(json_object_get(resp, "methodResponses")), MAX_CALLS);
+    H_ASSERT_INT_EQ(json_array_size(json_object_get(resp, "methodResponses")), MAX_CALLS);
     json_decref(resp);
     n = snprintf(body, sizeof(body), "{\"using\":[" CORE "],\"methodCalls\":[%s,%s,%s,%s,%s]}",
                  call, call, call, call, call);
@@ -327,7 +327,7 @@ static void expect_limit_response(int fd, int64_t start, int64_t max_ms)
                  "no 413 response (the gateway closed the connection, or waited for the body)");
     H_ASSERT_MSG(r.elapsed_ms <= max_ms, "413 came after %lld ms", (long long)r.elapsed_ms);
     p = H_ASSERT_PROBLEM(&r, 413, ERR "limit");
-    assert_string_equal(json_string_value(json_object_get(p, "limit")), "maxSizeRequest");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(p, "limit")), "maxSizeRequest");
     json_decref(p);
     harness_response_free(&r);
 }
@@ -394,7 +394,7 @@ static void test_body_in_pieces(void **state)
     H_ASSERT(harness_http_read_response(fd, start, &r) == 0);
     H_ASSERT_STATUS(&r, 200);
     resp = harness_response_json(&r);
-    assert_string_equal(json_string_value(json_object_get(invocation(resp, 0, "Core/echo", "c1"),
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(invocation(resp, 0, "Core/echo", "c1"),
                                                           "split")),
                         "yes");
     json_decref(resp);

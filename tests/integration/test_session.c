@@ -130,7 +130,7 @@ static void test_session_shape(void **state)
                  "primaryAccounts mail is not the account");
 
     H_ASSERT(json_is_string(json_object_get(s, "username")));
-    assert_string_equal(json_string_value(json_object_get(s, "username")), "demo");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(s, "username")), "demo");
     assert_template(s, "apiUrl", api_vars);
     api = json_string_value(json_object_get(s, "apiUrl"));
     H_ASSERT_MSG(strlen(api) >= 9 && strcmp(api + strlen(api) - 9, "/jmap/api") == 0,
@@ -149,9 +149,9 @@ static void test_session_limits_follow_options(void **state)
     json_t *core = json_object_get(json_object_get(s, "capabilities"), "urn:ietf:params:jmap:core");
 
     (void)state;
-    assert_int_equal(json_integer_value(json_object_get(core, "maxSizeRequest")), 123456);
-    assert_int_equal(json_integer_value(json_object_get(core, "maxCallsInRequest")), 7);
-    assert_int_equal(json_integer_value(json_object_get(core, "maxConcurrentRequests")), 3);
+    H_ASSERT_INT_EQ(json_integer_value(json_object_get(core, "maxSizeRequest")), 123456);
+    H_ASSERT_INT_EQ(json_integer_value(json_object_get(core, "maxCallsInRequest")), 7);
+    H_ASSERT_INT_EQ(json_integer_value(json_object_get(core, "maxConcurrentRequests")), 3);
     json_decref(s);
 }
 
@@ -165,9 +165,9 @@ static void test_session_per_user(void **state)
 
     (void)state;
     H_ASSERT(d != NULL && a != NULL);
-    assert_string_equal(json_string_value(json_object_get(alice, "username")), "alice");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(alice, "username")), "alice");
     H_ASSERT_MSG(strcmp(d, a) != 0, "demo and alice share account id %s", d);
-    assert_string_equal(harness_session_account_id(again), d);
+    H_ASSERT_STR_EQ(harness_session_account_id(again), d);
     json_decref(demo);
     json_decref(alice);
     json_decref(again);
@@ -201,7 +201,7 @@ static void test_account_id_survives_restart(void **state)
     fx.gw = harness_gateway_start(&opts);
     H_ASSERT(fx.gw != NULL);
     after = harness_session_ok(fx.gw->port, "demo", "demo");
-    assert_string_equal(harness_session_account_id(after), id);
+    H_ASSERT_STR_EQ(harness_session_account_id(after), id);
     json_decref(before);
     json_decref(after);
     free(id);
@@ -214,12 +214,12 @@ static void test_api_url_and_session_state(void **state)
     json_t *resp;
 
     (void)state;
-    assert_string_equal(path, "/jmap/api");
+    H_ASSERT_STR_EQ(path, "/jmap/api");
     resp = harness_api_ok(fx.gw->port, "demo", "demo",
                           "{\"using\":[\"urn:ietf:params:jmap:core\"],"
                           "\"methodCalls\":[[\"Core/echo\",{\"ping\":1},\"c1\"]]}");
     H_ASSERT(json_is_string(json_object_get(resp, "sessionState")));
-    assert_string_equal(json_string_value(json_object_get(resp, "sessionState")),
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(resp, "sessionState")),
                         json_string_value(json_object_get(s, "state")));
     free(path);
     json_decref(resp);
@@ -312,9 +312,9 @@ static void test_options_from_env_and_file(void **state)
     env[4] = "JMAPGW_MAX_CALLS_IN_REQUEST=3";
     env[5] = NULL;
     /* Environment alone, backend included. */
-    assert_int_equal(calls_limit_with(env, NULL, NULL), 3);
+    H_ASSERT_INT_EQ(calls_limit_with(env, NULL, NULL), 3);
     /* Command line beats environment. */
-    assert_int_equal(calls_limit_with(env, NULL, cli9), 9);
+    H_ASSERT_INT_EQ(calls_limit_with(env, NULL, cli9), 9);
 
     snprintf(file, sizeof(file),
              "# written by test_session\n"
@@ -326,11 +326,11 @@ static void test_options_from_env_and_file(void **state)
              "max-calls-in-request = 4\n",
              demo_dovecot_imap_port(fx.dovecot), demo_dovecot_ca_file(fx.dovecot));
     /* File alone, backend included. */
-    assert_int_equal(calls_limit_with(NULL, file, NULL), 4);
+    H_ASSERT_INT_EQ(calls_limit_with(NULL, file, NULL), 4);
     /* Environment beats the file. */
     env_calls[0] = "JMAPGW_MAX_CALLS_IN_REQUEST=3";
     env_calls[1] = NULL;
-    assert_int_equal(calls_limit_with(env_calls, file, NULL), 3);
+    H_ASSERT_INT_EQ(calls_limit_with(env_calls, file, NULL), 3);
 }
 
 static void test_timeout_syntax(void **state)

@@ -47,7 +47,7 @@ static void expect_session_ok(struct demo_dovecot *d, const char *mode)
 
     H_ASSERT(gw != NULL);
     s = harness_session_ok(gw->port, "demo", "demo");
-    assert_string_equal(json_string_value(json_object_get(s, "username")), "demo");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(s, "username")), "demo");
     json_decref(s);
     stop_gateway(&gw);
 }
