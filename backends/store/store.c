@@ -1,0 +1,265 @@
+/* store.c - the SQLite store (include/store.h): open, schema migrations,
+ * accounts. Every entry point takes the store's mutex; statements are
+ * prepared once at open and reset after each use. */
+#include "store.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "gw_log.h"
+
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+/* Forward-only migrations: entry i takes the schema from version i to i+1.
+ * Never edit a released entry; append a new one. */
+static const char *const migrations[] = {
+    /* 0 -> 1: the foundation. */
+    "CREATE TABLE accounts ("
+    "  account_id TEXT PRIMARY KEY,"
+    "  username TEXT NOT NULL,"
+    "  modseq INTEGER NOT NULL DEFAULT 0 CHECK (modseq >= 0),"
+    "  created_at INTEGER NOT NULL DEFAULT (unixepoch()),"
+    "  updated_at INTEGER NOT NULL DEFAULT (unixepoch())"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX accounts_username ON accounts(username);",
+};
+
+#define STORE_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+struct store {
+    sqlite3 *db;
+    pthread_mutex_t lock;
+    sqlite3_stmt *account_upsert;
+    sqlite3_stmt *account_modseq;
+    int version;
+};
+
+static int db_error(struct store *s, struct gw_error *err, const char *what)
+{
+    int code = sqlite3_errcode(s->db);
+    enum gw_error_code gc = code == SQLITE_NOMEM ? GW_ERR_NOMEM : GW_ERR_INTERNAL;
+    return gw_error_set(err, gc, "store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static int exec(struct store *s, const char *sql, struct gw_error *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        gw_error_set(err, GW_ERR_INTERNAL, "store: %s", msg != NULL ? msg : "exec failed");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_user_version(struct store *s, int *out, struct gw_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = -1;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return db_error(s, err, "reading schema version");
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *out = sqlite3_column_int(st, 0);
+        ret = 0;
+    } else {
+        db_error(s, err, "reading schema version");
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* Runs one migration and the version bump in one transaction. BEGIN
+ * IMMEDIATE plus a re-read of the version makes two gateways opening the
+ * same file at once apply it only once. */
+static int migrate_one(struct store *s, int from, struct gw_error *err)
+{
+    char bump[64];
+    int now;
+
+    if (exec(s, "BEGIN IMMEDIATE", err) < 0)
+        return -1;
+    if (read_user_version(s, &now, err) < 0)
+        goto fail;
+    if (now != from) {
+        s->version = now;
+        return exec(s, "COMMIT", err);
+    }
+    if (snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", from + 1) >= (int)sizeof(bump))
+        abort();
+    if (exec(s, migrations[from], err) < 0 || exec(s, bump, err) < 0)
+        goto fail;
+    if (exec(s, "COMMIT", err) < 0)
+        goto fail;
+    s->version = from + 1;
+    gw_log_info("store: schema migrated to version %d", s->version);
+    return 0;
+fail:
+    (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+static int migrate(struct store *s, struct gw_error *err)
+{
+    if (read_user_version(s, &s->version, err) < 0)
+        return -1;
+    /* Bounded: each step raises the version or fails. */
+    while (s->version < STORE_SCHEMA_LATEST) {
+        if (s->version < 0)
+            return gw_error_set(err, GW_ERR_INVALID, "store: bad schema version %d", s->version);
+        if (migrate_one(s, s->version, err) < 0)
+            return -1;
+    }
+    if (s->version > STORE_SCHEMA_LATEST)
+        return gw_error_set(err, GW_ERR_INVALID,
+                            "store: database schema %d is newer than this gateway knows (%d)",
+                            s->version, STORE_SCHEMA_LATEST);
+    return 0;
+}
+
+static int configure(struct store *s, struct gw_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    bool wal = false;
+
+    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK)
+        return db_error(s, err, "enabling WAL");
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *mode = sqlite3_column_text(st, 0);
+        wal = mode != NULL && strcmp((const char *)mode, "wal") == 0;
+    }
+    sqlite3_finalize(st);
+    if (!wal)
+        return gw_error_set(err, GW_ERR_INTERNAL, "store: cannot enable WAL journal mode");
+    return exec(s, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;", err);
+}
+
+static int prepare(struct store *s, struct gw_error *err)
+{
+    static const char upsert[] =
+        "INSERT INTO accounts(account_id, username) VALUES (?1, ?2) "
+        "ON CONFLICT(account_id) DO UPDATE SET username = excluded.username, "
+        "updated_at = unixepoch() WHERE username <> excluded.username";
+    static const char modseq[] = "SELECT modseq FROM accounts WHERE account_id = ?1";
+
+    if (sqlite3_prepare_v3(s->db, upsert, -1, SQLITE_PREPARE_PERSISTENT, &s->account_upsert,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(s->db, modseq, -1, SQLITE_PREPARE_PERSISTENT, &s->account_modseq,
+                           NULL) != SQLITE_OK)
+        return db_error(s, err, "preparing statements");
+    return 0;
+}
+
+int store_open(const char *path, struct store **out, struct gw_error *err)
+{
+    struct store *s = NULL;
+
+    *out = NULL;
+    /* Create the file ourselves so it is 0600 from the first byte; SQLite
+     * gives -wal and -shm the main file's mode. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return gw_error_set(err, GW_ERR_INTERNAL, "store: cannot open %s", path);
+    close(fd);
+
+    s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&s->lock, NULL);
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        if (s->db == NULL)
+            gw_error_set(err, GW_ERR_NOMEM, "out of memory");
+        else
+            db_error(s, err, "opening database");
+        goto fail;
+    }
+    if (configure(s, err) < 0 || migrate(s, err) < 0 || prepare(s, err) < 0)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    store_close(&s);
+    return -1;
+}
+
+void store_close(struct store **sp)
+{
+    struct store *s = *sp;
+    if (s == NULL)
+        return;
+    *sp = NULL;
+    sqlite3_finalize(s->account_upsert);
+    sqlite3_finalize(s->account_modseq);
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+int store_schema_version(struct store *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int v = s->version;
+    pthread_mutex_unlock(&s->lock);
+    return v;
+}
+
+int store_schema_latest(void)
+{
+    return STORE_SCHEMA_LATEST;
+}
+
+int store_account_ensure(struct store *s, const char *account_id, const char *username,
+                         struct gw_error *err)
+{
+    int ret = -1;
+
+    if (account_id == NULL || username == NULL || account_id[0] == '\0')
+        return gw_error_set(err, GW_ERR_INVALID, "store: account id and user name required");
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s->account_upsert;
+    if (sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, username, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_DONE)
+        db_error(s, err, "registering account");
+    else
+        ret = 0;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+int store_account_modseq(struct store *s, const char *account_id, uint64_t *out,
+                         struct gw_error *err)
+{
+    int ret = -1;
+
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s->account_modseq;
+    if (sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC) != SQLITE_OK) {
+        db_error(s, err, "reading account state");
+        goto out;
+    }
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        *out = (uint64_t)sqlite3_column_int64(st, 0);
+        ret = 0;
+    } else if (r == SQLITE_DONE) {
+        gw_error_set(err, GW_ERR_NOTFOUND, "store: unknown account %s", account_id);
+    } else {
+        db_error(s, err, "reading account state");
+    }
+out:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}

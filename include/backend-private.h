@@ -1,0 +1,54 @@
+/* backend-private.h - what a backend instance (IMAP now, POP3 later)
+ * implements behind the public wrappers of backend.h.
+ *
+ * Only backends/ includes this. A concrete backend embeds struct
+ * mail_backend as its first member and points v at its static vtable; the
+ * wrappers in backends/backend.c do the generic work (broken flag,
+ * capability lookup) once and dispatch the rest through b->v.
+ */
+#ifndef BACKEND_PRIVATE_H
+#define BACKEND_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "backend.h"
+
+struct mail_backend_vtable {
+    const char *name;   /* "imap", for logs */
+
+    /* One round trip proving the session is alive. Returns 0 or -1 with err;
+     * the wrapper marks the connection broken on failure. */
+    int (*noop)(struct mail_backend *b, struct gw_error *err);
+
+    /* Says goodbye to the server when the connection is healthy (bounded by
+     * the command timeout), then frees b and everything it owns. */
+    void (*destroy)(struct mail_backend *b);
+};
+
+struct mail_backend {
+    const struct mail_backend_vtable *v;
+    bool broken;            /* I/O error, timeout or BYE seen: never reuse */
+    char **caps;            /* post-login capabilities, owned, as sent */
+    size_t n_caps;
+};
+
+/* Timeout used when an endpoint leaves one at 0 (a 0 budget would make
+ * every wait fail at once). */
+#define BACKEND_DEFAULT_TIMEOUT_MS 30000u
+
+/* Fills zero timeouts of ep with BACKEND_DEFAULT_TIMEOUT_MS. */
+void backend_endpoint_fill_defaults(struct backend_endpoint *ep);
+
+/* How long a pooled connection may sit idle before acquire NOOPs it first
+ * (default 30 s). Exposed for tests. */
+void backend_pool_set_stale_ms(struct backend_pool *p, unsigned ms);
+
+/* Replaces b's capability list with a new one taking ownership of caps
+ * (an array of n malloc'ed strings, itself malloc'ed). */
+void backend_caps_replace(struct mail_backend *b, char **caps, size_t n);
+
+/* Frees b's capability list. */
+void backend_caps_clear(struct mail_backend *b);
+
+#endif

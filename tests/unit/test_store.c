@@ -1,0 +1,187 @@
+/* test_store.c - the SQLite store: creation, WAL, schema versions and
+ * migrations, accounts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct fixture {
+    char dir[64];
+    char path[128];
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/jmapgw-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_true(snprintf(f->path, sizeof(f->path), "%s/gateway.db", f->dir) < (int)sizeof(f->path));
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const suffixes[] = { "", "-wal", "-shm" };
+    for (size_t i = 0; i < 3; i++) {
+        char p[160];
+        snprintf(p, sizeof(p), "%s%s", f->path, suffixes[i]);
+        unlink(p);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Runs sql on the raw file, outside the store. */
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static long long raw_query_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    long long v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void test_create_wal_mode_version(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = NULL;
+    struct gw_error err = { 0 };
+    struct stat st;
+
+    assert_true(store_schema_latest() >= 1);
+    assert_int_equal(store_open(f->path, &s, &err), 0);
+    assert_non_null(s);
+    assert_int_equal(store_schema_version(s), store_schema_latest());
+    assert_int_equal(stat(f->path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    char *mode = NULL;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    mode = strdup((const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    assert_string_equal(mode, "wal");
+    free(mode);
+
+    assert_int_equal(raw_query_int(f->path, "PRAGMA user_version"), store_schema_latest());
+    store_close(&s);
+    assert_null(s);
+}
+
+static void test_accounts_and_reopen(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = NULL;
+    struct gw_error err = { 0 };
+    uint64_t modseq = 99;
+
+    assert_int_equal(store_open(f->path, &s, &err), 0);
+    assert_int_equal(store_account_ensure(s, "a1", "alice", &err), 0);
+    assert_int_equal(store_account_ensure(s, "a1", "alice", &err), 0);
+    assert_int_equal(store_account_modseq(s, "a1", &modseq, &err), 0);
+    assert_int_equal(modseq, 0);
+    assert_int_equal(store_account_modseq(s, "nobody", &modseq, &err), -1);
+    assert_int_equal(err.code, GW_ERR_NOTFOUND);
+    assert_int_equal(store_account_ensure(s, "", "x", &err), -1);
+    assert_int_equal(err.code, GW_ERR_INVALID);
+    /* The user name follows the account's current one. */
+    assert_int_equal(store_account_ensure(s, "a1", "alice2", &err), 0);
+    store_close(&s);
+
+    assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM accounts"), 1);
+    assert_int_equal(raw_query_int(f->path,
+                                   "SELECT username = 'alice2' FROM accounts WHERE account_id='a1'"),
+                     1);
+
+    raw_exec(f->path, "UPDATE accounts SET modseq = 42 WHERE account_id = 'a1'");
+    assert_int_equal(store_open(f->path, &s, &err), 0);
+    assert_int_equal(store_account_modseq(s, "a1", &modseq, &err), 0);
+    assert_int_equal(modseq, 42);
+    store_close(&s);
+}
+
+static void test_migrates_v0(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = NULL;
+    struct gw_error err = { 0 };
+
+    /* A version-0 database: exists, has unrelated content, no schema of ours. */
+    raw_exec(f->path, "CREATE TABLE leftover(x); INSERT INTO leftover VALUES (7);");
+    assert_int_equal(raw_query_int(f->path, "PRAGMA user_version"), 0);
+    assert_int_equal(store_open(f->path, &s, &err), 0);
+    assert_int_equal(store_schema_version(s), store_schema_latest());
+    assert_int_equal(store_account_ensure(s, "a", "u", &err), 0);
+    store_close(&s);
+    assert_int_equal(raw_query_int(f->path, "SELECT x FROM leftover"), 7);
+    assert_int_equal(raw_query_int(f->path, "PRAGMA user_version"), store_schema_latest());
+}
+
+static void test_refuses_newer(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = NULL;
+    struct gw_error err = { 0 };
+    char sql[64];
+
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", store_schema_latest() + 1);
+    raw_exec(f->path, sql);
+    assert_int_equal(store_open(f->path, &s, &err), -1);
+    assert_null(s);
+    assert_int_equal(err.code, GW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "newer"));
+}
+
+static void test_bad_path(void **state)
+{
+    (void)state;
+    struct store *s = NULL;
+    struct gw_error err = { 0 };
+    assert_int_equal(store_open("/nonexistent-dir/x/gateway.db", &s, &err), -1);
+    assert_null(s);
+    assert_int_not_equal(err.code, GW_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_wal_mode_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accounts_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrates_v0, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_newer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_path, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
