@@ -142,7 +142,12 @@ void harness_response_free(struct harness_response *r);
 /* "Authorization: Basic base64(user:pass)", malloc'd. */
 char *harness_basic_auth(const char *user, const char *pass);
 
-/* Raw access: a connected socket with 5 s send/receive timeouts, or -1. */
+/* The per-read/per-write timeout of new connections (default 5 s) and the
+ * whole-response deadline (3 times it). A test that expects a slow answer
+ * (Dovecot's growing delay after failed logins) raises it, then restores 5. */
+void harness_http_set_timeout(int seconds);
+
+/* Raw access: a connected socket with the send/receive timeouts, or -1. */
 int harness_connect(uint16_t port);
 /* Sends all len bytes; 0 or -1 (EPIPE is not fatal to the test process). */
 int harness_send_all(int fd, const void *buf, size_t len);

@@ -18,10 +18,16 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#define IO_TIMEOUT_S 5
-#define RESPONSE_DEADLINE_MS 15000
+#define DEFAULT_IO_TIMEOUT_S 5
 #define MAX_RESPONSE (16u * 1024 * 1024)
 #define MAX_HEADERS 128
+
+static int io_timeout_s = DEFAULT_IO_TIMEOUT_S;
+
+void harness_http_set_timeout(int seconds)
+{
+    io_timeout_s = seconds > 0 ? seconds : DEFAULT_IO_TIMEOUT_S;
+}
 
 struct buf {
     char *data;
@@ -51,7 +57,7 @@ static int buf_append(struct buf *b, const void *data, size_t len)
 
 int harness_connect(uint16_t port)
 {
-    struct timeval tv = { .tv_sec = IO_TIMEOUT_S, .tv_usec = 0 };
+    struct timeval tv = { .tv_sec = io_timeout_s, .tv_usec = 0 };
     struct sockaddr_in sa;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -209,7 +215,7 @@ static int read_more(int fd, struct buf *in, int64_t deadline)
 
 int harness_http_read_response(int fd, int64_t start_ms, struct harness_response *resp)
 {
-    int64_t deadline = harness_now_ms() + RESPONSE_DEADLINE_MS;
+    int64_t deadline = harness_now_ms() + 3000 * (int64_t)io_timeout_s;
     struct buf in = { 0 }, body = { 0 };
     size_t head_len = 0, used = 0;
     const char *te, *cl;
