@@ -30,8 +30,8 @@ static json_t *check_account(const struct jmap_request_ctx *ctx, const struct jm
 
 /* Runs one call; returns the response triple's name and args (new ref). */
 static json_t *run_call(const struct jmap_request_ctx *ctx, const struct jmap_request *req,
-                        json_t *call, json_t *responses, json_t *created_ids,
-                        const char **response_name)
+                        jmap_method_lookup_fn lookup, json_t *call, json_t *responses,
+                        json_t *created_ids, const char **response_name)
 {
     const char *name = json_string_value(json_array_get(call, 0));
     const char *call_id = json_string_value(json_array_get(call, 2));
@@ -40,7 +40,7 @@ static json_t *run_call(const struct jmap_request_ctx *ctx, const struct jmap_re
     char desc[200];
 
     *response_name = "error";
-    const struct jmap_method *m = jmap_method_find(name);
+    const struct jmap_method *m = lookup(name);
     if (m == NULL)
         return jmap_error_new("unknownMethod", NULL);
     if (!jmap_request_uses(req, m->capability)) {
@@ -88,6 +88,12 @@ static int out_of_memory(struct jmap_http_result *out)
 int jmap_api_handle(const struct jmap_request_ctx *ctx, const char *body, size_t len,
                     struct jmap_http_result *out)
 {
+    return jmap_api_run(ctx, body, len, jmap_method_find, out);
+}
+
+int jmap_api_run(const struct jmap_request_ctx *ctx, const char *body, size_t len,
+                 jmap_method_lookup_fn lookup, struct jmap_http_result *out)
+{
     struct jmap_request req;
     struct jmap_request_problem problem;
     json_t *responses = NULL;
@@ -111,7 +117,7 @@ int jmap_api_handle(const struct jmap_request_ctx *ctx, const char *body, size_t
     json_t *call;
     json_array_foreach(req.method_calls, i, call) {
         const char *name;
-        json_t *args = run_call(ctx, &req, call, responses, created_ids, &name);
+        json_t *args = run_call(ctx, &req, lookup, call, responses, created_ids, &name);
         if (args == NULL)
             goto nomem;
         json_t *triple = json_pack("[s,o,O]", name, args, json_array_get(call, 2));

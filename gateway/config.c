@@ -376,7 +376,7 @@ static int argv_option(int argc, char **argv, int *i, const struct option_def **
     size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
     *opt = option_find(name, len);
     if (*opt == NULL)
-        return gw_error_set(err, GW_ERR_INVALID, "unknown option \"%.*s\"", (int)len, arg);
+        return gw_error_set(err, GW_ERR_INVALID, "unknown option \"--%.*s\"", (int)len, name);
     if (eq != NULL)
         *value = eq + 1;
     else if ((*opt)->type == OPT_BOOL)

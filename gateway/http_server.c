@@ -35,6 +35,7 @@ struct exchange {
     enum exchange_phase phase;
     bool body_too_large;
     size_t body_cap;
+    uint64_t body_seen;         /* bytes of body received, kept or not */
     struct http_request req;
     struct http_reply reply;
 };
@@ -63,7 +64,8 @@ static void exchange_free(struct exchange *ex)
 static enum MHD_Result queue_reply(struct exchange *ex)
 {
     struct http_reply *reply = &ex->reply;
-    cors_apply(ex->server->gw->cfg, &ex->req, reply);
+    if (ex->req.method != HTTP_OPTIONS)   /* a preflight carries its own CORS headers */
+        cors_apply(ex->server->gw->cfg, &ex->req, reply);
     if (reply->status == 0)
         http_reply_problem(reply, 500, "about:blank", "Internal server error.", NULL);
 
@@ -121,15 +123,29 @@ static enum MHD_Result start_work(struct exchange *ex)
     return MHD_YES;
 }
 
+/* How much of an oversized body is read and thrown away so the client can
+ * still get its 413; past this the connection is simply closed. */
+static uint64_t discard_bound(uint64_t max)
+{
+    uint64_t twice = 2 * max;
+    uint64_t slack = max + 256 * 1024;
+    return twice > slack ? twice : slack;
+}
+
+/* Keeps body bytes up to max; past it stops keeping them (the buffer is
+ * freed) and only counts. Returns -1 when memory runs out or the discarded
+ * part passes discard_bound(). */
 static int append_body(struct exchange *ex, const char *data, size_t size, uint64_t max)
 {
+    ex->body_seen += size;
     if (ex->body_too_large)
-        return 0;   /* discard the rest */
+        return ex->body_seen > discard_bound(max) ? -1 : 0;
     if (ex->req.body_len + size > max) {
         ex->body_too_large = true;
         free(ex->req.body);
         ex->req.body = NULL;
         ex->req.body_len = 0;
+        ex->body_cap = 0;
         return 0;
     }
     if (ex->req.body_len + size + 1 > ex->body_cap) {
@@ -215,16 +231,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
                             server->gw->limits.max_size_request) != 0)
                 return MHD_NO;
             *upload_data_size = 0;
-            if (ex->body_too_large) {
-                /* A chunked body grew past the limit: answer now; MHD
-                 * closes the connection instead of reading the rest. */
-                http_reply_problem(&ex->reply, 413, "urn:ietf:params:jmap:error:limit",
-                                   "The request is larger than maxSizeRequest.",
-                                   "maxSizeRequest");
-                ex->phase = PHASE_REPLY;
-                return queue_reply(ex);
-            }
             return MHD_YES;
+        }
+        if (ex->body_too_large) {
+            /* libmicrohttpd cannot queue a reply while a body is still
+             * arriving, so a chunked body over the limit is answered here,
+             * at its end, having been discarded rather than buffered. */
+            http_reply_problem(&ex->reply, 413, "urn:ietf:params:jmap:error:limit",
+                               "The request is larger than maxSizeRequest.", "maxSizeRequest");
+            ex->phase = PHASE_REPLY;
+            return queue_reply(ex);
         }
         return start_work(ex);
     case PHASE_REPLY:
@@ -287,11 +303,11 @@ int http_server_start(struct http_gateway *gw, struct worker_pool *workers,
         flags |= MHD_USE_IPv6;
     server->daemon = MHD_start_daemon(
         flags, gw->cfg->listen_port, NULL, NULL, on_request, server,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_END);
     freeaddrinfo(ai);
     if (server->daemon == NULL) {

@@ -42,6 +42,13 @@ struct jmap_method {
 /* Finds a method by exact name, or NULL. */
 const struct jmap_method *jmap_method_find(const char *name);
 
+typedef const struct jmap_method *(*jmap_method_lookup_fn)(const char *name);
+
+/* jmap_api_handle() with the method table given by lookup (unit tests give
+ * their own methods; the gateway uses jmap_method_find). */
+int jmap_api_run(const struct jmap_request_ctx *ctx, const char *body, size_t len,
+                 jmap_method_lookup_fn lookup, struct jmap_http_result *out);
+
 /* Method errors (RFC 8620 §3.6.2): {"type": type, "description": ...}.
  * description may be NULL. New reference. */
 json_t *jmap_error_new(const char *type, const char *description);
