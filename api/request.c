@@ -91,7 +91,8 @@ int jmap_request_parse(const char *body, size_t len, const struct jmap_core_limi
         return -1;
     }
     json_error_t jerr;
-    req->root = json_loadb(body != NULL ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
+    req->root = json_loadb(body != NULL ? body : "", len,
+                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (req->root == NULL)
         return problem_set(problem, URN_NOT_JSON, NULL, "The request is not valid I-JSON: %s "
                            "(at byte %d).", jerr.text, jerr.position);
