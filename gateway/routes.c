@@ -97,15 +97,7 @@ void http_gateway_init(struct http_gateway *gw, const struct gw_config *cfg,
 {
     gw->cfg = cfg;
     gw->accounts = accounts;
-    gw->limits = (struct jmap_core_limits){
-        .max_size_upload = cfg->max_size_upload,
-        .max_concurrent_upload = cfg->max_concurrent_upload,
-        .max_size_request = cfg->max_size_request,
-        .max_concurrent_requests = cfg->max_concurrent_requests,
-        .max_calls_in_request = cfg->max_calls_in_request,
-        .max_objects_in_get = cfg->max_objects_in_get,
-        .max_objects_in_set = cfg->max_objects_in_set,
-    };
+    gw->limits = cfg->limits;
 }
 
 const struct http_route *http_route_match(const char *path)

@@ -14,6 +14,7 @@
 
 #include "gw_error.h"
 #include "gw_log.h"
+#include "jmap_api.h"
 
 enum gw_tls_mode {
     GW_TLS_NONE = 0,   /* plaintext: refused unless the host is loopback */
@@ -53,13 +54,7 @@ struct gw_config {
     unsigned imap_pool_size;          /* IMAP connections per account */
 
     /* RFC 8620 urn:ietf:params:jmap:core limits, advertised and enforced. */
-    uint64_t max_size_upload;
-    uint64_t max_concurrent_upload;
-    uint64_t max_size_request;
-    uint64_t max_concurrent_requests;
-    uint64_t max_calls_in_request;
-    uint64_t max_objects_in_get;
-    uint64_t max_objects_in_set;
+    struct jmap_core_limits limits;
 
     bool demo;                  /* start the private demo servers first */
     bool show_help;

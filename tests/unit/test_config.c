@@ -41,8 +41,8 @@ static void test_defaults(void **state)
     assert_true(cfg.workers >= 2);
     assert_int_equal(cfg.connect_timeout_ms, 10000);
     assert_int_equal(cfg.command_timeout_ms, 30000);
-    assert_int_equal(cfg.max_size_request, 10000000);
-    assert_int_equal(cfg.max_calls_in_request, 16);
+    assert_int_equal(cfg.limits.max_size_request, 10000000);
+    assert_int_equal(cfg.limits.max_calls_in_request, 16);
     assert_string_equal(cfg.cors_origins[0], "*");
     assert_null(cfg.cors_origins[1]);
     assert_false(cfg.demo);
@@ -69,7 +69,7 @@ static void test_precedence(void **state)
     assert_int_equal(load(&cfg, env, 7, argv), 0);
     assert_string_equal(cfg.imap.host, "file.example");   /* file only */
     assert_int_equal(cfg.imap.port, 3143);                 /* argv beats env beats file */
-    assert_int_equal(cfg.max_calls_in_request, 7);         /* env */
+    assert_int_equal(cfg.limits.max_calls_in_request, 7);         /* env */
     assert_int_equal(cfg.log_level, GW_LOG_DEBUG);
     assert_int_equal(cfg.command_timeout_ms, 250);
     assert_true(cfg.tls_insecure);
