@@ -157,7 +157,7 @@ json_t *jmap_args_get(struct jmap_invocation *inv, json_t *args, const char *con
 json_t *jmap_args_changes(json_t *args, const char *const *extra, struct jmap_changes_args *out)
 {
     static const char *const standard[] = { "sinceState", "maxChanges", NULL };
-    bool present;
+    bool present = false;
     int64_t max = 0;
     json_t *err = check_names(args, standard, extra);
     if (err == NULL)
@@ -172,7 +172,7 @@ json_t *jmap_args_query(json_t *args, const char *const *extra, struct jmap_quer
 {
     static const char *const standard[] = { "filter", "sort", "position", "anchor",
                                             "anchorOffset", "limit", "calculateTotal", NULL };
-    bool present;
+    bool present = false;
     int64_t limit = 0;
     memset(out, 0, sizeof(*out));
     json_t *err = check_names(args, standard, extra);
@@ -205,7 +205,7 @@ json_t *jmap_args_query_changes(json_t *args, const char *const *extra,
 {
     static const char *const standard[] = { "filter", "sort", "sinceQueryState", "maxChanges",
                                             "upToId", "calculateTotal", NULL };
-    bool present;
+    bool present = false;
     int64_t max = 0;
     memset(out, 0, sizeof(*out));
     json_t *err = check_names(args, standard, extra);
