@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "gw_log.h"
+#include "../mailstore/mail_store_db.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
 
@@ -350,4 +351,16 @@ out:
     sqlite3_clear_bindings(st);
     pthread_mutex_unlock(&s->lock);
     return ret;
+}
+
+/* Backends-internal (backends/mailstore/mail_store_db.h): the mail cache
+ * runs its own prepared statements on this connection under the same lock. */
+sqlite3 *store_db_handle(struct store *s)
+{
+    return s->db;
+}
+
+pthread_mutex_t *store_db_lock(struct store *s)
+{
+    return &s->lock;
 }
