@@ -55,6 +55,34 @@ int mail_store_sync_mailboxes(struct mail_store *ms, const char *account_id,
 int mail_store_state(struct mail_store *ms, const char *account_id, enum mail_store_type type,
                      char out[MAIL_STORE_STATE_MAX], struct gw_error *err);
 
+/* Ids, owned by the holder. */
+struct mail_store_ids {
+    char **v;
+    size_t n;
+};
+
+struct mail_store_changes {
+    struct mail_store_ids created, updated, destroyed;
+    char new_state[MAIL_STORE_STATE_MAX];
+    int has_more;
+};
+
+/* Returned by mail_store_changes when since_state is not a state this
+ * account had, or is older than the type's tombstone horizon: the API
+ * answers cannotCalculateChanges. */
+#define MAIL_STORE_CANNOT_CALCULATE (-2)
+
+/* What changed in one type since since_state (RFC 8620 §5.2), at most
+ * max_changes ids in all (0: no limit). An object created and destroyed
+ * within the window is not reported. When the window is cut, new_state is
+ * the last state fully reported and has_more is set. Fills *out (clear it
+ * with mail_store_changes_clear); returns 0, -1 (err) or
+ * MAIL_STORE_CANNOT_CALCULATE. */
+int mail_store_changes(struct mail_store *ms, const char *account_id, enum mail_store_type type,
+                       const char *since_state, size_t max_changes, struct mail_store_changes *out,
+                       struct gw_error *err);
+void mail_store_changes_clear(struct mail_store_changes *c);
+
 /* A cached mailbox, for Mailbox/get. Strings are owned by the list. */
 struct mail_store_mailbox {
     char *id, *name, *parent_id, *role; /* parent_id/role NULL when none */

@@ -37,7 +37,8 @@ static const char *const sql_list =
     " FROM mailboxes WHERE account_id = ?1 AND destroyed_modseq IS NULL ORDER BY name_utf8";
 static const char *const sql_state =
     "SELECT CASE ?2 WHEN 0 THEN mailbox_state WHEN 1 THEN email_state ELSE thread_state END,"
-    " modseq FROM accounts WHERE account_id = ?1";
+    " modseq, CASE ?2 WHEN 0 THEN mailbox_horizon WHEN 1 THEN email_horizon ELSE thread_horizon END"
+    " FROM accounts WHERE account_id = ?1";
 
 int mail_store_db_fail(struct mail_store *ms, struct gw_error *err, const char *what)
 {
@@ -68,6 +69,25 @@ int mail_store_open(struct store *st, struct mail_store **out, struct gw_error *
             return -1;
         }
     }
+    static const char *const kinds[] = { "mailbox", "email", "thread" };
+    static const char *const tables[] = { "mailboxes", "emails", "threads" };
+    for (size_t i = 0; i < 3; i++) {
+        char sql[320];
+        int n = snprintf(sql, sizeof(sql),
+                         "SELECT %s_id, created_modseq, destroyed_modseq, updated_modseq FROM %s"
+                         " WHERE account_id = ?1 AND updated_modseq > ?2"
+                         " ORDER BY updated_modseq, %s_id",
+                         kinds[i], tables[i], kinds[i]);
+        if (n < 0 || n >= (int)sizeof(sql))
+            abort();
+        if (sqlite3_prepare_v3(ms->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &ms->changes[i],
+                               NULL) != SQLITE_OK) {
+            mail_store_db_fail(ms, err, "prepare");
+            pthread_mutex_unlock(store_db_lock(st));
+            mail_store_close(&ms);
+            return -1;
+        }
+    }
     pthread_mutex_unlock(store_db_lock(st));
     *out = ms;
     return 0;
@@ -82,6 +102,8 @@ void mail_store_close(struct mail_store **msp)
                             ms->destroy_mailbox, ms->drop_locations, ms->bump, ms->state, ms->list_mailboxes };
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         sqlite3_finalize(all[i]);
+    for (size_t i = 0; i < 3; i++)
+        sqlite3_finalize(ms->changes[i]);
     free(ms);
     *msp = NULL;
 }

@@ -18,6 +18,7 @@ struct mail_store {
     sqlite3 *db;
     sqlite3_stmt *live_mailboxes, *insert_mailbox, *update_mailbox, *destroy_mailbox,
         *drop_locations, *bump, *state, *list_mailboxes;
+    sqlite3_stmt *changes[3];  /* by enum mail_store_type */
 };
 
 /* Sets err from the connection's last error; returns -1. */
