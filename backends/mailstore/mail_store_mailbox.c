@@ -163,7 +163,7 @@ static bool differs(const struct listed *x)
            o->unseen != mb->status.unseen;
 }
 
-static int write_row(struct mail_store *ms, sqlite3_stmt *st, const char *account_id,
+static int write_row(sqlite3_stmt *st, const char *account_id,
                      const struct listed *x, uint64_t stamp)
 {
     const struct backend_mailbox *mb = x->mb;
@@ -185,11 +185,10 @@ static int write_row(struct mail_store *ms, sqlite3_stmt *st, const char *accoun
     sqlite3_bind_int64(st, 14, (sqlite3_int64)stamp);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    (void)ms;
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int run_id(struct mail_store *ms, sqlite3_stmt *st, const char *account_id, const char *id,
+static int run_id(sqlite3_stmt *st, const char *account_id, const char *id,
                   uint64_t stamp)
 {
     sqlite3_reset(st);
@@ -199,7 +198,6 @@ static int run_id(struct mail_store *ms, sqlite3_stmt *st, const char *account_i
         sqlite3_bind_int64(st, 3, (sqlite3_int64)stamp);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    (void)ms;
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -256,17 +254,17 @@ static int apply(struct mail_store *ms, const char *account_id, const struct bac
         const struct listed *x = &l[i];
         int w;
         if (!x->old) {
-            w = write_row(ms, ms->insert_mailbox, account_id, x, m);
+            w = write_row(ms->insert_mailbox, account_id, x, m);
             changed = true;
         } else {
             bool d = differs(x);
             /* A new UIDVALIDITY voids every uid cached for it. */
             if (x->old->uidvalidity != x->mb->status.uidvalidity &&
-                run_id(ms, ms->drop_locations, account_id, x->id, 0) < 0) {
+                run_id(ms->drop_locations, account_id, x->id, 0) < 0) {
                 mail_store_db_fail(ms, err, "drop locations");
                 goto out;
             }
-            w = write_row(ms, ms->update_mailbox, account_id, x, d ? m : 0);
+            w = write_row(ms->update_mailbox, account_id, x, d ? m : 0);
             changed |= d;
         }
         if (w < 0) {
@@ -277,8 +275,8 @@ static int apply(struct mail_store *ms, const char *account_id, const struct bac
     for (size_t j = 0; j < nc; j++) {
         if (c[j].used)
             continue;
-        if (run_id(ms, ms->drop_locations, account_id, c[j].id, 0) < 0 ||
-            run_id(ms, ms->destroy_mailbox, account_id, c[j].id, m) < 0) {
+        if (run_id(ms->drop_locations, account_id, c[j].id, 0) < 0 ||
+            run_id(ms->destroy_mailbox, account_id, c[j].id, m) < 0) {
             mail_store_db_fail(ms, err, "destroy mailbox");
             goto out;
         }
