@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "gw_log.h"
+#include "../mailstore/mail_store_db.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
 
@@ -29,6 +30,94 @@ static const char *const migrations[] = {
     "  updated_at INTEGER NOT NULL DEFAULT (unixepoch())"
     ") WITHOUT ROWID;"
     "CREATE INDEX accounts_username ON accounts(username);",
+    /* 1 -> 2: the mail cache (backends/mailstore). Per-type states are the
+     * account modseq of the last change of that type; horizons are the
+     * oldest state /changes can still answer from (tombstones pruned below
+     * it). */
+    "ALTER TABLE accounts ADD COLUMN mailbox_state INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE accounts ADD COLUMN email_state INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE accounts ADD COLUMN thread_state INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE accounts ADD COLUMN mailbox_horizon INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE accounts ADD COLUMN email_horizon INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE accounts ADD COLUMN thread_horizon INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE mailboxes ("
+    "  account_id TEXT NOT NULL REFERENCES accounts(account_id) ON DELETE CASCADE,"
+    "  mailbox_id TEXT NOT NULL,"
+    "  name_raw TEXT NOT NULL,"
+    "  name_utf8 TEXT NOT NULL,"
+    "  parent_id TEXT,"
+    "  delimiter TEXT,"
+    "  role TEXT,"
+    "  subscribed INTEGER NOT NULL DEFAULT 0,"
+    "  uidvalidity INTEGER NOT NULL DEFAULT 0,"
+    "  uidnext INTEGER NOT NULL DEFAULT 0,"
+    "  highestmodseq INTEGER NOT NULL DEFAULT 0,"
+    "  total INTEGER NOT NULL DEFAULT 0,"
+    "  unseen INTEGER NOT NULL DEFAULT 0,"
+    "  synced_uidnext INTEGER NOT NULL DEFAULT 0,"
+    "  synced_highestmodseq INTEGER NOT NULL DEFAULT 0,"
+    "  created_modseq INTEGER NOT NULL,"
+    "  updated_modseq INTEGER NOT NULL,"
+    "  destroyed_modseq INTEGER,"
+    "  PRIMARY KEY (account_id, mailbox_id)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX mailboxes_name ON mailboxes(account_id, name_raw, uidvalidity);"
+    "CREATE INDEX mailboxes_changes ON mailboxes(account_id, updated_modseq);"
+    "CREATE TABLE emails ("
+    "  account_id TEXT NOT NULL REFERENCES accounts(account_id) ON DELETE CASCADE,"
+    "  email_id TEXT NOT NULL,"
+    "  guid TEXT,"
+    "  thread_id TEXT NOT NULL,"
+    "  size INTEGER NOT NULL DEFAULT 0,"
+    "  received_at INTEGER NOT NULL DEFAULT 0,"
+    "  sent_at TEXT,"
+    "  subject TEXT,"
+    "  message_id TEXT,"
+    "  has_attachment INTEGER NOT NULL DEFAULT 0,"
+    "  preview TEXT,"
+    /* from/to/cc/bcc/reply_to/sender, in_reply_to, references: JSON arrays */
+    "  addresses TEXT,"
+    "  in_reply_to TEXT,"
+    "  refs TEXT,"
+    "  bodystructure TEXT,"
+    "  keywords TEXT NOT NULL DEFAULT '{}',"
+    "  created_modseq INTEGER NOT NULL,"
+    "  updated_modseq INTEGER NOT NULL,"
+    "  destroyed_modseq INTEGER,"
+    "  PRIMARY KEY (account_id, email_id)"
+    ") WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX emails_guid ON emails(account_id, guid) WHERE guid IS NOT NULL;"
+    "CREATE INDEX emails_thread ON emails(account_id, thread_id);"
+    "CREATE INDEX emails_changes ON emails(account_id, updated_modseq);"
+    "CREATE TABLE email_locations ("
+    "  account_id TEXT NOT NULL,"
+    "  email_id TEXT NOT NULL,"
+    "  mailbox_id TEXT NOT NULL,"
+    "  uidvalidity INTEGER NOT NULL,"
+    "  uid INTEGER NOT NULL,"
+    "  flags TEXT NOT NULL DEFAULT '',"
+    "  received_at INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (account_id, mailbox_id, uid),"
+    "  FOREIGN KEY (account_id, email_id) REFERENCES emails(account_id, email_id)"
+    "    ON DELETE CASCADE"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX email_locations_list ON email_locations(account_id, mailbox_id, received_at DESC);"
+    "CREATE INDEX email_locations_email ON email_locations(account_id, email_id);"
+    "CREATE TABLE threads ("
+    "  account_id TEXT NOT NULL,"
+    "  thread_id TEXT NOT NULL,"
+    "  created_modseq INTEGER NOT NULL,"
+    "  updated_modseq INTEGER NOT NULL,"
+    "  destroyed_modseq INTEGER,"
+    "  PRIMARY KEY (account_id, thread_id)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX threads_changes ON threads(account_id, updated_modseq);"
+    "CREATE TABLE thread_keys ("
+    "  account_id TEXT NOT NULL,"
+    "  message_id TEXT NOT NULL,"
+    "  thread_id TEXT NOT NULL,"
+    "  PRIMARY KEY (account_id, message_id)"
+    ") WITHOUT ROWID;",
 };
 
 #define STORE_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -262,4 +351,16 @@ out:
     sqlite3_clear_bindings(st);
     pthread_mutex_unlock(&s->lock);
     return ret;
+}
+
+/* Backends-internal (backends/mailstore/mail_store_db.h): the mail cache
+ * runs its own prepared statements on this connection under the same lock. */
+sqlite3 *store_db_handle(struct store *s)
+{
+    return s->db;
+}
+
+pthread_mutex_t *store_db_lock(struct store *s)
+{
+    return &s->lock;
 }

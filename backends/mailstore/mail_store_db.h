@@ -1,0 +1,30 @@
+/* mail_store_db.h - backends-internal: the SQLite handle and lock of a
+ * struct store (defined in backends/store/store.c), for the mail cache.
+ * Hold the lock for every use of the handle; never across IMAP I/O. */
+#ifndef BACKENDS_MAIL_STORE_DB_H
+#define BACKENDS_MAIL_STORE_DB_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "mail_store.h"
+#include "store.h"
+
+sqlite3 *store_db_handle(struct store *s);
+pthread_mutex_t *store_db_lock(struct store *s);
+
+struct mail_store {
+    struct store *st;
+    sqlite3 *db;
+    sqlite3_stmt *live_mailboxes, *insert_mailbox, *update_mailbox, *destroy_mailbox,
+        *drop_locations, *bump, *state, *list_mailboxes;
+    sqlite3_stmt *changes[3];  /* by enum mail_store_type */
+};
+
+/* Sets err from the connection's last error; returns -1. */
+int mail_store_db_fail(struct mail_store *ms, struct gw_error *err, const char *what);
+
+/* A fresh random id: prefix + 13 base32 characters (64 bits); out[15]. */
+int mail_store_mint_id(char prefix, char out[16], struct gw_error *err);
+
+#endif
