@@ -117,6 +117,9 @@ static int run_open_message(struct floor_ctx *c, struct gw_error *err)
 {
     struct backend_part_data *p = NULL;
     int rc = backend_fetch_part(c->conn, c->open_uid, NULL, 0, FLOOR_BODY_MAX, false, &p, err);
+    /* An empty answer would make the floor meaninglessly fast. */
+    if (rc == 0 && p->len == 0)
+        rc = gw_error_set(err, GW_ERR_PROTOCOL, "message %u came back empty", c->open_uid);
     backend_part_data_free(&p);
     return rc;
 }
