@@ -65,8 +65,7 @@ def main():
     thr_dat = os.path.join(out, "latest-throughput.dat")
     with open(thr_dat, "w") as f:
         for r in thr:
-            f.write('"%s c=%d" %.1f\n' % (r["scenario"], r["connections"],
-                                          r["requests_per_s"]))
+            f.write('"%s" %.1f\n' % (r["scenario"], r["requests_per_s"]))
     plots = ", ".join("'%s' using %d:%d:%d%s title '%s'" % (
         lat_dat if i == 0 else "", 2 + 2 * i, 2 + 2 * i, 3 + 2 * i,
         ":xtic(1)" if i == 0 else "", a) for i, a in enumerate(accounts))
@@ -82,7 +81,8 @@ set logscale y
 set yrange [0.01:*]
 set grid ytics
 set ylabel 'ms'
-set xtics rotate by -35 noenhanced
+set xtics rotate by 30 right noenhanced
+set bmargin 7
 set key top left
 plot %s
 unset logscale y
