@@ -31,7 +31,8 @@ static json_t *check_account(const struct jmap_request_ctx *ctx, const struct jm
 /* Runs one call; returns the response triple's name and args (new ref). */
 static json_t *run_call(const struct jmap_request_ctx *ctx, const struct jmap_request *req,
                         jmap_method_lookup_fn lookup, json_t *call, json_t *responses,
-                        json_t *created_ids, const char **response_name)
+                        json_t *created_ids, struct jmap_request_run *run,
+                        const char **response_name)
 {
     const char *name = json_string_value(json_array_get(call, 0));
     const char *call_id = json_string_value(json_array_get(call, 2));
@@ -57,6 +58,7 @@ static json_t *run_call(const struct jmap_request_ctx *ctx, const struct jmap_re
     if (error == NULL) {
         struct jmap_invocation inv = {
             .ctx = ctx, .name = m->name, .call_id = call_id, .created_ids = created_ids,
+            .run = run,
         };
         result = m->handler(&inv, args, &error);
         if (result == NULL && error == NULL)
@@ -115,9 +117,10 @@ int jmap_api_run(const struct jmap_request_ctx *ctx, const char *body, size_t le
 
     size_t i;
     json_t *call;
+    struct jmap_request_run run = { 0 };
     json_array_foreach(req.method_calls, i, call) {
         const char *name;
-        json_t *args = run_call(ctx, &req, lookup, call, responses, created_ids, &name);
+        json_t *args = run_call(ctx, &req, lookup, call, responses, created_ids, &run, &name);
         if (args == NULL)
             goto nomem;
         json_t *triple = json_pack("[s,o,O]", name, args, json_array_get(call, 2));

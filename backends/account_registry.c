@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "gw_log.h"
+#include "mail_store.h"
 #include "store.h"
 
 #define CRED_MAC_LEN 32
@@ -34,12 +35,14 @@ struct account {
     time_t last_used;       /* monotonic seconds */
     unsigned refs;          /* references handed out; guarded by registry lock */
     unsigned inflight;      /* running API requests; guarded by registry lock */
+    pthread_mutex_t sync_lock;  /* one cache sync at a time per account */
 };
 
 struct account_registry {
     pthread_mutex_t lock;
     struct account_registry_options opts;
     struct store *store;
+    struct mail_store *mail;    /* the mail cache over store, or NULL */
     unsigned char mac_key[32];
     struct account *accounts;
     unsigned count;
@@ -129,11 +132,20 @@ struct account_registry *account_registry_new(const struct account_registry_opti
     pthread_mutex_init(&r->lock, NULL);
     r->opts = *opts;
     r->store = store;
+    if (store != NULL) {
+        struct gw_error err = { 0 };
+        if (mail_store_open(store, &r->mail, &err) != 0) {
+            gw_log_error("account registry: %s", err.msg);
+            account_registry_free(&r);
+            return NULL;
+        }
+    }
     return r;
 }
 
 static void account_destroy(struct account *a)
 {
+    pthread_mutex_destroy(&a->sync_lock);
     backend_pool_free(&a->pool);
     free(a->username);
     OPENSSL_cleanse(a->cred_mac, sizeof(a->cred_mac));
@@ -151,6 +163,7 @@ void account_registry_free(struct account_registry **rp)
             gw_log_error("account %s freed with %u references left", a->id, a->refs);
         account_destroy(a);
     }
+    mail_store_close(&r->mail);
     OPENSSL_cleanse(r->mac_key, sizeof(r->mac_key));
     pthread_mutex_destroy(&r->lock);
     free(r);
@@ -191,6 +204,7 @@ static struct account *account_create(struct account_registry *r, const char *us
     if (a == NULL)
         return NULL;
     struct backend_credentials cred = { .username = username, .password = password };
+    pthread_mutex_init(&a->sync_lock, NULL);
     a->registry = r;
     a->username = strdup(username);
     a->pool = backend_pool_new(&r->opts.imap, &cred, r->opts.pool_size);
@@ -374,4 +388,19 @@ void account_request_end(struct account *a)
     if (a->inflight > 0)
         a->inflight--;
     pthread_mutex_unlock(&a->registry->lock);
+}
+
+struct mail_store *account_mail_store(struct account *a)
+{
+    return a->registry->mail;
+}
+
+void account_sync_lock(struct account *a)
+{
+    pthread_mutex_lock(&a->sync_lock);
+}
+
+void account_sync_unlock(struct account *a)
+{
+    pthread_mutex_unlock(&a->sync_lock);
 }

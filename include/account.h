@@ -16,6 +16,7 @@
 #include "gw_error.h"
 
 struct store;
+struct mail_store;
 struct account;
 struct account_registry;
 
@@ -56,6 +57,16 @@ void account_unref(struct account **a);
 const char *account_id(const struct account *a);
 const char *account_username(const struct account *a);
 struct backend_pool *account_pool(struct account *a);
+
+/* The gateway's mail cache (include/mail_store.h), shared by every
+ * account; NULL when the registry was made without a store. Borrowed. */
+struct mail_store *account_mail_store(struct account *a);
+
+/* Serialises syncs of one account's cache with its backend, so two
+ * requests never fetch the same changes twice. Held across IMAP I/O, so
+ * nothing else may wait on it while holding a store or registry lock. */
+void account_sync_lock(struct account *a);
+void account_sync_unlock(struct account *a);
 
 /* maxConcurrentRequests: returns false if max requests are already running. */
 bool account_request_begin(struct account *a, uint64_t max_concurrent);

@@ -18,12 +18,18 @@
 /* The method takes an "accountId" argument the dispatcher validates. */
 #define JMAP_METHOD_NEEDS_ACCOUNT 0x1u
 
+/* What the calls of one API request share (owned by the dispatcher). */
+struct jmap_request_run {
+    bool mail_synced;           /* the mail cache was synced for this request */
+};
+
 /* One method call being run. All members are borrowed. */
 struct jmap_invocation {
     const struct jmap_request_ctx *ctx;
     const char *name;           /* "Core/echo" */
     const char *call_id;
     json_t *created_ids;        /* the request's creation id -> id map; handlers add to it */
+    struct jmap_request_run *run;
 };
 
 /* A handler returns the response arguments (new reference) and leaves

@@ -87,7 +87,27 @@ void mail_store_changes_clear(struct mail_store_changes *c);
 struct mail_store_mailbox {
     char *id, *name, *parent_id, *role; /* parent_id/role NULL when none */
     int subscribed;
-    uint32_t total_emails, unread_emails;
+    uint32_t total_emails, unread_emails;   /* unread: neither $seen nor $draft */
+    uint32_t total_threads, unread_threads; /* RFC 8621 §2 */
+    uint32_t sort_order;                    /* 0, or small numbers that put the
+                                             * role mailboxes first (inbox 1...) */
+    unsigned rights;                        /* enum mail_store_right; all when the
+                                             * server has no ACL */
+};
+
+/* Mailbox myRights (RFC 8621 §2), from IMAP MYRIGHTS (RFC 4314) when the
+ * server has ACL. */
+enum mail_store_right {
+    MAIL_STORE_MAY_READ_ITEMS = 1u << 0,    /* l r */
+    MAIL_STORE_MAY_ADD_ITEMS = 1u << 1,     /* i */
+    MAIL_STORE_MAY_REMOVE_ITEMS = 1u << 2,  /* t e */
+    MAIL_STORE_MAY_SET_SEEN = 1u << 3,      /* s */
+    MAIL_STORE_MAY_SET_KEYWORDS = 1u << 4,  /* w */
+    MAIL_STORE_MAY_CREATE_CHILD = 1u << 5,  /* k */
+    MAIL_STORE_MAY_RENAME = 1u << 6,        /* x */
+    MAIL_STORE_MAY_DELETE = 1u << 7,        /* x */
+    MAIL_STORE_MAY_SUBMIT = 1u << 8,        /* p */
+    MAIL_STORE_RIGHTS_ALL = 0x1ffu,
 };
 
 struct mail_store_mailbox_list {
@@ -100,5 +120,121 @@ struct mail_store_mailbox_list {
 int mail_store_list_mailboxes(struct mail_store *ms, const char *account_id,
                               struct mail_store_mailbox_list **out, struct gw_error *err);
 void mail_store_mailbox_list_free(struct mail_store_mailbox_list **l);
+
+/* ---- Emails and threads (the read path) ------------------------------
+ * Email ids ("E" + 13 base32) are minted and mapped to locations
+ * (mailbox id, UIDVALIDITY, UID). With X-GUID (Dovecot) one GUID is one
+ * Email, however many mailboxes hold a copy (several mailboxIds). Without
+ * it, a message that vanished from one mailbox and appeared in another in
+ * the same sync with the same content key (Message-ID, Date, size) keeps
+ * its id. Thread ids ("T" + 13 base32) come from Message-ID, References
+ * and In-Reply-To across all mailboxes; a message linking two threads
+ * joins the older one; an Email's threadId never changes. */
+
+/* Longest id this store mints plus NUL. */
+#define MAIL_STORE_ID_MAX 16
+
+/* Brings the whole cache up to date in as few round trips as the server
+ * allows: mail_store_sync_mailboxes(), then, for every selectable mailbox
+ * whose UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ or message count differs from
+ * what was last synced, SELECT (QRESYNC when offered) and:
+ * - VANISHED / a UID diff removes locations (an Email with no location
+ *   left is destroyed; a thread with no Email left is destroyed);
+ * - flag changes (QRESYNC FETCHes, CHANGEDSINCE, or a FLAGS diff) update
+ *   keywords;
+ * - new UIDs are fetched in ONE batched UID FETCH (FLAGS INTERNALDATE
+ *   RFC822.SIZE BODYSTRUCTURE X-GUID PREVIEW and the header fields of
+ *   MAIL_STORE_HEADER_FIELDS) and become Emails (or new locations of
+ *   known Emails).
+ * Mailbox totals, unread counts and thread counts are recomputed for the
+ * mailboxes that changed. Every sync that changes anything takes the
+ * account modseq one step and stamps the rows it touched (Mailbox rows
+ * whose counts changed, Email rows created/updated/destroyed, Thread rows
+ * whose Email list changed). A quiet account costs one LIST-STATUS. */
+int mail_store_sync(struct mail_store *ms, const char *account_id, struct mail_backend *b,
+                    struct gw_error *err);
+
+/* The header fields kept per Email (raw), enough for every list property
+ * of Email/get: from, to, cc, bcc, replyTo, sender, subject, sentAt,
+ * messageId, inReplyTo, references. */
+#define MAIL_STORE_HEADER_FIELDS \
+    "From", "To", "Cc", "Bcc", "Reply-To", "Sender", "Subject", "Date", "Message-ID", \
+        "In-Reply-To", "References"
+
+/* One cached Email. Strings and arrays are owned by the list holding it. */
+struct mail_store_email {
+    char id[MAIL_STORE_ID_MAX];
+    char thread_id[MAIL_STORE_ID_MAX];
+    char **mailbox_ids;         /* sorted */
+    size_t n_mailbox_ids;
+    char **keywords;            /* JMAP keywords (lower case, "$seen"), sorted;
+                                 * the union over its locations */
+    size_t n_keywords;
+    uint64_t size;              /* RFC822.SIZE */
+    int64_t received_at;        /* INTERNALDATE, seconds since the epoch (UTC) */
+    int64_t sent_at;            /* Date header in UTC seconds; 0 when absent or bad */
+    char *subject;              /* decoded (RFC 2047) and unfolded, "" when none */
+    char *from_sort, *to_sort, *cc_sort;  /* sort keys (RFC 8621 §4.4.2): the first
+                                 * address's display name, else its email, lower
+                                 * case; "" when none */
+    bool has_attachment;        /* RFC 8621 hasAttachment, from the BODYSTRUCTURE */
+    char *preview;              /* server PREVIEW or NULL when not known yet */
+    char *headers;              /* the raw MAIL_STORE_HEADER_FIELDS block (CRLF
+                                 * lines), only with MAIL_STORE_WITH_HEADERS, else NULL */
+    size_t headers_len;
+};
+
+struct mail_store_email_list {
+    struct mail_store_email *v;
+    size_t n;
+};
+
+enum mail_store_email_fields {
+    MAIL_STORE_WITH_HEADERS = 1u << 0,
+};
+
+/* The live Emails with these ids, in the order asked; ids not found (or
+ * destroyed) are left out (the caller reports them as notFound). *out is
+ * new: free with mail_store_email_list_free(). */
+int mail_store_get_emails(struct mail_store *ms, const char *account_id, const char *const *ids,
+                          size_t n_ids, unsigned fields, struct mail_store_email_list **out,
+                          struct gw_error *err);
+
+/* Every live Email located in mailbox_id (NULL: the whole account), newest
+ * receivedAt first (ties by id), for Email/query. Same ownership. */
+int mail_store_list_emails(struct mail_store *ms, const char *account_id, const char *mailbox_id,
+                           unsigned fields, struct mail_store_email_list **out,
+                           struct gw_error *err);
+void mail_store_email_list_free(struct mail_store_email_list **l);
+
+/* Where to fetch an Email's bytes: one of its locations. name_raw is new
+ * (free()). GW_ERR_NOTFOUND for an unknown or destroyed Email. */
+int mail_store_email_locate(struct mail_store *ms, const char *account_id, const char *email_id,
+                            char **mailbox_name_raw, uint32_t *uidvalidity, uint32_t *uid,
+                            struct gw_error *err);
+
+/* Maps the UIDs of one mailbox (e.g. an IMAP SEARCH answer) to Email ids.
+ * ids_out[i] gets the id of uids[i], or "" when that UID is not cached. */
+int mail_store_emails_by_uid(struct mail_store *ms, const char *account_id, const char *mailbox_id,
+                             const uint32_t *uids, size_t n, char (*ids_out)[MAIL_STORE_ID_MAX],
+                             struct gw_error *err);
+
+/* A thread: its live Email ids, oldest receivedAt first (RFC 8621 §3). */
+struct mail_store_thread {
+    char id[MAIL_STORE_ID_MAX];
+    char (*email_ids)[MAIL_STORE_ID_MAX];
+    size_t n_email_ids;
+};
+
+struct mail_store_thread_list {
+    struct mail_store_thread *v;
+    size_t n;
+};
+
+/* The live threads with these ids, in the order asked, unknown ones left
+ * out. *out is new: free with mail_store_thread_list_free(). */
+int mail_store_get_threads(struct mail_store *ms, const char *account_id, const char *const *ids,
+                           size_t n_ids, struct mail_store_thread_list **out, struct gw_error *err);
+void mail_store_thread_list_free(struct mail_store_thread_list **l);
 
 #endif

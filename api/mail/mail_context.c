@@ -1,0 +1,98 @@
+/* mail_context.c - the account's mail cache and backend connections for
+ * the mail methods (include/jmap_mail.h). */
+#include "jmap_mail.h"
+
+#include <stdlib.h>
+
+#include "account.h"
+#include "gw_log.h"
+
+json_t *jmap_mail_begin(struct jmap_invocation *inv, struct jmap_mail *out)
+{
+    const struct jmap_request_ctx *ctx = inv->ctx;
+    out->inv = inv;
+    out->account = ctx->account;
+    out->account_id = ctx->account_id;
+    out->ms = ctx->account != NULL ? account_mail_store(ctx->account) : NULL;
+    if (out->ms == NULL)
+        return jmap_error_new("serverFail", "This gateway has no mail store.");
+    if (inv->run != NULL && inv->run->mail_synced)
+        return NULL;
+
+    struct gw_error err = { 0 };
+    struct mail_backend *b = NULL;
+    json_t *error = jmap_mail_backend_acquire(out, &b);
+    if (error != NULL)
+        return error;
+    account_sync_lock(out->account);
+    int rc = mail_store_sync(out->ms, out->account_id, b, &err);
+    account_sync_unlock(out->account);
+    jmap_mail_backend_release(out, &b);
+    if (rc != 0) {
+        gw_log_warn("account %s: sync failed: %s", out->account_id, err.msg);
+        return jmap_error_from_gw(&err);
+    }
+    if (inv->run != NULL)
+        inv->run->mail_synced = true;
+    return NULL;
+}
+
+json_t *jmap_mail_backend_acquire(struct jmap_mail *m, struct mail_backend **out)
+{
+    struct gw_error err = { 0 };
+    if (backend_pool_acquire(account_pool(m->account), out, &err) != 0) {
+        gw_log_warn("account %s: no backend connection: %s", m->account_id, err.msg);
+        return jmap_error_from_gw(&err);
+    }
+    return NULL;
+}
+
+void jmap_mail_backend_release(struct jmap_mail *m, struct mail_backend **b)
+{
+    if (*b != NULL)
+        backend_pool_release(account_pool(m->account), b);
+}
+
+json_t *jmap_mail_select_email(struct jmap_mail *m, struct mail_backend *b,
+                               const char *email_id, uint32_t *uid, bool *gone)
+{
+    struct gw_error err = { 0 };
+    char *name_raw = NULL;
+    uint32_t uidvalidity = 0;
+    json_t *error = NULL;
+    *gone = false;
+    if (mail_store_email_locate(m->ms, m->account_id, email_id, &name_raw, &uidvalidity, uid,
+                                &err) != 0) {
+        if (err.code == GW_ERR_NOTFOUND)
+            *gone = true;
+        else
+            error = jmap_error_from_gw(&err);
+        goto out;
+    }
+    struct backend_select_req req = { .name_raw = name_raw, .read_only = true };
+    struct backend_selected *sel = NULL;
+    if (backend_select(b, &req, &sel, &err) != 0) {
+        if (err.code == GW_ERR_NOTFOUND)
+            *gone = true;
+        else
+            error = jmap_error_from_gw(&err);
+        goto out;
+    }
+    /* A mailbox recreated since the last sync holds other messages under
+     * the same uids: never serve those bytes for this Email. */
+    if (sel->uidvalidity != uidvalidity)
+        *gone = true;
+    backend_selected_free(&sel);
+out:
+    free(name_raw);
+    return error;
+}
+
+json_t *jmap_mail_state(struct jmap_mail *m, enum mail_store_type type,
+                        char out[MAIL_STORE_STATE_MAX])
+{
+    struct gw_error err = { 0 };
+    if (mail_store_state(m->ms, m->account_id, type, out, &err) != 0)
+        return jmap_error_from_gw(&err);
+    return NULL;
+}
