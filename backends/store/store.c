@@ -170,7 +170,7 @@ static int read_user_version(struct store *s, int *out, struct gw_error *err)
 static int migrate_one(struct store *s, int from, struct gw_error *err)
 {
     char bump[64];
-    int now;
+    int now = -1;
 
     if (exec(s, "BEGIN IMMEDIATE", err) < 0)
         return -1;
