@@ -35,7 +35,13 @@ struct account {
     time_t last_used;       /* monotonic seconds */
     unsigned refs;          /* references handed out; guarded by registry lock */
     unsigned inflight;      /* running API requests; guarded by registry lock */
-    pthread_mutex_t sync_lock;  /* one cache sync at a time per account */
+    /* Cache syncs (account_sync): one runs at a time; requests that arrive
+     * meanwhile share the next one instead of each paying a round trip. */
+    pthread_mutex_t sync_lock;
+    pthread_cond_t sync_done;
+    bool sync_running;
+    uint64_t sync_started;      /* number of syncs begun */
+    uint64_t sync_succeeded;    /* number of the last one that succeeded */
 };
 
 struct account_registry {
@@ -145,6 +151,7 @@ struct account_registry *account_registry_new(const struct account_registry_opti
 
 static void account_destroy(struct account *a)
 {
+    pthread_cond_destroy(&a->sync_done);
     pthread_mutex_destroy(&a->sync_lock);
     backend_pool_free(&a->pool);
     free(a->username);
@@ -205,6 +212,7 @@ static struct account *account_create(struct account_registry *r, const char *us
         return NULL;
     struct backend_credentials cred = { .username = username, .password = password };
     pthread_mutex_init(&a->sync_lock, NULL);
+    pthread_cond_init(&a->sync_done, NULL);
     a->registry = r;
     a->username = strdup(username);
     a->pool = backend_pool_new(&r->opts.imap, &cred, r->opts.pool_size);
@@ -395,12 +403,30 @@ struct mail_store *account_mail_store(struct account *a)
     return a->registry->mail;
 }
 
-void account_sync_lock(struct account *a)
+int account_sync(struct account *a, account_sync_fn fn, void *ctx, struct gw_error *err)
 {
     pthread_mutex_lock(&a->sync_lock);
-}
-
-void account_sync_unlock(struct account *a)
-{
+    /* Only a sync that begins after this call may answer it: one already
+     * running may have read the server before the change this caller saw. */
+    uint64_t needed = a->sync_started + 1;
+    int rc = 0;
+    while (a->sync_succeeded < needed) {
+        if (a->sync_running) {
+            pthread_cond_wait(&a->sync_done, &a->sync_lock);
+            continue;
+        }
+        a->sync_running = true;
+        uint64_t mine = ++a->sync_started;
+        pthread_mutex_unlock(&a->sync_lock);
+        rc = fn(ctx, err);
+        pthread_mutex_lock(&a->sync_lock);
+        a->sync_running = false;
+        if (rc == 0 && mine > a->sync_succeeded)
+            a->sync_succeeded = mine;
+        pthread_cond_broadcast(&a->sync_done);
+        if (rc != 0)
+            break;
+    }
     pthread_mutex_unlock(&a->sync_lock);
+    return rc;
 }

@@ -62,11 +62,15 @@ struct backend_pool *account_pool(struct account *a);
  * account; NULL when the registry was made without a store. Borrowed. */
 struct mail_store *account_mail_store(struct account *a);
 
-/* Serialises syncs of one account's cache with its backend, so two
- * requests never fetch the same changes twice. Held across IMAP I/O, so
- * nothing else may wait on it while holding a store or registry lock. */
-void account_sync_lock(struct account *a);
-void account_sync_unlock(struct account *a);
+/* Brings the account's cache up to date by calling fn(ctx, err), which
+ * returns 0 or -1 with err. Syncs of one account never overlap, and
+ * concurrent callers share them: a caller returns 0 as soon as a sync that
+ * began after it called has succeeded, whoever ran it, so a burst of
+ * requests costs one or two round trips, not one each. A failed sync is
+ * reported to the caller that ran it; waiters then try their own. Must not
+ * be called with a store or registry lock held. */
+typedef int (*account_sync_fn)(void *ctx, struct gw_error *err);
+int account_sync(struct account *a, account_sync_fn fn, void *ctx, struct gw_error *err);
 
 /* maxConcurrentRequests: returns false if max requests are already running. */
 bool account_request_begin(struct account *a, uint64_t max_concurrent);

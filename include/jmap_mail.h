@@ -24,9 +24,9 @@ struct jmap_mail {
 };
 
 /* Readies the cache for a mail method: the first mail call of a request
- * syncs the account (mail_store_sync) under the account's sync lock; later
- * calls of the same request see the same data, so result references
- * between them agree. Returns NULL with *out filled, or a method error (new
+ * syncs the account (mail_store_sync, shared with concurrent requests
+ * through account_sync()); later calls of the same request see the same
+ * data, so result references between them agree. Returns NULL with *out filled, or a method error (new
  * reference): serverUnavailable when the backend cannot be reached,
  * serverFail otherwise. */
 json_t *jmap_mail_begin(struct jmap_invocation *inv, struct jmap_mail *out);

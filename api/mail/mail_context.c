@@ -7,6 +7,18 @@
 #include "account.h"
 #include "gw_log.h"
 
+/* account_sync callback: one connection, one mail_store_sync. */
+static int sync_with_backend(void *ctx, struct gw_error *err)
+{
+    struct jmap_mail *m = ctx;
+    struct mail_backend *b = NULL;
+    if (backend_pool_acquire(account_pool(m->account), &b, err) != 0)
+        return -1;
+    int rc = mail_store_sync(m->ms, m->account_id, b, err);
+    backend_pool_release(account_pool(m->account), &b);
+    return rc;
+}
+
 json_t *jmap_mail_begin(struct jmap_invocation *inv, struct jmap_mail *out)
 {
     const struct jmap_request_ctx *ctx = inv->ctx;
@@ -20,15 +32,7 @@ json_t *jmap_mail_begin(struct jmap_invocation *inv, struct jmap_mail *out)
         return NULL;
 
     struct gw_error err = { 0 };
-    struct mail_backend *b = NULL;
-    json_t *error = jmap_mail_backend_acquire(out, &b);
-    if (error != NULL)
-        return error;
-    account_sync_lock(out->account);
-    int rc = mail_store_sync(out->ms, out->account_id, b, &err);
-    account_sync_unlock(out->account);
-    jmap_mail_backend_release(out, &b);
-    if (rc != 0) {
+    if (account_sync(out->account, sync_with_backend, out, &err) != 0) {
         gw_log_warn("account %s: sync failed: %s", out->account_id, err.msg);
         return jmap_error_from_gw(&err);
     }

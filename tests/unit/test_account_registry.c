@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +187,87 @@ static void test_concurrency_limit(void **state)
     account_registry_free(&r);
 }
 
+/* A model of the server for account_sync: "changes" counts changes made
+ * on the server, a sync copies what it read when it began into "cached". */
+struct sync_model {
+    pthread_mutex_t lock;
+    unsigned changes, cached, syncs, fail_next;
+};
+
+static int model_sync(void *ctx, struct gw_error *err)
+{
+    struct sync_model *m = ctx;
+    pthread_mutex_lock(&m->lock);
+    unsigned seen = m->changes;
+    bool fail = m->fail_next > 0;
+    if (fail)
+        m->fail_next--;
+    m->syncs++;
+    pthread_mutex_unlock(&m->lock);
+    usleep(20000);      /* the round trip other callers pile up behind */
+    if (fail)
+        return gw_error_set(err, GW_ERR_UNAVAILABLE, "backend down");
+    pthread_mutex_lock(&m->lock);
+    if (seen > m->cached)
+        m->cached = seen;
+    pthread_mutex_unlock(&m->lock);
+    return 0;
+}
+
+struct sync_caller {
+    struct account *account;
+    struct sync_model *model;
+    int rc;
+    bool fresh;     /* the cache held this caller's change when it returned */
+};
+
+static void *sync_caller_run(void *arg)
+{
+    struct sync_caller *c = arg;
+    struct gw_error err = { 0 };
+    pthread_mutex_lock(&c->model->lock);
+    unsigned mine = ++c->model->changes;
+    pthread_mutex_unlock(&c->model->lock);
+    c->rc = account_sync(c->account, model_sync, c->model, &err);
+    pthread_mutex_lock(&c->model->lock);
+    c->fresh = c->model->cached >= mine;
+    pthread_mutex_unlock(&c->model->lock);
+    return NULL;
+}
+
+static void test_sync_is_shared_and_fresh(void **state)
+{
+    struct fixture *f = *state;
+    struct account_registry *r = account_registry_new(&f->opts, NULL);
+    struct account *a = login(r, "demo", "demo", GW_OK);
+    struct sync_model model = { .lock = PTHREAD_MUTEX_INITIALIZER };
+    enum { CALLERS = 16 };
+    struct sync_caller callers[CALLERS];
+    pthread_t threads[CALLERS];
+    for (int i = 0; i < CALLERS; i++) {
+        callers[i] = (struct sync_caller){ .account = a, .model = &model };
+        assert_int_equal(pthread_create(&threads[i], NULL, sync_caller_run, &callers[i]), 0);
+    }
+    for (int i = 0; i < CALLERS; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(callers[i].rc, 0);
+        /* Never answered by a sync that may have read the server before
+         * the caller's own change. */
+        assert_true(callers[i].fresh);
+    }
+    /* A burst shares round trips: with 20 ms each, 16 callers fit in a few. */
+    assert_true(model.syncs >= 1 && model.syncs < CALLERS);
+
+    /* A failing sync is reported to its caller; the next call tries again. */
+    struct gw_error err = { 0 };
+    model.fail_next = 1;
+    assert_int_equal(account_sync(a, model_sync, &model, &err), -1);
+    assert_int_equal(err.code, GW_ERR_UNAVAILABLE);
+    assert_int_equal(account_sync(a, model_sync, &model, &err), 0);
+    account_unref(&a);
+    account_registry_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_ids_stable_across_registries),
         cmocka_unit_test(test_ttl_and_eviction),
         cmocka_unit_test(test_concurrency_limit),
+        cmocka_unit_test(test_sync_is_shared_and_fresh),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
