@@ -200,6 +200,18 @@ int jmap_email_from_mime(const struct jmap_mime_message *m, json_t *properties,
                          const struct jmap_email_body_opts *opts, json_t *email,
                          struct gw_error *err);
 
+/* The arguments Email/get and Email/parse share (RFC 8621 §4.2, §4.9).
+ * Each returns NULL when valid, else a method error (new reference):
+ * invalidArguments naming the argument. */
+/* bodyProperties (opts->body_properties borrowed from args, NULL when
+ * absent or null), fetchTextBodyValues, fetchHTMLBodyValues,
+ * fetchAllBodyValues, maxBodyValueBytes. blob_id/blob_ctx are untouched. */
+json_t *jmap_email_body_args(json_t *args, struct jmap_email_body_opts *opts);
+/* "properties": *out is a new array of the names asked for, or of
+ * defaults (NULL-terminated) when absent or null; "id" is added when
+ * missing (RFC 8620 §5.1: it is always returned). */
+json_t *jmap_email_properties_arg(json_t *args, const char *const *defaults, json_t **out);
+
 /* The three lists of RFC 8621 §4.1.4 (its parseStructure algorithm) over
  * the body of m, as arrays of borrowed parts. Each array is new (free());
  * returns -1 when memory runs out. */
