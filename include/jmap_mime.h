@@ -30,10 +30,11 @@
 #include "gw_error.h"
 #include "jmap_blob.h"
 
-/* Deeper multiparts / message parts are kept as opaque leaves. */
-#define JMAP_MIME_MAX_DEPTH 40
+/* Deeper multiparts / message parts are kept as opaque leaves. Both
+ * limits are Dovecot's defaults, so numbering agrees up to them. */
+#define JMAP_MIME_MAX_DEPTH 100
 /* Parts beyond this many are skipped (their bytes stay in no part). */
-#define JMAP_MIME_MAX_PARTS 5000
+#define JMAP_MIME_MAX_PARTS 10000
 
 /* One header field, borrowed from the message bytes (raw: may hold NUL,
  * 8-bit, folding CRLFs). value runs from the octet after the colon up to,
@@ -71,8 +72,9 @@ enum jmap_mime_kind {
 enum jmap_mime_problem {
     JMAP_MIME_PROBLEM_TRUNCATED_HEADER = 1u << 0,   /* no blank line after the header */
     JMAP_MIME_PROBLEM_BAD_HEADER_LINE = 1u << 1,    /* a line that is no field, dropped */
-    JMAP_MIME_PROBLEM_NO_BOUNDARY = 1u << 2,        /* multipart without boundary: a
-                                                     * text/plain leaf */
+    JMAP_MIME_PROBLEM_NO_BOUNDARY = 1u << 2,        /* multipart without boundary: its
+                                                     * only part is an empty text/plain
+                                                     * (as Dovecot has it) */
     JMAP_MIME_PROBLEM_MISSING_CLOSE = 1u << 3,      /* a multipart ended without its
                                                      * close delimiter */
     JMAP_MIME_PROBLEM_LIMIT = 1u << 4,              /* depth or part limit reached */

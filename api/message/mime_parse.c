@@ -31,11 +31,16 @@ struct parser {
 };
 
 /* Where an entity ended: at the start of a boundary line (which, counted
- * from the innermost) or at the end of the data (which = -1). */
+ * from the innermost) or at the end of the data (which = -1). The line
+ * break before `at` belongs to that delimiter unless it lies before floor:
+ * after a close delimiter the epilogue starts on the next line, and when
+ * the next delimiter follows at once, the close line's own line break is
+ * content (Dovecot counts it so, and so do IMAP sizes). */
 struct stop {
     size_t at;
     int which;
     bool close;
+    size_t floor;
 };
 
 /* Index of the innermost active boundary the line at pos starts with. */
@@ -58,7 +63,7 @@ static int boundary_at(const struct parser *ps, size_t pos, bool *close)
 /* The next boundary line at or after pos (pos is a line start). */
 static struct stop find_boundary(const struct parser *ps, size_t pos)
 {
-    struct stop s = { ps->n, -1, false };
+    struct stop s = { ps->n, -1, false, 0 };
     if (ps->depth == 0)
         return s;
     while (pos < ps->n) {
@@ -211,8 +216,10 @@ static struct stop parse_multipart(struct parser *ps, struct jmap_mime_part *par
         }
         if (s.close) {
             /* Our delimiters end here; the epilogue runs to an outer one. */
+            size_t epilogue = line_end(ps, s.at);
             ps->depth = own;
-            s = find_boundary(ps, line_end(ps, s.at));
+            s = find_boundary(ps, epilogue);
+            s.floor = epilogue;
             return s;
         }
         size_t start = line_end(ps, s.at);
@@ -245,11 +252,33 @@ static struct stop parse_multipart(struct parser *ps, struct jmap_mime_part *par
     return s;
 }
 
+/* A multipart without a boundary has one empty text/plain part "1", as
+ * Dovecot shows it (so BODY[section] numbers agree); its bytes are in no
+ * part. */
+static int empty_child(struct parser *ps, struct jmap_mime_part *part)
+{
+    part->children = calloc(1, sizeof(*part->children));
+    if (part->children == NULL) {
+        ps->nomem = true;
+        return -1;
+    }
+    part->n_children = 1;
+    ps->n_parts++;
+    struct jmap_mime_part *c = part->children;
+    c->header_offset = c->body_offset = part->body_offset;
+    c->section = section_child(part->section, 1);
+    if (c->section == NULL || mime_part_set_type(c, "text/plain") != 0) {
+        ps->nomem = true;
+        return -1;
+    }
+    return 0;
+}
+
 static struct stop parse_entity(struct parser *ps, struct jmap_mime_part *part, size_t pos,
                                 size_t depth, enum entity_role role, const char *base,
                                 bool digest_child)
 {
-    struct stop s = { ps->n, -1, false };
+    struct stop s = { ps->n, -1, false, 0 };
     const char *boundary = NULL;
     size_t boundary_len = 0;
 
@@ -261,10 +290,9 @@ static struct stop parse_entity(struct parser *ps, struct jmap_mime_part *part, 
         ps->nomem = true;
         return s;
     }
-    if (part->kind == JMAP_MIME_MULTIPART && (boundary == NULL || boundary_len == 0)) {
+    bool no_boundary = part->kind == JMAP_MIME_MULTIPART && (boundary == NULL || boundary_len == 0);
+    if (no_boundary)
         ps->problems |= JMAP_MIME_PROBLEM_NO_BOUNDARY;
-        part->kind = JMAP_MIME_LEAF;
-    }
     if (part->kind != JMAP_MIME_LEAF &&
         (depth >= JMAP_MIME_MAX_DEPTH || ps->depth >= JMAP_MIME_MAX_DEPTH)) {
         ps->problems |= JMAP_MIME_PROBLEM_LIMIT;
@@ -289,7 +317,11 @@ static struct stop parse_entity(struct parser *ps, struct jmap_mime_part *part, 
         return s;
     }
 
-    if (part->kind == JMAP_MIME_MULTIPART) {
+    if (part->kind == JMAP_MIME_MULTIPART && no_boundary) {
+        s = find_boundary(ps, part->body_offset);
+        if (empty_child(ps, part) != 0)
+            return s;
+    } else if (part->kind == JMAP_MIME_MULTIPART) {
         s = parse_multipart(ps, part, depth, boundary, boundary_len);
     } else if (part->kind == JMAP_MIME_MESSAGE) {
         part->children = calloc(1, sizeof(*part->children));
@@ -306,7 +338,8 @@ static struct stop parse_entity(struct parser *ps, struct jmap_mime_part *part, 
     if (part->body_offset > s.at)   /* a header cut by a boundary line */
         part->body_offset = s.at;
     /* Only a delimiter line takes the line break before it. */
-    size_t end = s.which >= 0 ? content_end(ps->d, part->body_offset, s.at) : s.at;
+    size_t floor = s.floor > part->body_offset ? s.floor : part->body_offset;
+    size_t end = s.which >= 0 ? content_end(ps->d, floor, s.at) : s.at;
     part->body_len = end - part->body_offset;
     return s;
 }
