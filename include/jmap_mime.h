@@ -164,7 +164,7 @@ struct jmap_email_body_opts {
     bool fetch_html_values;     /* fetchHTMLBodyValues */
     bool fetch_all_values;      /* fetchAllBodyValues */
     size_t max_body_value_bytes;        /* 0: no truncation */
-    jmap_email_blob_fn blob_id;
+    jmap_email_blob_fn blob_id;         /* NULL: every blobId is null */
     void *blob_ctx;
 };
 

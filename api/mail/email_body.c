@@ -177,8 +177,10 @@ static json_t *part_property(const struct builder *b, const struct jmap_mime_par
     if (strcmp(prop, "partId") == 0)
         return multi ? json_null() : json_string(p->section);
     if (strcmp(prop, "blobId") == 0)
-        return !multi && b->opts->blob_id(b->opts->blob_ctx, p->section, blob) ? json_string(blob)
-                                                                              : json_null();
+        return !multi && b->opts->blob_id != NULL &&
+                       b->opts->blob_id(b->opts->blob_ctx, p->section, blob)
+                   ? json_string(blob)
+                   : json_null();
     if (strcmp(prop, "size") == 0)
         return json_integer((json_int_t)(p->kind == JMAP_MIME_LEAF
                                              ? jmap_mime_decoded_size(p->encoding, body, p->body_len)

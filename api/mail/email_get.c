@@ -85,8 +85,9 @@ static json_t *utc_date(int64_t t)
 }
 
 /* A property from the cache, or NULL when the message is needed. */
-static json_t *cached_property(const struct mail_store_email *e, const char *prop,
-                               const struct jmap_mime_field *fields, size_t n_fields)
+static json_t *cached_property(const struct get_call *c, const struct mail_store_email *e,
+                               const char *prop, const struct jmap_mime_field *fields,
+                               size_t n_fields)
 {
     char blob[JMAP_BLOB_ID_MAX];
     if (strcmp(prop, "id") == 0)
@@ -107,6 +108,10 @@ static json_t *cached_property(const struct mail_store_email *e, const char *pro
         return json_boolean(e->has_attachment);
     if (strcmp(prop, "preview") == 0)
         return e->preview != NULL ? json_string(e->preview) : NULL;
+    /* No fetch*BodyValues: the map is empty whatever the message holds. */
+    if (strcmp(prop, "bodyValues") == 0 && !c->opts.fetch_text_values &&
+        !c->opts.fetch_html_values && !c->opts.fetch_all_values)
+        return json_object();
     if (e->headers != NULL && from_cached_header(prop))
         return jmap_email_header_property(fields, n_fields, prop);
     return NULL;
@@ -129,7 +134,7 @@ static int fill_from_cache(const struct get_call *c, struct item *it, struct gw_
         return -1;
     json_array_foreach(c->props, i, v) {
         const char *prop = json_string_value(v);
-        json_t *value = cached_property(it->e, prop, fields, n_fields);
+        json_t *value = cached_property(c, it->e, prop, fields, n_fields);
         if (value != NULL)
             rc = json_object_set_new(it->obj, prop, value);
         else
