@@ -165,8 +165,12 @@ static json_t *email_get_ok(const char *more_args)
     json_t *call = email_get(more_args);
     const char *name = json_string_value(json_array_get(call, 0));
     if (name == NULL || strcmp(name, "Email/get") != 0) {
+        char text[1024];
         char *dump = json_dumps(call, 0);
-        harness_fail(__FILE__, __LINE__, "Email/get failed: %s", dump);
+        snprintf(text, sizeof(text), "%s", dump != NULL ? dump : "?");
+        free(dump);
+        json_decref(call);
+        harness_fail(__FILE__, __LINE__, "Email/get failed: %s", text);
     }
     return call;
 }
