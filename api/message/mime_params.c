@@ -349,6 +349,8 @@ static int content_type(struct jmap_mime_part *part, const struct jmap_mime_fiel
         parse_params(p, n, (size_t)(semi - p), &part->params, &part->n_params) != 0)
         return -1;
     part->charset = param_get(part->params, part->n_params, "charset");
+    if (part->charset != NULL && part->charset[0] == '\0')
+        part->charset = NULL;   /* "charset=" says nothing */
     return 0;
 }
 

@@ -252,9 +252,9 @@ static struct stop parse_multipart(struct parser *ps, struct jmap_mime_part *par
     return s;
 }
 
-/* A multipart without a boundary has one empty text/plain part "1", as
- * Dovecot shows it (so BODY[section] numbers agree); its bytes are in no
- * part. */
+/* A multipart without a boundary, or whose boundary never occurs, has one
+ * empty text/plain part "1", as Dovecot shows it (so BODY[section]
+ * numbers agree); its bytes are in no part. */
 static int empty_child(struct parser *ps, struct jmap_mime_part *part)
 {
     part->children = calloc(1, sizeof(*part->children));
@@ -323,6 +323,10 @@ static struct stop parse_entity(struct parser *ps, struct jmap_mime_part *part, 
             return s;
     } else if (part->kind == JMAP_MIME_MULTIPART) {
         s = parse_multipart(ps, part, depth, boundary, boundary_len);
+        /* No delimiter matched: Dovecot shows one empty part, as for a
+         * missing boundary (IMAP has no empty multipart). */
+        if (!ps->nomem && part->n_children == 0 && empty_child(ps, part) != 0)
+            return s;
     } else if (part->kind == JMAP_MIME_MESSAGE) {
         part->children = calloc(1, sizeof(*part->children));
         if (part->children == NULL) {

@@ -96,7 +96,7 @@ static const struct structure_case structure_cases[] = {
       ":multipart/mixed{1:text/plain[one],2:text/plain[two\r\n]}",
       JMAP_MIME_PROBLEM_MISSING_CLOSE },
     { "no delimiter at all", "Content-Type: multipart/mixed; boundary=z\r\n\r\njunk\r\n",
-      ":multipart/mixed{}", JMAP_MIME_PROBLEM_MISSING_CLOSE },
+      ":multipart/mixed{1:text/plain[]}", JMAP_MIME_PROBLEM_MISSING_CLOSE },
     { "multipart without boundary", "Content-Type: multipart/mixed\r\n\r\njunk\r\n",
       ":multipart/mixed{1:text/plain[]}", JMAP_MIME_PROBLEM_NO_BOUNDARY },
     { "empty boundary", "Content-Type: multipart/mixed; boundary=\"\"\r\n\r\n--\r\n",

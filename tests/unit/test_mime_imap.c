@@ -15,6 +15,7 @@
 
 #include "imap_read_session.h"
 #include <ctype.h>
+#include <dirent.h>
 
 #include "jmap_mime.h"
 
@@ -68,6 +69,9 @@ static const char *const messages[] = {
 };
 #define N_MESSAGES (sizeof(messages) / sizeof(messages[0]))
 
+static bool corpus_mode;
+static size_t binary_failures;
+
 static int on_one(void *ctx, struct backend_message_summary **mp, struct gw_error *err)
 {
     (void)err;
@@ -85,13 +89,18 @@ static void compare(struct mail_backend *b, uint32_t uid, const struct jmap_mime
     snprintf(type, sizeof(type), "%s/%s", bp->type, bp->subtype);
     for (char *c = type; *c; c++)
         *c = (char)tolower((unsigned char)*c);
-    if (strcmp(bp->part_id, mp->section) != 0 || strcmp(type, mp->type) != 0)
+    /* A type the server could not express ("/") is not compared. */
+    if (strcmp(bp->part_id, mp->section) != 0 ||
+        (strcmp(type, "/") != 0 && strcmp(type, mp->type) != 0))
         fail_msg("%s: server %s %s, we %s %s", what, bp->part_id, type, mp->section, mp->type);
     if (strcmp(bp->type, "multipart") == 0) {
         assert_int_equal(mp->kind, JMAP_MIME_MULTIPART);
         if (bp->n_children != mp->n_children)
-            fail_msg("%s: part %s: server %zu children, we %zu", what, mp->section,
-                     bp->n_children, mp->n_children);
+            fail_msg("%s: part %s: server %zu children (first %s/%s size %llu), we %zu", what,
+                     mp->section, bp->n_children, bp->n_children ? bp->children[0].type : "",
+                     bp->n_children ? bp->children[0].subtype : "",
+                     bp->n_children ? (unsigned long long)bp->children[0].size : 0ULL,
+                     mp->n_children);
         for (size_t i = 0; i < bp->n_children; i++)
             compare(b, uid, m, &bp->children[i], &mp->children[i], what);
         return;
@@ -108,8 +117,15 @@ static void compare(struct mail_backend *b, uint32_t uid, const struct jmap_mime
     /* What a blob id of this part downloads: BINARY (decoded) bytes. */
     struct backend_part_data *d = NULL;
     struct gw_error err = { 0 };
-    if (backend_fetch_part(b, uid, mp->section, 0, 1 << 20, true, &d, &err) != 0)
-        fail_msg("%s: fetch %s: %s", what, mp->section, err.msg);
+    if (backend_fetch_part(b, uid, mp->section, 0, 1 << 20, true, &d, &err) != 0) {
+        /* Dovecot 2.3 fails some BINARY fetches of broken encodings with
+         * an internal error; the structure was compared all the same. */
+        if (!corpus_mode)
+            fail_msg("%s: fetch %s: %s", what, mp->section, err.msg);
+        fprintf(stderr, "note: %s: BINARY[%s] failed: %s\n", what, mp->section, err.msg);
+        binary_failures++;
+        return;
+    }
     size_t len = 0;
     char *ours = d->decoded ? jmap_mime_decode(mp->encoding, m->data + mp->body_offset,
                                                mp->body_len, &len, NULL)
@@ -149,10 +165,117 @@ static void test_same_structure_as_dovecot(void **state)
     backend_close(&b);
 }
 
+/* A message file as a mail store would hold it: an mbox "From " line
+ * dropped, bare LF turned into CRLF (Dovecot's sizes count CRLF). */
+static char *load_crlf(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *raw = NULL;
+    size_t raw_len = 0;
+    FILE *mem = open_memstream(&raw, &raw_len);
+    char chunk[4096];
+    size_t n;
+    while (mem != NULL && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        fwrite(chunk, 1, n, mem);
+    fclose(f);
+    if (mem == NULL || fclose(mem) != 0)
+        return NULL;
+    char *out = malloc(raw_len * 2 + 1);
+    size_t o = 0, i = 0;
+    if (out != NULL && raw_len > 5 && memcmp(raw, "From ", 5) == 0) {
+        const char *nl = memchr(raw, '\n', raw_len);
+        i = nl != NULL ? (size_t)(nl - raw) + 1 : raw_len;
+    }
+    for (; out != NULL && i < raw_len; i++) {
+        if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r'))
+            out[o++] = '\r';
+        out[o++] = raw[i];
+    }
+    free(raw);
+    if (out != NULL)
+        out[o] = '\0';
+    *len = o;
+    return out;
+}
+
+static bool has_bare_cr(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\r' && (i + 1 == n || p[i + 1] != '\n'))
+            return true;
+    }
+    return false;
+}
+
+/* With JMAPGW_MIME_CORPUS=<dir> (e.g. the SpamAssassin corpus of
+ * design.md), every *.txt message there (at most JMAPGW_MIME_CORPUS_MAX,
+ * default 300) is compared with Dovecot the same way. Skipped without. */
+static void test_corpus(void **state)
+{
+    (void)state;
+    const char *dir = getenv("JMAPGW_MIME_CORPUS");
+    const char *max_env = getenv("JMAPGW_MIME_CORPUS_MAX");
+    size_t max = max_env != NULL ? strtoul(max_env, NULL, 10) : 300, done = 0;
+    if (dir == NULL)
+        skip();
+    corpus_mode = true;
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct mail_backend *b = conn();
+    raw(b, "CREATE Corpus");
+    open_box(b, "Corpus");
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && done < max) {
+        size_t nl = strlen(de->d_name);
+        if (nl < 5 || strcmp(de->d_name + nl - 4, ".txt") != 0)
+            continue;
+        char path[1024], *msg;
+        size_t len = 0;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        /* Dovecot does not store NULs or bare CRs as sent: skip those. */
+        if ((msg = load_crlf(path, &len)) == NULL || len == 0 || memchr(msg, '\0', len) != NULL ||
+            has_bare_cr(msg, len)) {
+            free(msg);
+            continue;
+        }
+        const char *one[] = { msg };
+        append(b, "Corpus", one, 1, "");
+        uint32_t uid = (uint32_t)++done;
+        open_box(b, "Corpus");
+        struct backend_message_summary *sum = NULL;
+        struct backend_fetch_req req = { .uids = &uid, .n_uids = 1,
+                                         .items = BACKEND_FETCH_BODYSTRUCTURE | BACKEND_FETCH_SIZE };
+        struct gw_error err = { 0 };
+        if (backend_fetch_summaries(b, &req, on_one, &sum, &err) != 0)
+            fail_msg("%s: fetch: %s", path, err.msg);
+        assert_non_null(sum);
+        if (sum->size != len)
+            fail_msg("%s: stored as %llu octets, sent %zu", path, (unsigned long long)sum->size, len);
+        struct jmap_mime_message *m = NULL;
+        assert_int_equal(jmap_mime_parse(msg, len, &m, NULL), 0);
+        compare(b, uid, m, sum->body, &m->root, path);
+        jmap_mime_message_free(&m);
+        backend_message_summary_free(&sum);
+        free(msg);
+        if (backend_is_broken(b)) {
+            backend_close(&b);
+            b = conn();
+            open_box(b, "Corpus");
+        }
+    }
+    closedir(d);
+    backend_close(&b);
+    fprintf(stderr, "%zu messages agree with Dovecot (%zu BINARY fetches failed on its side)\n",
+            done, binary_failures);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_structure_as_dovecot),
+        cmocka_unit_test(test_corpus),
     };
     return cmocka_run_group_tests(tests, world_setup, world_teardown);
 }
