@@ -214,6 +214,14 @@ json_t *jmap_email_body_args(json_t *args, struct jmap_email_body_opts *opts);
  * missing (RFC 8620 §5.1: it is always returned). */
 json_t *jmap_email_properties_arg(json_t *args, const char *const *defaults, json_t **out);
 
+/* The same for a message embedded in m: top is the only child of a
+ * JMAP_MIME_MESSAGE part (Email/parse of an attached message's blob).
+ * Part ids stay m's sections ("2.1"), so blob ids of the embedded parts
+ * are fetchable from the outer message. */
+int jmap_email_from_mime_part(const struct jmap_mime_message *m, const struct jmap_mime_part *top,
+                              json_t *properties, const struct jmap_email_body_opts *opts,
+                              json_t *email, struct gw_error *err);
+
 /* The three lists of RFC 8621 §4.1.4 (its parseStructure algorithm) over
  * the body of m, as arrays of borrowed parts. Each array is new (free());
  * returns -1 when memory runs out. */

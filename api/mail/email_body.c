@@ -26,6 +26,7 @@ static const char *const default_body_props[] = {
 
 struct builder {
     const struct jmap_mime_message *m;
+    const struct jmap_mime_part *top;   /* the message's top entity */
     const struct jmap_email_body_opts *opts;
     const char **props;         /* the body properties asked for (new array) */
     size_t n_props;
@@ -126,15 +127,21 @@ static int parse_structure(const struct jmap_mime_part *parts, size_t n, const c
     return rc;
 }
 
-int jmap_email_body_lists(const struct jmap_mime_message *m, struct jmap_email_part_list *text,
-                          struct jmap_email_part_list *html, struct jmap_email_part_list *att)
+static int body_lists(const struct jmap_mime_part *top, struct jmap_email_part_list *text,
+                      struct jmap_email_part_list *html, struct jmap_email_part_list *att)
 {
-    if (parse_structure(&m->root, 1, "mixed", false, html, text, att) == 0)
+    if (parse_structure(top, 1, "mixed", false, html, text, att) == 0)
         return 0;
     jmap_email_part_list_clear(text);
     jmap_email_part_list_clear(html);
     jmap_email_part_list_clear(att);
     return -1;
+}
+
+int jmap_email_body_lists(const struct jmap_mime_message *m, struct jmap_email_part_list *text,
+                          struct jmap_email_part_list *html, struct jmap_email_part_list *att)
+{
+    return body_lists(&m->root, text, html, att);
 }
 
 /* ---- EmailBodyPart ------------------------------------------------------ */
@@ -339,7 +346,7 @@ static json_t *body_values(const struct builder *b, const struct jmap_email_part
     if (rc == 0 && b->opts->fetch_html_values)
         rc = add_list_values(b, values, html);
     if (rc == 0 && b->opts->fetch_all_values)
-        rc = add_values(b, values, &b->m->root);
+        rc = add_values(b, values, b->top);
     if (rc != 0) {
         json_decref(values);
         values = NULL;
@@ -416,7 +423,7 @@ static json_t *email_property(const struct builder *b, const char *prop,
                               const struct jmap_email_part_list *html,
                               const struct jmap_email_part_list *att)
 {
-    const struct jmap_mime_part *root = &b->m->root;
+    const struct jmap_mime_part *root = b->top;
     if (strcmp(prop, "headers") == 0)
         return jmap_email_headers_json(root->fields, root->n_fields);
     if (strcmp(prop, "bodyStructure") == 0)
@@ -440,7 +447,14 @@ int jmap_email_from_mime(const struct jmap_mime_message *m, json_t *properties,
                          const struct jmap_email_body_opts *opts, json_t *email,
                          struct gw_error *err)
 {
-    struct builder b = { .m = m, .opts = opts };
+    return jmap_email_from_mime_part(m, &m->root, properties, opts, email, err);
+}
+
+int jmap_email_from_mime_part(const struct jmap_mime_message *m, const struct jmap_mime_part *top,
+                              json_t *properties, const struct jmap_email_body_opts *opts,
+                              json_t *email, struct gw_error *err)
+{
+    struct builder b = { .m = m, .top = top, .opts = opts };
     struct jmap_email_part_list text = { 0 }, html = { 0 }, att = { 0 };
     bool have_lists = false;
     int rc = 0;
@@ -466,7 +480,7 @@ int jmap_email_from_mime(const struct jmap_mime_message *m, json_t *properties,
         if (prop == NULL)
             continue;
         if (needs_lists(prop) && !have_lists) {
-            if (jmap_email_body_lists(m, &text, &html, &att) != 0) {
+            if (body_lists(top, &text, &html, &att) != 0) {
                 rc = -1;
                 break;
             }

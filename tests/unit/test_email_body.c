@@ -296,6 +296,45 @@ static void test_preview_and_attachment(void **state)
                 "{\"hasAttachment\": false, \"preview\": \"\"}");
 }
 
+/* An attached message's Email keeps the outer message's section numbers. */
+static void test_embedded_message(void **state)
+{
+    static const char msg[] =
+        "Subject: outer\r\n" MP("mixed", "o")
+        "--o\r\n" P("text/plain", "", "outer text")
+        "--o\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\nFrom: i@example.com\r\n"
+        MP("alternative", "i") "--i\r\n" P("text/plain", "", "inner text")
+        "--i\r\n" P("text/html", "", "<p>inner</p>") "--i--\r\n--o--\r\n";
+    struct jmap_mime_message *m = parse(msg);
+    const struct jmap_mime_part *att = jmap_mime_find_section(m, "2");
+    struct jmap_email_body_opts opts = { .fetch_text_values = true,
+                                         .blob_id = jmap_email_blob_id_of_section,
+                                         .blob_ctx = (void *)"Eabc" };
+    json_t *props = json_loads("[\"subject\", \"from\", \"textBody\", \"bodyValues\", \"preview\"]",
+                               0, NULL);
+    json_t *email = json_object();
+    (void)state;
+    assert_non_null(att);
+    assert_int_equal(att->kind, JMAP_MIME_MESSAGE);
+    assert_int_equal(jmap_email_from_mime_part(m, &att->children[0], props, &opts, email, NULL), 0);
+    json_t *want = json_loads(
+        "{\"subject\": \"inner\", \"from\": [{\"name\": null, \"email\": \"i@example.com\"}],"
+        " \"textBody\": [{\"partId\": \"2.1\", \"blobId\": \"BEabc_2-1\", \"size\": 10,"
+        " \"name\": null, \"type\": \"text/plain\", \"charset\": \"us-ascii\", \"disposition\": null,"
+        " \"cid\": null, \"language\": null, \"location\": null}],"
+        " \"bodyValues\": {\"2.1\": {\"value\": \"inner text\", \"isEncodingProblem\": false,"
+        " \"isTruncated\": false}}, \"preview\": \"inner text\"}", 0, NULL);
+    assert_non_null(want);
+    if (!json_equal(email, want)) {
+        char *got = json_dumps(email, JSON_SORT_KEYS);
+        fail_msg("got %s", got);
+    }
+    json_decref(want);
+    json_decref(email);
+    json_decref(props);
+    jmap_mime_message_free(&m);
+}
+
 static uint32_t rng = 99;
 static uint32_t rnd(void)
 {
@@ -352,7 +391,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lists),           cmocka_unit_test(test_structure_json),
         cmocka_unit_test(test_header_properties), cmocka_unit_test(test_body_values),
-        cmocka_unit_test(test_preview_and_attachment), cmocka_unit_test(test_random_messages),
+        cmocka_unit_test(test_preview_and_attachment), cmocka_unit_test(test_embedded_message),
+        cmocka_unit_test(test_random_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
