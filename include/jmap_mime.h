@@ -63,9 +63,12 @@ enum jmap_mime_encoding {
 
 enum jmap_mime_kind {
     JMAP_MIME_LEAF = 0,
-    JMAP_MIME_MULTIPART,            /* children: its body parts */
-    JMAP_MIME_MESSAGE,              /* message/rfc822: one child, the
-                                     * embedded message's top entity */
+    JMAP_MIME_MULTIPART,            /* children: its body parts (at least one:
+                                     * when none is found, an empty text/plain,
+                                     * as Dovecot numbers it) */
+    JMAP_MIME_MESSAGE,              /* message/rfc822 without transfer encoding:
+                                     * one child, the embedded message's top
+                                     * entity */
 };
 
 /* What was wrong with the input (bits; the parse still succeeds). */
@@ -76,7 +79,8 @@ enum jmap_mime_problem {
                                                      * only part is an empty text/plain
                                                      * (as Dovecot has it) */
     JMAP_MIME_PROBLEM_MISSING_CLOSE = 1u << 3,      /* a multipart ended without its
-                                                     * close delimiter */
+                                                     * close delimiter (or had no
+                                                     * delimiter at all) */
     JMAP_MIME_PROBLEM_LIMIT = 1u << 4,              /* depth or part limit reached */
 };
 
