@@ -8,4 +8,7 @@
 extern const struct jmap_method jmap_core_methods[];
 extern const size_t jmap_core_method_count;
 
+extern const struct jmap_method jmap_email_methods[];
+extern const size_t jmap_email_method_count;
+
 #endif

@@ -1,0 +1,375 @@
+/* email_get.c - Email/get (RFC 8621 §4.2).
+ *
+ * The list properties come from the mail cache without any IMAP traffic:
+ * metadata, hasAttachment, the server's preview, and the header
+ * properties of the fields the cache keeps (MAIL_STORE_HEADER_FIELDS, as a
+ * raw header block). Only an Email asking for more (bodyStructure, the
+ * body lists, bodyValues, headers, header:* of another field, a preview
+ * the cache lacks) costs one fetch of the whole message, which is parsed
+ * by the MIME parser (include/jmap_mime.h). Those fetches share one
+ * backend connection and are ordered by mailbox, so each mailbox is
+ * selected once.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "gw_log.h"
+#include "jmap_args.h"
+#include "jmap_blob.h"
+#include "jmap_mail.h"
+#include "jmap_methods_all.h"
+#include "jmap_mime.h"
+
+/* The largest message whose body properties we build: it is held in
+ * memory (twice, while decoding) for the time of one Email. */
+#define EMAIL_GET_MAX_MESSAGE ((size_t)64 << 20)
+
+static const char *const default_properties[] = {
+    "id", "blobId", "threadId", "mailboxIds", "keywords", "size", "receivedAt", "messageId",
+    "inReplyTo", "references", "sender", "from", "to", "cc", "bcc", "replyTo", "subject",
+    "sentAt", "hasAttachment", "preview", "bodyValues", "textBody", "htmlBody", "attachments",
+    NULL,
+};
+
+static const char *const cached_fields[] = { MAIL_STORE_HEADER_FIELDS, NULL };
+
+/* One Email of the answer. */
+struct item {
+    const struct mail_store_email *e;   /* borrowed from the store's list */
+    json_t *obj;                        /* the Email being built */
+    json_t *pending;                    /* properties that need the message */
+    bool gone;
+};
+
+struct get_call {
+    struct jmap_mail m;
+    json_t *props;                      /* names asked for (with "id") */
+    struct jmap_email_body_opts opts;
+    bool want_headers;                  /* some property reads the cached header block */
+};
+
+static bool is_cached_field(const char *name)
+{
+    for (const char *const *f = cached_fields; *f != NULL; f++) {
+        if (strcasecmp(*f, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A header property the cached header block can answer. */
+static bool from_cached_header(const char *prop)
+{
+    char field[256];
+    return jmap_email_property_field(prop, field, sizeof(field)) && is_cached_field(field);
+}
+
+static json_t *set_of(char *const *v, size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o != NULL && i < n; i++)
+        json_object_set_new(o, v[i], json_true());
+    return o;
+}
+
+static json_t *utc_date(int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char buf[32];
+    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return json_null();
+    return json_string(buf);
+}
+
+/* A property from the cache, or NULL when the message is needed. */
+static json_t *cached_property(const struct get_call *c, const struct mail_store_email *e,
+                               const char *prop, const struct jmap_mime_field *fields,
+                               size_t n_fields)
+{
+    char blob[JMAP_BLOB_ID_MAX];
+    if (strcmp(prop, "id") == 0)
+        return json_string(e->id);
+    if (strcmp(prop, "blobId") == 0)
+        return jmap_blob_id_make(e->id, NULL, blob) ? json_string(blob) : json_null();
+    if (strcmp(prop, "threadId") == 0)
+        return json_string(e->thread_id);
+    if (strcmp(prop, "mailboxIds") == 0)
+        return set_of(e->mailbox_ids, e->n_mailbox_ids);
+    if (strcmp(prop, "keywords") == 0)
+        return set_of(e->keywords, e->n_keywords);
+    if (strcmp(prop, "size") == 0)
+        return json_integer((json_int_t)e->size);
+    if (strcmp(prop, "receivedAt") == 0)
+        return utc_date(e->received_at);
+    if (strcmp(prop, "hasAttachment") == 0)
+        return json_boolean(e->has_attachment);
+    if (strcmp(prop, "preview") == 0)
+        return e->preview != NULL ? json_string(e->preview) : NULL;
+    /* No fetch*BodyValues: the map is empty whatever the message holds. */
+    if (strcmp(prop, "bodyValues") == 0 && !c->opts.fetch_text_values &&
+        !c->opts.fetch_html_values && !c->opts.fetch_all_values)
+        return json_object();
+    if (e->headers != NULL && from_cached_header(prop))
+        return jmap_email_header_property(fields, n_fields, prop);
+    return NULL;
+}
+
+/* Fills what the cache knows; the rest goes to it->pending. */
+static int fill_from_cache(const struct get_call *c, struct item *it, struct gw_error *err)
+{
+    struct jmap_mime_field *fields = NULL;
+    size_t n_fields = 0, i;
+    json_t *v;
+    int rc = 0;
+
+    it->obj = json_object();
+    it->pending = json_array();
+    if (it->obj == NULL || it->pending == NULL)
+        return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
+    if (it->e->headers != NULL &&
+        jmap_mime_fields_parse(it->e->headers, it->e->headers_len, &fields, &n_fields, err) != 0)
+        return -1;
+    json_array_foreach(c->props, i, v) {
+        const char *prop = json_string_value(v);
+        json_t *value = cached_property(c, it->e, prop, fields, n_fields);
+        if (value != NULL)
+            rc = json_object_set_new(it->obj, prop, value);
+        else
+            rc = json_array_append(it->pending, v);
+        if (rc != 0) {
+            rc = gw_error_set(err, GW_ERR_NOMEM, "out of memory");
+            break;
+        }
+    }
+    free(fields);
+    return rc;
+}
+
+/* The mailbox an Email is fetched from (for ordering only). */
+static const char *first_mailbox(const struct item *it)
+{
+    return it->e->n_mailbox_ids > 0 ? it->e->mailbox_ids[0] : "";
+}
+
+static int by_mailbox(const void *a, const void *b)
+{
+    const struct item *const *x = a, *const *y = b;
+    int c = strcmp(first_mailbox(*x), first_mailbox(*y));
+    return c != 0 ? c : (*x < *y ? -1 : *x > *y);
+}
+
+/* Fetches and parses one message, then builds its pending properties.
+ * Returns NULL (it->gone set when it vanished) or a method error. */
+static json_t *fill_from_message(struct get_call *c, struct mail_backend *b, struct item *it)
+{
+    struct gw_error err = { 0 };
+    struct backend_part_data *data = NULL;
+    struct jmap_mime_message *msg = NULL;
+    json_t *error = NULL;
+    uint32_t uid = 0;
+
+    error = jmap_mail_select_email(&c->m, b, it->e->id, &uid, &it->gone);
+    if (error != NULL || it->gone)
+        goto out;
+    if (backend_fetch_part(b, uid, NULL, 0, EMAIL_GET_MAX_MESSAGE, false, &data, &err) != 0) {
+        if (err.code == GW_ERR_NOTFOUND) {
+            it->gone = true;   /* expunged since the last sync */
+        } else {
+            gw_log_warn("account %s: Email %s: fetch failed: %s", c->m.account_id, it->e->id,
+                        err.msg);
+            error = jmap_error_from_gw(&err);
+        }
+        goto out;
+    }
+    c->opts.blob_ctx = (void *)it->e->id;
+    if (jmap_mime_parse(data->data, data->len, &msg, &err) != 0 ||
+        jmap_email_from_mime(msg, it->pending, &c->opts, it->obj, &err) != 0)
+        error = jmap_error_from_gw(&err);
+out:
+    jmap_mime_message_free(&msg);
+    backend_part_data_free(&data);
+    return error;
+}
+
+static json_t *fetch_messages(struct get_call *c, struct item *items, size_t n)
+{
+    struct item **todo = calloc(n ? n : 1, sizeof(*todo));
+    struct mail_backend *b = NULL;
+    json_t *error = NULL;
+    size_t k = 0;
+
+    if (todo == NULL)
+        return jmap_error_new("serverFail", NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (json_array_size(items[i].pending) > 0)
+            todo[k++] = &items[i];
+    }
+    if (k > 0) {
+        qsort(todo, k, sizeof(*todo), by_mailbox);
+        error = jmap_mail_backend_acquire(&c->m, &b);
+    }
+    for (size_t i = 0; error == NULL && i < k; i++)
+        error = fill_from_message(c, b, todo[i]);
+    jmap_mail_backend_release(&c->m, &b);
+    free(todo);
+    return error;
+}
+
+/* Ids without duplicates, in the order first asked. */
+static const char **unique_ids(json_t *ids, size_t *n)
+{
+    const char **v = calloc(json_array_size(ids) + 1, sizeof(*v));
+    size_t i;
+    json_t *id;
+    *n = 0;
+    if (v == NULL)
+        return NULL;
+    json_array_foreach(ids, i, id) {
+        const char *s = json_string_value(id);
+        bool dup = false;
+        for (size_t j = 0; j < *n && !dup; j++)
+            dup = strcmp(v[j], s) == 0;
+        if (!dup)
+            v[(*n)++] = s;
+    }
+    return v;
+}
+
+/* ids NULL asks for every Email: allowed up to maxObjectsInGet. */
+static json_t *all_ids(struct get_call *c, json_t **out)
+{
+    struct mail_store_email_list *l = NULL;
+    struct gw_error err = { 0 };
+    *out = NULL;
+    if (mail_store_list_emails(c->m.ms, c->m.account_id, NULL, 0, &l, &err) != 0)
+        return jmap_error_from_gw(&err);
+    json_t *error = NULL;
+    if (l->n > c->m.inv->ctx->limits->max_objects_in_get) {
+        error = jmap_error_new("requestTooLarge",
+                               "The account has more Emails than maxObjectsInGet; pass ids.");
+    } else if ((*out = json_array()) == NULL) {
+        error = jmap_error_new("serverFail", NULL);
+    }
+    for (size_t i = 0; error == NULL && i < l->n; i++)
+        json_array_append_new(*out, json_string(l->v[i].id));
+    mail_store_email_list_free(&l);
+    return error;
+}
+
+static bool needs_header_block(json_t *props)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(props, i, v) {
+        if (from_cached_header(json_string_value(v)))
+            return true;
+    }
+    return false;
+}
+
+static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
+{
+    struct mail_store_email_list *l = NULL;
+    struct item *items = NULL;
+    struct gw_error err = { 0 };
+    char state[MAIL_STORE_STATE_MAX];
+    json_t *list = json_array(), *not_found = json_array(), *result = NULL;
+    size_t n_ids = 0;
+    const char **idv = unique_ids(ids, &n_ids);
+
+    if (list == NULL || not_found == NULL || idv == NULL) {
+        *error = jmap_error_new("serverFail", NULL);
+        goto out;
+    }
+    if ((*error = jmap_mail_state(&c->m, MAIL_STORE_EMAIL, state)) != NULL)
+        goto out;
+    unsigned fields = needs_header_block(c->props) ? MAIL_STORE_WITH_HEADERS : 0;
+    if (mail_store_get_emails(c->m.ms, c->m.account_id, idv, n_ids, fields, &l, &err) != 0) {
+        *error = jmap_error_from_gw(&err);
+        goto out;
+    }
+    items = calloc(l->n ? l->n : 1, sizeof(*items));
+    if (items == NULL) {
+        *error = jmap_error_new("serverFail", NULL);
+        goto out;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        items[i].e = &l->v[i];
+        if (fill_from_cache(c, &items[i], &err) != 0) {
+            *error = jmap_error_from_gw(&err);
+            goto out;
+        }
+    }
+    if ((*error = fetch_messages(c, items, l->n)) != NULL)
+        goto out;
+
+    /* The store answers in the order asked, leaving unknown ids out. */
+    size_t j = 0;
+    for (size_t i = 0; i < n_ids; i++) {
+        if (j < l->n && strcmp(l->v[j].id, idv[i]) == 0) {
+            if (!items[j].gone)
+                json_array_append(list, items[j].obj);
+            else
+                json_array_append_new(not_found, json_string(idv[i]));
+            j++;
+        } else {
+            json_array_append_new(not_found, json_string(idv[i]));
+        }
+    }
+    result = json_pack("{s:s, s:s, s:O, s:O}", "accountId", c->m.account_id, "state", state,
+                       "list", list, "notFound", not_found);
+    if (result == NULL)
+        *error = jmap_error_new("serverFail", NULL);
+out:
+    for (size_t i = 0; items != NULL && l != NULL && i < l->n; i++) {
+        json_decref(items[i].obj);
+        json_decref(items[i].pending);
+    }
+    free(items);
+    mail_store_email_list_free(&l);
+    free(idv);
+    json_decref(list);
+    json_decref(not_found);
+    return result;
+}
+
+static json_t *email_get(struct jmap_invocation *inv, json_t *args, json_t **error)
+{
+    static const char *const extra[] = { "bodyProperties", "fetchTextBodyValues",
+                                         "fetchHTMLBodyValues", "fetchAllBodyValues",
+                                         "maxBodyValueBytes", NULL };
+    static const char *const none[] = { NULL };
+    struct get_call c = { .opts = { .blob_id = jmap_email_blob_id_of_section } };
+    struct jmap_get_args ga;
+    json_t *result = NULL, *all = NULL;
+    /* "properties" holds header:* names no fixed list has: it is checked
+     * here, the rest by the generic /get validation on a copy. */
+    json_t *std = json_copy(args);
+
+    if (std == NULL) {
+        *error = jmap_error_new("serverFail", NULL);
+        return NULL;
+    }
+    json_object_del(std, "properties");
+    if ((*error = jmap_args_get(inv, std, none, extra, &ga)) != NULL ||
+        (*error = jmap_email_properties_arg(args, default_properties, &c.props)) != NULL ||
+        (*error = jmap_email_body_args(args, &c.opts)) != NULL ||
+        (*error = jmap_mail_begin(inv, &c.m)) != NULL)
+        goto out;
+    if (ga.ids == NULL && (*error = all_ids(&c, &all)) != NULL)
+        goto out;
+    result = answer(&c, ga.ids != NULL ? ga.ids : all, error);
+out:
+    json_decref(all);
+    json_decref(c.props);
+    json_decref(std);
+    return result;
+}
+
+const struct jmap_method jmap_email_methods[] = {
+    { "Email/get", JMAP_CAPABILITY_MAIL, JMAP_METHOD_NEEDS_ACCOUNT, email_get },
+};
+const size_t jmap_email_method_count = sizeof(jmap_email_methods) / sizeof(jmap_email_methods[0]);

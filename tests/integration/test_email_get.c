@@ -1,0 +1,351 @@
+/* test_email_get.c - Email/get end to end: messages APPENDed to a private
+ * Dovecot over plain IMAP, read through the gateway's HTTP API. Covers the
+ * list properties (from the mail cache), body properties (one fetch of the
+ * message: bodyStructure, textBody/htmlBody/attachments, bodyValues with
+ * truncation, headers, header:* forms), notFound for unknown and expunged
+ * ids, and invalidArguments for forbidden header forms.
+ *
+ * Needs the mail cache's email sync (mail_store_sync / get_emails).
+ */
+#define _GNU_SOURCE 1
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "demo_dovecot.h"
+
+#define USING "[\"urn:ietf:params:jmap:core\", \"urn:ietf:params:jmap:mail\"]"
+
+static struct {
+    struct demo_dovecot *dovecot;
+    char *dovecot_dir;
+    struct harness_gateway *gw;
+    char *account_id;
+} fx;
+
+static const char msg_multi[] =
+    "From: =?UTF-8?Q?J=C3=BCrgen?= <juergen@example.com>\r\n"
+    "To: demo@jmap-gateway.test\r\n"
+    "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= email-get-test\r\n"
+    "Date: Tue, 03 Nov 2026 12:00:00 +0100\r\n"
+    "Message-ID: <email-get-1@example.com>\r\n"
+    "X-Custom: =?utf-8?q?caf=C3=A9?=\r\n"
+    "List-Post: <mailto:list@example.com>\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n"
+    "--outer\r\nContent-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n"
+    "--alt\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+    "Content-Transfer-Encoding: quoted-printable\r\n\r\nHallo Welt, caf=E9!\r\n"
+    "--alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+    "<p>Hallo <b>Welt</b></p>\r\n--alt--\r\n"
+    "--outer\r\nContent-Type: application/pdf; name=\"x.pdf\"\r\n"
+    "Content-Disposition: attachment; filename*=utf-8''r%C3%A9sum%C3%A9.pdf\r\n"
+    "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--outer--\r\n";
+
+static const char msg_plain[] =
+    "From: a@example.org\r\nTo: demo@jmap-gateway.test\r\n"
+    "Subject: plain email-get-test\r\nMessage-ID: <email-get-2@example.com>\r\n"
+    "In-Reply-To: <email-get-1@example.com>\r\n\r\nJust text.\r\n";
+
+/* Reads lines from the IMAP socket until one starts with tag; true on OK. */
+static bool imap_wait(int fd, const char *tag)
+{
+    char buf[8192];
+    size_t len = 0;
+    int64_t deadline = harness_now_ms() + 10000;
+    while (harness_now_ms() < deadline && len < sizeof(buf) - 1) {
+        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (n <= 0)
+            return false;
+        len += (size_t)n;
+        buf[len] = '\0';
+        char *line = buf;
+        char *nl;
+        while ((nl = strstr(line, "\r\n")) != NULL) {
+            if (strncmp(line, tag, strlen(tag)) == 0 && line[strlen(tag)] == ' ')
+                return strncmp(line + strlen(tag) + 1, "OK", 2) == 0;
+            line = nl + 2;
+        }
+        memmove(buf, line, strlen(line) + 1);
+        len = strlen(buf);
+    }
+    return false;
+}
+
+static bool imap_cmd(int fd, const char *tag, const char *cmd)
+{
+    char line[512];
+    int n = snprintf(line, sizeof(line), "%s %s\r\n", tag, cmd);
+    return n > 0 && (size_t)n < sizeof(line) && harness_send_all(fd, line, (size_t)n) == 0 &&
+           imap_wait(fd, tag);
+}
+
+/* One plain IMAP session (Dovecot allows LOGIN on loopback) running
+ * APPENDs (LITERAL+) and then extra commands. */
+static void imap_session(const char *const *msgs, size_t n_msgs, const char *const *cmds)
+{
+    int fd = harness_connect(demo_dovecot_imap_port(fx.dovecot));
+    H_ASSERT(fd >= 0);
+    H_ASSERT(imap_wait(fd, "*"));
+    H_ASSERT(imap_cmd(fd, "a1", "LOGIN demo demo"));
+    for (size_t i = 0; i < n_msgs; i++) {
+        char head[64];
+        int n = snprintf(head, sizeof(head), "b%zu APPEND INBOX {%zu+}\r\n", i, strlen(msgs[i]));
+        H_ASSERT(n > 0 && (size_t)n < sizeof(head));
+        H_ASSERT(harness_send_all(fd, head, (size_t)n) == 0);
+        H_ASSERT(harness_send_all(fd, msgs[i], strlen(msgs[i])) == 0);
+        H_ASSERT(harness_send_all(fd, "\r\n", 2) == 0);
+        char tag[32];
+        snprintf(tag, sizeof(tag), "b%zu", i);
+        H_ASSERT_MSG(imap_wait(fd, tag), "APPEND %zu failed", i);
+    }
+    for (size_t i = 0; cmds != NULL && cmds[i] != NULL; i++) {
+        char tag[32];
+        snprintf(tag, sizeof(tag), "c%zu", i);
+        H_ASSERT_MSG(imap_cmd(fd, tag, cmds[i]), "%s failed", cmds[i]);
+    }
+    imap_cmd(fd, "z", "LOGOUT");
+    close(fd);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    fx.dovecot = harness_dovecot_start(NULL, &fx.dovecot_dir);
+    if (fx.dovecot == NULL)
+        return -1;
+    fx.gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, NULL);
+    if (fx.gw == NULL)
+        return -1;
+    json_t *s = harness_session_ok(fx.gw->port, "demo", "demo");
+    const char *id = harness_session_account_id(s);
+    fx.account_id = id != NULL ? strdup(id) : NULL;
+    json_decref(s);
+    if (fx.account_id == NULL)
+        return -1;
+    const char *const msgs[] = { msg_multi, msg_plain };
+    imap_session(msgs, 2, NULL);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    int rc = 0;
+    (void)state;
+    if (fx.gw != NULL && fx.gw->pid > 0)
+        rc = harness_gateway_stop(fx.gw);
+    harness_gateway_free(&fx.gw);
+    harness_dovecot_free(&fx.dovecot, &fx.dovecot_dir);
+    free(fx.account_id);
+    return rc;
+}
+
+/* Runs one Email/get with the given arguments (JSON members after
+ * accountId) and returns the method response [name, args, id]. */
+static json_t *email_get(const char *more_args)
+{
+    char *body = NULL;
+    H_ASSERT(asprintf(&body,
+                      "{\"using\": " USING ", \"methodCalls\": [[\"Email/get\","
+                      " {\"accountId\": \"%s\"%s%s}, \"0\"]]}",
+                      fx.account_id, more_args[0] ? ", " : "", more_args) > 0);
+    json_t *resp = harness_api_ok(fx.gw->port, "demo", "demo", body);
+    free(body);
+    json_t *call = json_incref(json_array_get(json_object_get(resp, "methodResponses"), 0));
+    json_decref(resp);
+    H_ASSERT(call != NULL);
+    return call;
+}
+
+static json_t *email_get_ok(const char *more_args)
+{
+    json_t *call = email_get(more_args);
+    const char *name = json_string_value(json_array_get(call, 0));
+    if (name == NULL || strcmp(name, "Email/get") != 0) {
+        char text[1024];
+        char *dump = json_dumps(call, 0);
+        snprintf(text, sizeof(text), "%s", dump != NULL ? dump : "?");
+        free(dump);
+        json_decref(call);
+        harness_fail(__FILE__, __LINE__, "Email/get failed: %s", text);
+    }
+    return call;
+}
+
+/* The ids of our two messages, found through ids: null. */
+static void find_ids(char *multi, char *plain)
+{
+    json_t *call = email_get_ok("\"ids\": null, \"properties\": [\"subject\"]");
+    json_t *list = json_object_get(json_array_get(call, 1), "list");
+    size_t i;
+    json_t *e;
+    multi[0] = plain[0] = '\0';
+    json_array_foreach(list, i, e) {
+        const char *subject = json_string_value(json_object_get(e, "subject"));
+        const char *id = json_string_value(json_object_get(e, "id"));
+        H_ASSERT(id != NULL && strlen(id) < 64);
+        if (subject != NULL && strcmp(subject, "Gr\xc3\xbc\xc3\x9f" "e email-get-test") == 0)
+            strcpy(multi, id);
+        if (subject != NULL && strcmp(subject, "plain email-get-test") == 0)
+            strcpy(plain, id);
+        /* properties lists only subject: id comes anyway, nothing else */
+        H_ASSERT_INT_EQ((long long)json_object_size(e), 2);
+    }
+    json_decref(call);
+    H_ASSERT_MSG(multi[0] != '\0' && plain[0] != '\0', "appended Emails not listed");
+}
+
+static void test_list_properties(void **state)
+{
+    char multi[64], plain[64], args[512];
+    (void)state;
+    find_ids(multi, plain);
+    snprintf(args, sizeof(args), "\"ids\": [\"%s\", \"Enosuchemail00\", \"%s\"]", multi, plain);
+    json_t *call = email_get_ok(args);
+    json_t *res = json_array_get(call, 1);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(res, "accountId")), fx.account_id);
+    H_ASSERT(json_is_string(json_object_get(res, "state")));
+    json_t *nf = json_object_get(res, "notFound");
+    H_ASSERT_INT_EQ((long long)json_array_size(nf), 1);
+    H_ASSERT_STR_EQ(json_string_value(json_array_get(nf, 0)), "Enosuchemail00");
+    json_t *list = json_object_get(res, "list");
+    H_ASSERT_INT_EQ((long long)json_array_size(list), 2);
+
+    json_t *m = json_array_get(list, 0);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(m, "id")), multi);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(
+                        json_array_get(json_object_get(m, "from"), 0), "name")),
+                    "J\xc3\xbcrgen");
+    H_ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(m, "messageId"), 0)),
+                    "email-get-1@example.com");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(m, "sentAt")), "2026-11-03T12:00:00+01:00");
+    H_ASSERT(json_is_true(json_object_get(m, "hasAttachment")));
+    H_ASSERT_INT_EQ(json_integer_value(json_object_get(m, "size")), (long long)strlen(msg_multi));
+    H_ASSERT(json_is_string(json_object_get(m, "preview")));
+    H_ASSERT(json_is_string(json_object_get(m, "threadId")));
+    H_ASSERT_INT_EQ((long long)json_object_size(json_object_get(m, "mailboxIds")), 1);
+    H_ASSERT(json_is_object(json_object_get(m, "keywords")));
+    /* default properties: bodyValues present but empty without fetch* */
+    H_ASSERT_INT_EQ((long long)json_object_size(json_object_get(m, "bodyValues")), 0);
+    json_t *text = json_object_get(m, "textBody");
+    H_ASSERT_INT_EQ((long long)json_array_size(text), 1);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(text, 0), "partId")), "1.1");
+    json_t *html = json_object_get(m, "htmlBody");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(html, 0), "partId")), "1.2");
+    json_t *att = json_array_get(json_object_get(m, "attachments"), 0);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(att, "name")), "r\xc3\xa9sum\xc3\xa9.pdf");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(att, "type")), "application/pdf");
+    H_ASSERT_INT_EQ(json_integer_value(json_object_get(att, "size")), 9);
+    char blob[128];
+    snprintf(blob, sizeof(blob), "B%s_2", multi);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(att, "blobId")), blob);
+
+    json_t *p = json_array_get(list, 1);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(p, "subject")), "plain email-get-test");
+    H_ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(p, "inReplyTo"), 0)),
+                    "email-get-1@example.com");
+    H_ASSERT(json_is_null(json_object_get(p, "references")));
+    H_ASSERT(json_is_false(json_object_get(p, "hasAttachment")));
+    H_ASSERT(strstr(json_string_value(json_object_get(p, "preview")), "Just text.") != NULL);
+    json_decref(call);
+}
+
+static void test_body_properties(void **state)
+{
+    char multi[64], plain[64], args[1024];
+    (void)state;
+    find_ids(multi, plain);
+    snprintf(args, sizeof(args),
+             "\"ids\": [\"%s\"], \"properties\": [\"bodyStructure\", \"bodyValues\","
+             " \"headers\", \"header:X-Custom:asText\", \"header:list-post:asURLs:all\"],"
+             " \"bodyProperties\": [\"partId\", \"type\", \"header:Content-Type\"],"
+             " \"fetchAllBodyValues\": true, \"maxBodyValueBytes\": 14",
+             multi);
+    json_t *call = email_get_ok(args);
+    json_t *m = json_array_get(json_object_get(json_array_get(call, 1), "list"), 0);
+    H_ASSERT(m != NULL);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(m, "header:X-Custom:asText")),
+                    "caf\xc3\xa9");
+    json_t *urls = json_array_get(json_object_get(m, "header:list-post:asURLs:all"), 0);
+    H_ASSERT_STR_EQ(json_string_value(json_array_get(urls, 0)), "mailto:list@example.com");
+    H_ASSERT_INT_EQ((long long)json_array_size(json_object_get(m, "headers")), 9);
+
+    json_t *bs = json_object_get(m, "bodyStructure");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(bs, "type")), "multipart/mixed");
+    H_ASSERT(json_is_null(json_object_get(bs, "partId")));
+    json_t *alt = json_array_get(json_object_get(bs, "subParts"), 0);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(alt, "type")), "multipart/alternative");
+    json_t *plain_part = json_array_get(json_object_get(alt, "subParts"), 0);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(plain_part, "header:Content-Type")),
+                    " text/plain; charset=iso-8859-1");
+
+    json_t *values = json_object_get(m, "bodyValues");
+    H_ASSERT_INT_EQ((long long)json_object_size(values), 2);
+    json_t *v1 = json_object_get(values, "1.1");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(v1, "value")), "Hallo Welt, ca");
+    H_ASSERT(json_is_true(json_object_get(v1, "isTruncated")));
+    H_ASSERT(json_is_false(json_object_get(v1, "isEncodingProblem")));
+    json_t *v2 = json_object_get(values, "1.2");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(v2, "value")), "<p>Hallo <b>We");
+    json_decref(call);
+}
+
+static void test_invalid_arguments(void **state)
+{
+    static const char *const bad[] = {
+        "\"ids\": [], \"properties\": [\"header:From:asDate\"]",
+        "\"ids\": [], \"bodyProperties\": [\"textBody\"]",
+        "\"ids\": [], \"maxBodyValueBytes\": -3",
+        "\"ids\": [], \"fetchTextBodyValues\": \"yes\"",
+        "\"ids\": \"E1\"",
+        "\"ids\": [], \"bogus\": 1",
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *call = email_get(bad[i]);
+        H_ASSERT_STR_EQ(json_string_value(json_array_get(call, 0)), "error");
+        H_ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(call, 1), "type")),
+                        "invalidArguments");
+        json_decref(call);
+    }
+}
+
+/* An Email expunged by another client is notFound, for list and body
+ * properties alike. Runs last: it removes the plain message. */
+static void test_expunged(void **state)
+{
+    char multi[64], plain[64], args[256];
+    (void)state;
+    find_ids(multi, plain);
+    /* The plain message was appended last: it is INBOX's last message. */
+    const char *const cmds[] = { "SELECT INBOX", "STORE * +FLAGS.SILENT (\\Deleted)", "EXPUNGE",
+                                 NULL };
+    imap_session(NULL, 0, cmds);
+
+    snprintf(args, sizeof(args), "\"ids\": [\"%s\"], \"properties\": [\"subject\"]", plain);
+    json_t *call = email_get_ok(args);
+    json_t *res = json_array_get(call, 1);
+    H_ASSERT_INT_EQ((long long)json_array_size(json_object_get(res, "list")), 0);
+    H_ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(res, "notFound"), 0)), plain);
+    json_decref(call);
+
+    snprintf(args, sizeof(args), "\"ids\": [\"%s\"], \"properties\": [\"bodyStructure\"]", plain);
+    call = email_get_ok(args);
+    res = json_array_get(call, 1);
+    H_ASSERT_INT_EQ((long long)json_array_size(json_object_get(res, "notFound")), 1);
+    json_decref(call);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_list_properties, harness_teardown_check_alive),
+        cmocka_unit_test_teardown(test_body_properties, harness_teardown_check_alive),
+        cmocka_unit_test_teardown(test_invalid_arguments, harness_teardown_check_alive),
+        cmocka_unit_test_teardown(test_expunged, harness_teardown_check_alive),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
