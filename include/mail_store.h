@@ -86,6 +86,7 @@ void mail_store_changes_clear(struct mail_store_changes *c);
 /* A cached mailbox, for Mailbox/get. Strings are owned by the list. */
 struct mail_store_mailbox {
     char *id, *name, *parent_id, *role; /* parent_id/role NULL when none */
+    char *name_raw;                         /* the IMAP name, for backend_select() */
     int subscribed;
     uint32_t total_emails, unread_emails;   /* unread: neither $seen nor $draft */
     uint32_t total_threads, unread_threads; /* RFC 8621 §2 */

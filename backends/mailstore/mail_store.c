@@ -33,7 +33,11 @@ static const char *const sql_drop_locations =
 static const char *const sql_bump =
     "UPDATE accounts SET modseq = ?2, mailbox_state = ?2 WHERE account_id = ?1";
 static const char *const sql_list =
-    "SELECT mailbox_id, name_utf8, delimiter, parent_id, role, subscribed, total, unseen"
+    "SELECT mailbox_id, name_utf8, delimiter, parent_id, role, subscribed,"
+    /* Counts of the cache once it holds the mailbox; IMAP's before. */
+    " CASE WHEN synced_uidvalidity = uidvalidity THEN jmap_total ELSE total END,"
+    " CASE WHEN synced_uidvalidity = uidvalidity THEN jmap_unread ELSE unseen END,"
+    " total_threads, unread_threads, name_raw"
     " FROM mailboxes WHERE account_id = ?1 AND destroyed_modseq IS NULL ORDER BY name_utf8";
 static const char *const sql_state =
     "SELECT CASE ?2 WHEN 0 THEN mailbox_state WHEN 1 THEN email_state ELSE thread_state END,"
@@ -104,6 +108,8 @@ void mail_store_close(struct mail_store **msp)
         sqlite3_finalize(all[i]);
     for (size_t i = 0; i < 3; i++)
         sqlite3_finalize(ms->changes[i]);
+    for (size_t i = 0; i < sizeof(ms->cache) / sizeof(ms->cache[0]); i++)
+        sqlite3_finalize(ms->cache[i].st);
     free(ms);
     *msp = NULL;
 }
@@ -143,4 +149,27 @@ int mail_store_mint_id(char prefix, char out[16], struct gw_error *err)
         out[i] = b32[r & 31];
     out[14] = '\0';
     return 0;
+}
+
+sqlite3_stmt *mail_store_stmt(struct mail_store *ms, const char *sql, struct gw_error *err)
+{
+    size_t n = sizeof(ms->cache) / sizeof(ms->cache[0]);
+    for (size_t i = 0; i < n; i++) {
+        if (ms->cache[i].sql == sql) {
+            sqlite3_reset(ms->cache[i].st);
+            sqlite3_clear_bindings(ms->cache[i].st);
+            return ms->cache[i].st;
+        }
+        if (ms->cache[i].sql == NULL) {
+            if (sqlite3_prepare_v3(ms->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &ms->cache[i].st,
+                                   NULL) != SQLITE_OK) {
+                mail_store_db_fail(ms, err, "prepare");
+                return NULL;
+            }
+            ms->cache[i].sql = sql;
+            return ms->cache[i].st;
+        }
+    }
+    /* More statements than slots is a programming error, not input. */
+    abort();
 }

@@ -19,7 +19,18 @@ struct mail_store {
     sqlite3_stmt *live_mailboxes, *insert_mailbox, *update_mailbox, *destroy_mailbox,
         *drop_locations, *bump, *state, *list_mailboxes;
     sqlite3_stmt *changes[3];  /* by enum mail_store_type */
+    /* Statements of the email side, prepared at first use and kept
+     * (mail_store_stmt); keyed by the address of their SQL text. */
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } cache[48];
 };
+
+/* The prepared statement for sql (a string constant: its address is the
+ * key), reset and with its bindings cleared, or NULL with err set. Call
+ * with the store lock held. */
+sqlite3_stmt *mail_store_stmt(struct mail_store *ms, const char *sql, struct gw_error *err);
 
 /* Sets err from the connection's last error; returns -1. */
 int mail_store_db_fail(struct mail_store *ms, struct gw_error *err, const char *what);

@@ -329,6 +329,7 @@ void mail_store_mailbox_list_free(struct mail_store_mailbox_list **lp)
     for (size_t i = 0; i < l->n; i++) {
         free(l->v[i].id);
         free(l->v[i].name);
+        free(l->v[i].name_raw);
         free(l->v[i].parent_id);
         free(l->v[i].role);
     }
@@ -340,6 +341,17 @@ void mail_store_mailbox_list_free(struct mail_store_mailbox_list **lp)
 static char *opt_dup(sqlite3_stmt *st, int i)
 {
     return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : col_dup(st, i);
+}
+
+/* Role mailboxes first, in the order mail apps show them; the rest share
+ * one value and sort by name (RFC 8621 §2). */
+static uint32_t sort_order_of(const char *role)
+{
+    static const char *const order[] = { "inbox", "drafts", "sent", "archive", "junk", "trash" };
+    for (size_t i = 0; role != NULL && i < sizeof(order) / sizeof(order[0]); i++)
+        if (strcmp(role, order[i]) == 0)
+            return (uint32_t)i + 1;
+    return 10;
 }
 
 /* JMAP's name is the last hierarchy level. */
@@ -376,7 +388,12 @@ static int fill_list(struct mail_store *ms, const char *account_id, struct mail_
         x->subscribed = sqlite3_column_int(st, 5);
         x->total_emails = (uint32_t)sqlite3_column_int64(st, 6);
         x->unread_emails = (uint32_t)sqlite3_column_int64(st, 7);
-        if (!x->id || !x->name || (sqlite3_column_type(st, 3) != SQLITE_NULL && !x->parent_id) ||
+        x->total_threads = (uint32_t)sqlite3_column_int64(st, 8);
+        x->unread_threads = (uint32_t)sqlite3_column_int64(st, 9);
+        x->name_raw = col_dup(st, 10);
+        x->sort_order = sort_order_of(x->role);
+        x->rights = MAIL_STORE_RIGHTS_ALL;
+        if (!x->id || !x->name || !x->name_raw || (sqlite3_column_type(st, 3) != SQLITE_NULL && !x->parent_id) ||
             (sqlite3_column_type(st, 4) != SQLITE_NULL && !x->role))
             goto nomem;
     }

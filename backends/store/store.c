@@ -118,6 +118,22 @@ static const char *const migrations[] = {
     "  thread_id TEXT NOT NULL,"
     "  PRIMARY KEY (account_id, message_id)"
     ") WITHOUT ROWID;",
+    /* 2 -> 3: what the email sync keeps for the read path without IMAP:
+     * JMAP counts per mailbox, the raw list-property header block and
+     * decoded sort keys per Email. Keywords and flags are space-separated
+     * with a space at both ends, so one keyword is matched with instr(). */
+    "ALTER TABLE mailboxes ADD COLUMN jmap_total INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE mailboxes ADD COLUMN jmap_unread INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE mailboxes ADD COLUMN total_threads INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE mailboxes ADD COLUMN unread_threads INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE mailboxes ADD COLUMN synced_uidvalidity INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE emails ADD COLUMN headers BLOB;"
+    "ALTER TABLE emails ADD COLUMN sent_utc INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE emails ADD COLUMN from_sort TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE emails ADD COLUMN to_sort TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE emails ADD COLUMN cc_sort TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX emails_live ON emails(account_id, destroyed_modseq);"
+    "CREATE INDEX threads_live ON threads(account_id, destroyed_modseq);",
 };
 
 #define STORE_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
