@@ -195,6 +195,32 @@ static int list_fallback(struct imap_backend *ib, struct list_ctx *lc, bool cond
     return r;
 }
 
+/* STATUS of the selected mailbox is this session's view of it (RFC 3501
+ * §6.3.10: it SHOULD NOT be asked; Dovecot answers without changes other
+ * sessions made), so the counts would hide new mail and expunges: close
+ * it first. CLOSE after EXAMINE expunges nothing; after SELECT only
+ * UNSELECT is safe, and without it an EXAMINE of the same mailbox turns
+ * the selection read-only first. */
+static int unselect(struct imap_backend *ib, struct mail_backend *b, struct gw_error *err)
+{
+    if (!ib->selected_ok)
+        return 0;
+    ib->selected_ok = false;
+    if (backend_has_capability(b, "UNSELECT"))
+        return imap_wire_simple(ib, "UNSELECT", err);
+    if (!ib->selected_ro) {
+        struct imap_cmd c;
+        imap_cmd_init(&c, ib);
+        imap_cmd_add(&c, "EXAMINE ");
+        imap_cmd_add_mailbox(&c, ib->selected);
+        int r = imap_wire_run(ib, &c, "EXAMINE", 0, NULL, NULL, err);
+        imap_cmd_free(&c);
+        if (r < 0)
+            return -1;
+    }
+    return imap_wire_simple(ib, "CLOSE", err);
+}
+
 int imap_list_mailboxes(struct mail_backend *b, struct backend_mailbox_list **out,
                         struct gw_error *err)
 {
@@ -202,6 +228,10 @@ int imap_list_mailboxes(struct mail_backend *b, struct backend_mailbox_list **ou
     struct list_ctx lc = { 0 };
     bool condstore = backend_has_capability(b, "CONDSTORE");
     int r;
+
+    *out = NULL;
+    if (unselect(ib, b, err) < 0)
+        return -1;
 
     if ((*out = calloc(1, sizeof(**out))) == NULL)
         return gw_error_set(err, GW_ERR_NOMEM, "out of memory");

@@ -419,9 +419,3 @@ int mail_store_list_mailboxes(struct mail_store *ms, const char *account_id,
     *out = l;
     return rc;
 }
-
-int mail_store_sync(struct mail_store *ms, const char *account_id, struct mail_backend *b,
-                    struct gw_error *err)
-{
-    return mail_store_sync_mailboxes(ms, account_id, b, err);
-}

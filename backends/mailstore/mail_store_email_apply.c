@@ -1,0 +1,740 @@
+/* mail_store_email_apply.c - the email sync's database side: writes what
+ * mail_store_sync.c fetched in one transaction under the store lock, one
+ * account modseq step when anything changed (include/mail_store.h has the
+ * rules for ids and threads). */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "jmap_message.h"
+#include "jmap_mime.h"
+#include "jmap_text.h"
+#include "mail_store_sync_internal.h"
+
+/* Temp tables (this connection only) collect the Emails and Threads a
+ * sync touched, so the follow-up work is a few set-wise statements. */
+static const char *const sql_temp =
+    "CREATE TEMP TABLE IF NOT EXISTS sync_emails(id TEXT PRIMARY KEY);"
+    "CREATE TEMP TABLE IF NOT EXISTS sync_threads(id TEXT PRIMARY KEY);"
+    "DELETE FROM temp.sync_emails; DELETE FROM temp.sync_threads;";
+static const char *const sql_modseq = "SELECT modseq FROM accounts WHERE account_id = ?1";
+static const char *const sql_touch_box =
+    "INSERT OR IGNORE INTO temp.sync_emails SELECT email_id FROM email_locations"
+    " WHERE account_id = ?1 AND mailbox_id = ?2";
+static const char *const sql_drop_box =
+    "DELETE FROM email_locations WHERE account_id = ?1 AND mailbox_id = ?2";
+static const char *const sql_touch_uid =
+    "INSERT OR IGNORE INTO temp.sync_emails SELECT email_id FROM email_locations"
+    " WHERE account_id = ?1 AND mailbox_id = ?2 AND uid = ?3";
+static const char *const sql_drop_uid =
+    "DELETE FROM email_locations WHERE account_id = ?1 AND mailbox_id = ?2 AND uid = ?3";
+static const char *const sql_set_flags =
+    "UPDATE email_locations SET flags = ?4"
+    " WHERE account_id = ?1 AND mailbox_id = ?2 AND uid = ?3 AND flags != ?4";
+static const char *const sql_by_guid =
+    "SELECT email_id, destroyed_modseq IS NOT NULL FROM emails WHERE account_id = ?1 AND guid = ?2";
+static const char *const sql_forget_guid =
+    "UPDATE emails SET guid = NULL WHERE account_id = ?1 AND email_id = ?2";
+static const char *const sql_thread_of_key =
+    "SELECT k.thread_id, t.created_modseq FROM thread_keys k JOIN threads t"
+    " ON t.account_id = k.account_id AND t.thread_id = k.thread_id"
+    " WHERE k.account_id = ?1 AND k.message_id = ?2 AND t.destroyed_modseq IS NULL";
+static const char *const sql_new_thread =
+    "INSERT INTO threads(account_id, thread_id, created_modseq, updated_modseq)"
+    " VALUES (?1, ?2, ?3, ?3)";
+static const char *const sql_key =
+    "INSERT INTO thread_keys(account_id, message_id, thread_id) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT(account_id, message_id) DO UPDATE SET thread_id = excluded.thread_id"
+    " WHERE NOT EXISTS (SELECT 1 FROM threads t WHERE t.account_id = thread_keys.account_id"
+    "   AND t.thread_id = thread_keys.thread_id AND t.destroyed_modseq IS NULL)";
+static const char *const sql_new_email =
+    "INSERT INTO emails(account_id, email_id, guid, thread_id, size, received_at, sent_utc,"
+    " subject, message_id, has_attachment, preview, headers, from_sort, to_sort, cc_sort,"
+    " keywords, created_modseq, updated_modseq)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ' ', ?16, ?16)";
+static const char *const sql_location =
+    "INSERT OR REPLACE INTO email_locations(account_id, email_id, mailbox_id, uidvalidity, uid,"
+    " flags, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char *const sql_touch_email =
+    "INSERT OR IGNORE INTO temp.sync_emails VALUES (?1)";
+static const char *const sql_touch_thread =
+    "INSERT OR IGNORE INTO temp.sync_threads VALUES (?1)";
+static const char *const sql_mark_synced =
+    "UPDATE mailboxes SET synced_uidvalidity = ?3, synced_uidnext = ?4, synced_highestmodseq = ?5"
+    " WHERE account_id = ?1 AND mailbox_id = ?2";
+/* Emails whose locations vanished while their mailbox went away or was
+ * reset (mailbox sync) are swept with the touched ones. */
+static const char *const sql_touch_orphans =
+    "INSERT OR IGNORE INTO temp.sync_emails SELECT e.email_id FROM emails e"
+    " WHERE e.account_id = ?1 AND e.destroyed_modseq IS NULL AND NOT EXISTS"
+    " (SELECT 1 FROM email_locations l WHERE l.account_id = e.account_id"
+    "  AND l.email_id = e.email_id)";
+static const char *const sql_touched =
+    "SELECT s.id, e.keywords, e.thread_id,"
+    " (SELECT group_concat(l.flags, '') FROM email_locations l"
+    "   WHERE l.account_id = e.account_id AND l.email_id = e.email_id),"
+    " (SELECT count(*) FROM email_locations l WHERE l.account_id = e.account_id"
+    "   AND l.email_id = e.email_id)"
+    " FROM temp.sync_emails s JOIN emails e ON e.account_id = ?1 AND e.email_id = s.id"
+    " WHERE e.destroyed_modseq IS NULL";
+static const char *const sql_update_email =
+    "UPDATE emails SET keywords = ?3, updated_modseq = ?4 WHERE account_id = ?1 AND email_id = ?2";
+static const char *const sql_destroy_email =
+    "UPDATE emails SET destroyed_modseq = ?3, updated_modseq = ?3"
+    " WHERE account_id = ?1 AND email_id = ?2";
+static const char *const sql_stamp_threads =
+    "UPDATE threads SET updated_modseq = ?2,"
+    " destroyed_modseq = CASE WHEN EXISTS (SELECT 1 FROM emails e WHERE e.account_id = ?1"
+    "   AND e.thread_id = threads.thread_id AND e.destroyed_modseq IS NULL) THEN NULL ELSE ?2 END"
+    " WHERE account_id = ?1 AND destroyed_modseq IS NULL"
+    " AND thread_id IN (SELECT id FROM temp.sync_threads)";
+/* RFC 8621 §2 counts: unread is neither $seen nor $draft. */
+static const char *const sql_counts =
+    "WITH unread AS (SELECT email_id, thread_id FROM emails WHERE account_id = ?1"
+    "   AND destroyed_modseq IS NULL AND instr(keywords, ' $seen ') = 0"
+    "   AND instr(keywords, ' $draft ') = 0),"
+    " unread_threads AS (SELECT DISTINCT thread_id FROM unread),"
+    " c AS (SELECT l.mailbox_id AS id, count(*) AS total,"
+    "   sum(l.email_id IN (SELECT email_id FROM unread)) AS unread,"
+    "   count(DISTINCT e.thread_id) AS threads,"
+    "   count(DISTINCT CASE WHEN e.thread_id IN unread_threads THEN e.thread_id END) AS uthreads"
+    "   FROM email_locations l JOIN emails e ON e.account_id = l.account_id"
+    "   AND e.email_id = l.email_id WHERE l.account_id = ?1 GROUP BY l.mailbox_id)"
+    " UPDATE mailboxes SET jmap_total = ifnull(c.total, 0), jmap_unread = ifnull(c.unread, 0),"
+    " total_threads = ifnull(c.threads, 0), unread_threads = ifnull(c.uthreads, 0),"
+    " updated_modseq = ?2"
+    " FROM (SELECT m.mailbox_id AS mid, c.* FROM mailboxes m LEFT JOIN c ON c.id = m.mailbox_id"
+    "   WHERE m.account_id = ?1) AS c"
+    " WHERE mailboxes.account_id = ?1 AND mailboxes.mailbox_id = c.mid"
+    " AND mailboxes.destroyed_modseq IS NULL"
+    " AND (jmap_total, jmap_unread, total_threads, unread_threads) IS NOT"
+    "   (ifnull(c.total, 0), ifnull(c.unread, 0), ifnull(c.threads, 0), ifnull(c.uthreads, 0))";
+static const char *const sql_bump =
+    "UPDATE accounts SET modseq = ?2,"
+    " email_state = CASE WHEN ?3 THEN ?2 ELSE email_state END,"
+    " thread_state = CASE WHEN ?4 THEN ?2 ELSE thread_state END,"
+    " mailbox_state = CASE WHEN ?5 THEN ?2 ELSE mailbox_state END"
+    " WHERE account_id = ?1";
+
+struct apply {
+    struct mail_store *ms;
+    const char *account_id;
+    uint64_t modseq;            /* the step this sync writes */
+    bool emails_changed, threads_changed;
+    struct gw_error *err;
+};
+
+static int fail(struct apply *a, const char *what)
+{
+    return mail_store_db_fail(a->ms, a->err, what);
+}
+
+/* Prepares sql, binds the account as ?1 and text args as ?2.. (NULL ends
+ * them). NULL with err set on failure. */
+static sqlite3_stmt *stmt(struct apply *a, const char *sql)
+{
+    sqlite3_stmt *st = mail_store_stmt(a->ms, sql, a->err);
+    if (st != NULL)
+        sqlite3_bind_text(st, 1, a->account_id, -1, SQLITE_STATIC);
+    return st;
+}
+
+/* Steps a statement that returns no rows; -1 with err. */
+static int run(struct apply *a, sqlite3_stmt *st, const char *what)
+{
+    if (st == NULL)
+        return -1;
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? 0 : fail(a, what);
+}
+
+static int touch(struct apply *a, const char *sql, const char *id)
+{
+    sqlite3_stmt *st = mail_store_stmt(a->ms, sql, a->err);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    return run(a, st, "touch");
+}
+
+static int uid_op(struct apply *a, const char *sql, const char *box, uint32_t uid)
+{
+    sqlite3_stmt *st = stmt(a, sql);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 2, box, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, uid);
+    return run(a, st, "location");
+}
+
+/* " \Seen foo " : the flags joined, with a space at both ends. NULL with
+ * *deleted set for a message flagged \Deleted (hidden from JMAP). */
+static char *flags_text(const struct backend_flags *f, bool *deleted)
+{
+    size_t len = 2;
+    *deleted = false;
+    for (size_t i = 0; i < f->n; i++) {
+        if (strcasecmp(f->v[i], "\\Deleted") == 0)
+            *deleted = true;
+        len += strlen(f->v[i]) + 1;
+    }
+    char *out = malloc(len);
+    if (out == NULL)
+        return NULL;
+    char *o = out;
+    *o++ = ' ';
+    for (size_t i = 0; i < f->n; i++) {
+        if (strcasecmp(f->v[i], "\\Recent") == 0)
+            continue;
+        size_t l = strlen(f->v[i]);
+        memcpy(o, f->v[i], l);
+        o += l;
+        *o++ = ' ';
+    }
+    *o = '\0';
+    return out;
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* The JMAP keywords of space-separated IMAP flags (of all locations),
+ * sorted, unique, " $seen foo ". New string or NULL. */
+static char *keywords_of(const char *flags)
+{
+    char *copy = strdup(flags != NULL ? flags : "");
+    size_t n = 0, cap = 8;
+    char **v = malloc(cap * sizeof(*v));
+    char *out = NULL;
+    if (copy == NULL || v == NULL)
+        goto out;
+    char *save = NULL;
+    for (char *t = strtok_r(copy, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save)) {
+        bool skip = false;
+        char *k = jmap_keyword_from_imap(t, &skip);
+        if (skip)
+            continue;
+        if (k == NULL)
+            goto out;
+        if (n == cap) {
+            char **nv = realloc(v, (cap *= 2) * sizeof(*v));
+            if (nv == NULL) {
+                free(k);
+                goto out;
+            }
+            v = nv;
+        }
+        v[n++] = k;
+    }
+    qsort(v, n, sizeof(*v), cmp_str);
+    size_t len = 2;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(v[i]) + 1;
+    if ((out = malloc(len)) == NULL)
+        goto out;
+    char *o = out;
+    *o++ = ' ';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(v[i], v[i - 1]) == 0)
+            continue;
+        size_t l = strlen(v[i]);
+        memcpy(o, v[i], l);
+        o += l;
+        *o++ = ' ';
+    }
+    *o = '\0';
+out:
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+    free(copy);
+    return out;
+}
+
+/* ---- New messages ----------------------------------------------------- */
+
+/* RFC 8621 hasAttachment as the BODYSTRUCTURE shows it: a part marked
+ * attachment, or a non-text leaf not marked inline. */
+static bool has_attachment(const struct backend_mime_part *p, int depth)
+{
+    if (p == NULL || depth > 64)
+        return false;
+    bool multipart = p->type != NULL && strcasecmp(p->type, "multipart") == 0;
+    if (!multipart && p->n_children == 0) {
+        if (p->disposition != NULL && strcasecmp(p->disposition, "attachment") == 0)
+            return true;
+        bool inline_ = p->disposition != NULL && strcasecmp(p->disposition, "inline") == 0;
+        return !inline_ && p->type != NULL && strcasecmp(p->type, "text") != 0;
+    }
+    if (!multipart && p->disposition != NULL && strcasecmp(p->disposition, "attachment") == 0)
+        return true;    /* an attached message */
+    for (size_t i = 0; i < p->n_children; i++)
+        if (has_attachment(&p->children[i], depth + 1))
+            return true;
+    return false;
+}
+
+/* What the cache keeps of a new message's header fields. */
+struct header_facts {
+    char *subject;
+    long long sent_utc;
+    char *from_sort, *to_sort, *cc_sort;
+    json_t *message_ids;    /* Message-ID, then References and In-Reply-To */
+    size_t n_own;           /* how many of message_ids are the Message-ID */
+};
+
+static const struct jmap_mime_field *field(const struct jmap_mime_field *f, size_t n,
+                                           const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (f[i].name_len == strlen(name) && strncasecmp(f[i].name, name, f[i].name_len) == 0)
+            return &f[i];
+    return NULL;
+}
+
+/* Display name, else address, of the first address; lower case ASCII. */
+static char *sort_key(const struct jmap_mime_field *f)
+{
+    json_t *list = f != NULL ? jmap_header_as_addresses(f->value, f->value_len) : NULL;
+    json_t *first = json_array_get(list, 0);
+    const char *name = json_string_value(json_object_get(first, "name"));
+    if (name == NULL || *name == '\0')
+        name = json_string_value(json_object_get(first, "email"));
+    char *out = strdup(name != NULL ? name : "");
+    json_decref(list);
+    for (char *p = out; p != NULL && *p != '\0'; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return out;
+}
+
+static void append_ids(json_t *to, const struct jmap_mime_field *f)
+{
+    json_t *ids = f != NULL ? jmap_header_as_message_ids(f->value, f->value_len) : NULL;
+    if (json_is_array(ids))
+        json_array_extend(to, ids);
+    json_decref(ids);
+}
+
+static int header_facts(const struct backend_message_summary *m, struct header_facts *h,
+                        struct gw_error *err)
+{
+    struct jmap_mime_field *f = NULL;
+    size_t n = 0;
+    memset(h, 0, sizeof(*h));
+    if (m->headers != NULL && jmap_mime_fields_parse(m->headers, m->headers_len, &f, &n, err) < 0)
+        return -1;
+    const struct jmap_mime_field *subject = field(f, n, "Subject");
+    const struct jmap_mime_field *date = field(f, n, "Date");
+    h->subject = subject != NULL ? jmap_header_as_text(subject->value, subject->value_len)
+                                 : strdup("");
+    int offset = 0;
+    if (date == NULL || jmap_header_parse_date(date->value, date->value_len, &h->sent_utc,
+                                               &offset) != 0)
+        h->sent_utc = 0;
+    h->from_sort = sort_key(field(f, n, "From"));
+    h->to_sort = sort_key(field(f, n, "To"));
+    h->cc_sort = sort_key(field(f, n, "Cc"));
+    h->message_ids = json_array();
+    if (h->message_ids != NULL) {
+        append_ids(h->message_ids, field(f, n, "Message-ID"));
+        h->n_own = json_array_size(h->message_ids) > 0 ? 1 : 0;
+        while (json_array_size(h->message_ids) > h->n_own)  /* only the first is its own */
+            json_array_remove(h->message_ids, h->n_own);
+        append_ids(h->message_ids, field(f, n, "References"));
+        append_ids(h->message_ids, field(f, n, "In-Reply-To"));
+    }
+    free(f);
+    if (!h->subject || !h->from_sort || !h->to_sort || !h->cc_sort || !h->message_ids)
+        return gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
+    return 0;
+}
+
+static void header_facts_clear(struct header_facts *h)
+{
+    free(h->subject);
+    free(h->from_sort);
+    free(h->to_sort);
+    free(h->cc_sort);
+    json_decref(h->message_ids);
+}
+
+/* The oldest live thread any of the message's ids already belongs to, or a
+ * new one; then every id points at it unless it names a live thread. */
+static int assign_thread(struct apply *a, const struct header_facts *h,
+                         char thread[MAIL_STORE_ID_MAX])
+{
+    long long best_created = -1;
+    thread[0] = '\0';
+    size_t i;
+    json_t *v;
+    json_array_foreach(h->message_ids, i, v) {
+        sqlite3_stmt *st = stmt(a, sql_thread_of_key);
+        if (st == NULL)
+            return -1;
+        sqlite3_bind_text(st, 2, json_string_value(v), -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            long long created = sqlite3_column_int64(st, 1);
+            const char *id = (const char *)sqlite3_column_text(st, 0);
+            if (best_created < 0 || created < best_created ||
+                (created == best_created && strcmp(id, thread) < 0)) {
+                best_created = created;
+                snprintf(thread, MAIL_STORE_ID_MAX, "%s", id);
+            }
+        }
+        sqlite3_reset(st);
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            return fail(a, "thread lookup");
+    }
+    if (thread[0] == '\0') {
+        if (mail_store_mint_id('T', thread, a->err) < 0)
+            return -1;
+        sqlite3_stmt *st = stmt(a, sql_new_thread);
+        if (st == NULL)
+            return -1;
+        sqlite3_bind_text(st, 2, thread, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)a->modseq);
+        if (run(a, st, "new thread") < 0)
+            return -1;
+    }
+    json_array_foreach(h->message_ids, i, v) {
+        sqlite3_stmt *st = stmt(a, sql_key);
+        if (st == NULL)
+            return -1;
+        sqlite3_bind_text(st, 2, json_string_value(v), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, thread, -1, SQLITE_STATIC);
+        if (run(a, st, "thread key") < 0)
+            return -1;
+    }
+    a->threads_changed = true;
+    return touch(a, sql_touch_thread, thread);
+}
+
+/* The Email a GUID already names, if it is live; a destroyed one gives its
+ * GUID up so the message comes back under a new id. */
+static int email_by_guid(struct apply *a, const char *guid, char id[MAIL_STORE_ID_MAX])
+{
+    id[0] = '\0';
+    if (guid == NULL || *guid == '\0')
+        return 0;
+    sqlite3_stmt *st = stmt(a, sql_by_guid);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 2, guid, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    bool destroyed = false;
+    if (step == SQLITE_ROW) {
+        snprintf(id, MAIL_STORE_ID_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
+        destroyed = sqlite3_column_int(st, 1) != 0;
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return fail(a, "guid lookup");
+    if (!destroyed)
+        return 0;
+    st = stmt(a, sql_forget_guid);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    id[0] = '\0';
+    return run(a, st, "forget guid");
+}
+
+static int insert_email(struct apply *a, const struct backend_message_summary *m,
+                        char id[MAIL_STORE_ID_MAX])
+{
+    struct header_facts h;
+    char thread[MAIL_STORE_ID_MAX];
+    int rc = -1;
+    if (header_facts(m, &h, a->err) < 0)
+        goto out;
+    if (mail_store_mint_id('E', id, a->err) < 0 || assign_thread(a, &h, thread) < 0)
+        goto out;
+    sqlite3_stmt *st = stmt(a, sql_new_email);
+    if (st == NULL)
+        goto out;
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    if (m->guid != NULL && *m->guid != '\0')
+        sqlite3_bind_text(st, 3, m->guid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, thread, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)m->size);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)m->internaldate);
+    sqlite3_bind_int64(st, 7, h.sent_utc);
+    sqlite3_bind_text(st, 8, h.subject, -1, SQLITE_STATIC);
+    if (h.n_own > 0)
+        sqlite3_bind_text(st, 9, json_string_value(json_array_get(h.message_ids, 0)), -1,
+                          SQLITE_STATIC);
+    sqlite3_bind_int(st, 10, has_attachment(m->body, 0));
+    if (m->preview != NULL)
+        sqlite3_bind_text(st, 11, m->preview, -1, SQLITE_STATIC);
+    if (m->headers != NULL)
+        sqlite3_bind_blob(st, 12, m->headers, (int)m->headers_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 13, h.from_sort, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 14, h.to_sort, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 15, h.cc_sort, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 16, (sqlite3_int64)a->modseq);
+    rc = run(a, st, "new email");
+out:
+    header_facts_clear(&h);
+    return rc;
+}
+
+static int add_fresh(struct apply *a, const struct mail_sync_box *x,
+                     const struct backend_message_summary *m)
+{
+    bool deleted = false;
+    char id[MAIL_STORE_ID_MAX];
+    char *flags = flags_text(&m->flags, &deleted);
+    int rc = -1;
+    if (flags == NULL) {
+        gw_error_set(a->err, GW_ERR_NOMEM, "mail store: out of memory");
+        goto out;
+    }
+    if (deleted) {
+        rc = 0;
+        goto out;
+    }
+    if (email_by_guid(a, m->guid, id) < 0)
+        goto out;
+    if (id[0] == '\0' && insert_email(a, m, id) < 0)
+        goto out;
+    sqlite3_stmt *st = stmt(a, sql_location);
+    if (st == NULL)
+        goto out;
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, x->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, x->uidvalidity);
+    sqlite3_bind_int64(st, 5, m->uid);
+    sqlite3_bind_text(st, 6, flags, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)m->internaldate);
+    if (run(a, st, "new location") < 0 || touch(a, sql_touch_email, id) < 0)
+        goto out;
+    rc = 0;
+out:
+    free(flags);
+    return rc;
+}
+
+/* ---- One mailbox ------------------------------------------------------ */
+
+static bool uid_in(const uint32_t *v, size_t n, uint32_t uid)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] == uid)
+            return true;
+        if (v[mid] < uid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+static int remove_uid(struct apply *a, const struct mail_sync_box *x, uint32_t uid)
+{
+    if (uid_op(a, sql_touch_uid, x->id, uid) < 0 || uid_op(a, sql_drop_uid, x->id, uid) < 0)
+        return -1;
+    return 0;
+}
+
+static int apply_box(struct apply *a, const struct mail_sync_box *x)
+{
+    if (x->uidvalidity_changed) {
+        sqlite3_stmt *st = stmt(a, sql_touch_box);
+        if (st != NULL)
+            sqlite3_bind_text(st, 2, x->id, -1, SQLITE_STATIC);
+        if (run(a, st, "touch mailbox") < 0)
+            return -1;
+        st = stmt(a, sql_drop_box);
+        if (st != NULL)
+            sqlite3_bind_text(st, 2, x->id, -1, SQLITE_STATIC);
+        if (run(a, st, "drop mailbox") < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < x->n_known; i++)
+        if (!uid_in(x->current, x->n_current, x->known[i]) && remove_uid(a, x, x->known[i]) < 0)
+            return -1;
+    for (size_t i = 0; i < x->n_flags; i++) {
+        const struct backend_msg_change *c = &x->flags[i];
+        if (!uid_in(x->known, x->n_known, c->uid) || !uid_in(x->current, x->n_current, c->uid))
+            continue;
+        bool deleted = false;
+        char *flags = flags_text(&c->flags, &deleted);
+        if (flags == NULL)
+            return gw_error_set(a->err, GW_ERR_NOMEM, "mail store: out of memory");
+        int rc;
+        if (deleted) {
+            rc = remove_uid(a, x, c->uid);
+        } else {
+            sqlite3_stmt *st = stmt(a, sql_set_flags);
+            if (st != NULL) {
+                sqlite3_bind_text(st, 2, x->id, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(st, 3, c->uid);
+                sqlite3_bind_text(st, 4, flags, -1, SQLITE_STATIC);
+            }
+            rc = run(a, st, "flags");
+            if (rc == 0 && sqlite3_changes(a->ms->db) > 0)
+                rc = uid_op(a, sql_touch_uid, x->id, c->uid);
+        }
+        free(flags);
+        if (rc < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < x->n_fresh; i++)
+        if (add_fresh(a, x, x->fresh[i]) < 0)
+            return -1;
+    sqlite3_stmt *st = stmt(a, sql_mark_synced);
+    if (st != NULL) {
+        sqlite3_bind_text(st, 2, x->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, x->uidvalidity);
+        sqlite3_bind_int64(st, 4, x->uidnext);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)x->highestmodseq);
+    }
+    return run(a, st, "mark synced");
+}
+
+/* ---- After every mailbox ---------------------------------------------- */
+
+/* Touched Emails: new keywords and mailboxIds (stamped), or destroyed
+ * when no location is left; their threads are re-stamped. */
+static int settle_emails(struct apply *a)
+{
+    if (run(a, stmt(a, sql_touch_orphans), "orphans") < 0)
+        return -1;
+    /* Collect first: the loop below writes to the tables it reads. */
+    struct row { char id[MAIL_STORE_ID_MAX], thread[MAIL_STORE_ID_MAX]; char *kw; bool gone; };
+    struct row *rows = NULL;
+    size_t n = 0, cap = 0;
+    int rc = -1, step;
+    sqlite3_stmt *st = stmt(a, sql_touched);
+    if (st == NULL)
+        return -1;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct row *nv = realloc(rows, cap * sizeof(*nv));
+            if (nv == NULL)
+                break;
+            rows = nv;
+        }
+        struct row *r = &rows[n++];
+        snprintf(r->id, sizeof(r->id), "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(r->thread, sizeof(r->thread), "%s", (const char *)sqlite3_column_text(st, 2));
+        r->gone = sqlite3_column_int64(st, 4) == 0;
+        r->kw = r->gone ? NULL : keywords_of((const char *)sqlite3_column_text(st, 3));
+        if (!r->gone && r->kw == NULL) {
+            n--;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE) {
+        if (step == SQLITE_ROW)
+            gw_error_set(a->err, GW_ERR_NOMEM, "mail store: out of memory");
+        else
+            fail(a, "touched emails");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct row *r = &rows[i];
+        st = stmt(a, r->gone ? sql_destroy_email : sql_update_email);
+        if (st == NULL)
+            goto out;
+        sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
+        if (r->gone) {
+            sqlite3_bind_int64(st, 3, (sqlite3_int64)a->modseq);
+        } else {
+            sqlite3_bind_text(st, 3, r->kw, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 4, (sqlite3_int64)a->modseq);
+        }
+        if (run(a, st, "settle email") < 0)
+            goto out;
+        if (r->gone && touch(a, sql_touch_thread, r->thread) < 0)
+            goto out;
+        a->emails_changed = true;
+        a->threads_changed |= r->gone;
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < n; i++)
+        free(rows[i].kw);
+    free(rows);
+    return rc;
+}
+
+int mail_store_email_apply(struct mail_store *ms, const char *account_id,
+                           struct mail_sync_box *boxes, size_t n_boxes, struct gw_error *err)
+{
+    struct apply a = { .ms = ms, .account_id = account_id, .err = err };
+    int rc = -1;
+    bool in_tx = false;
+    pthread_mutex_lock(store_db_lock(ms->st));
+    if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        fail(&a, "begin");
+        goto out;
+    }
+    in_tx = true;
+    if (sqlite3_exec(ms->db, sql_temp, NULL, NULL, NULL) != SQLITE_OK) {
+        fail(&a, "temp tables");
+        goto out;
+    }
+    sqlite3_stmt *st = stmt(&a, sql_modseq);
+    if (st == NULL)
+        goto out;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        gw_error_set(err, GW_ERR_NOTFOUND, "mail store: no account %s", account_id);
+        goto out;
+    }
+    a.modseq = (uint64_t)sqlite3_column_int64(st, 0) + 1;
+    sqlite3_reset(st);
+
+    for (size_t i = 0; i < n_boxes; i++)
+        if (apply_box(&a, &boxes[i]) < 0)
+            goto out;
+    if (settle_emails(&a) < 0)
+        goto out;
+    bool mailboxes_changed = false;
+    if (a.emails_changed) {
+        st = stmt(&a, sql_stamp_threads);
+        if (st != NULL)
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)a.modseq);
+        if (run(&a, st, "threads") < 0)
+            goto out;
+        st = stmt(&a, sql_counts);
+        if (st != NULL)
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)a.modseq);
+        if (run(&a, st, "counts") < 0)
+            goto out;
+        mailboxes_changed = sqlite3_changes(ms->db) > 0;
+    }
+    if (a.emails_changed || a.threads_changed || mailboxes_changed) {
+        st = stmt(&a, sql_bump);
+        if (st != NULL) {
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)a.modseq);
+            sqlite3_bind_int(st, 3, a.emails_changed);
+            sqlite3_bind_int(st, 4, a.threads_changed);
+            sqlite3_bind_int(st, 5, mailboxes_changed);
+        }
+        if (run(&a, st, "bump") < 0)
+            goto out;
+    }
+    if (sqlite3_exec(ms->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        fail(&a, "commit");
+        goto out;
+    }
+    in_tx = false;
+    rc = 0;
+out:
+    if (in_tx)
+        sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_unlock(store_db_lock(ms->st));
+    return rc;
+}

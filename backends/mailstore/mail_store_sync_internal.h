@@ -1,0 +1,35 @@
+/* mail_store_sync_internal.h - backends-internal: what the email sync
+ * fetched from IMAP for one mailbox (mail_store_sync.c), handed to the
+ * database side (mail_store_email_apply.c) that writes it under the store
+ * lock. */
+#ifndef BACKENDS_MAIL_STORE_SYNC_INTERNAL_H
+#define BACKENDS_MAIL_STORE_SYNC_INTERNAL_H
+
+#include "backend_mail.h"
+#include "mail_store_db.h"
+
+struct mail_sync_box {
+    char id[16];
+    char *name_raw;
+    uint32_t uidvalidity;           /* as SELECT answered */
+    uint32_t uidnext;
+    uint64_t highestmodseq;
+    bool uidvalidity_changed;       /* every cached location of it is void */
+    uint32_t *known;                /* uids cached before the sync, ascending */
+    size_t n_known;
+    uint32_t *current;              /* uids on the server now, ascending */
+    size_t n_current;
+    struct backend_msg_change *flags;   /* new flags of known uids */
+    size_t n_flags;
+    size_t cap_flags;
+    struct backend_message_summary **fresh; /* uids new to the cache */
+    size_t n_fresh;
+    size_t cap_fresh;
+};
+
+/* Writes every box's results in one transaction (one modseq step when
+ * anything changed): locations, Emails, Threads, keywords, counts, states. */
+int mail_store_email_apply(struct mail_store *ms, const char *account_id,
+                           struct mail_sync_box *boxes, size_t n_boxes, struct gw_error *err);
+
+#endif
