@@ -16,6 +16,8 @@ void http_request_clear(struct http_request *req)
     free(req->headers.origin);
     free(req->headers.acr_method);
     free(req->headers.acr_headers);
+    free(req->headers.range);
+    free(req->query_type);
     free(req->body);
     memset(req, 0, sizeof(*req));
 }

@@ -181,6 +181,9 @@ static struct exchange *exchange_new(struct http_server *server, struct MHD_Conn
     ex->req.headers.origin = copy_header(c, "Origin");
     ex->req.headers.acr_method = copy_header(c, "Access-Control-Request-Method");
     ex->req.headers.acr_headers = copy_header(c, "Access-Control-Request-Headers");
+    ex->req.headers.range = copy_header(c, MHD_HTTP_HEADER_RANGE);
+    const char *type = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "type");
+    ex->req.query_type = type != NULL ? strdup(type) : NULL;
     if (ex->req.method_name == NULL || ex->req.path == NULL) {
         exchange_free(ex);
         return NULL;

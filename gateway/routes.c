@@ -72,7 +72,6 @@ static void handle_not_yet(const struct http_gateway *gw, struct account *accoun
 {
     char detail[200];
     const char *what = strncmp(req->path, "/jmap/upload/", 13) == 0     ? "Blob upload"
-                       : strncmp(req->path, "/jmap/download/", 15) == 0 ? "Blob download"
                                                                          : "Push (EventSource)";
     snprintf(detail, sizeof(detail), "%s is not available in this version of the gateway.", what);
     http_reply_problem(reply, 404, "about:blank", detail, NULL);
@@ -87,7 +86,7 @@ static const struct http_route routes[] = {
     { "/jmap/api/", false, METHOD_BIT(HTTP_POST), "POST, OPTIONS", handle_api },
     { "/jmap/upload/", true, METHOD_BIT(HTTP_POST), "POST, OPTIONS", handle_not_yet },
     { "/jmap/download/", true, METHOD_BIT(HTTP_GET) | METHOD_BIT(HTTP_HEAD), "GET, HEAD, OPTIONS",
-      handle_not_yet },
+      download_handle },
     { "/jmap/eventsource/", true, METHOD_BIT(HTTP_GET), "GET, OPTIONS", handle_not_yet },
     { "/jmap/eventsource", false, METHOD_BIT(HTTP_GET), "GET, OPTIONS", handle_not_yet },
 };

@@ -41,6 +41,11 @@ bool http_route_wants_body(const struct http_route *route);
 void http_route_run(const struct http_gateway *gw, const struct http_route *route,
                     const struct http_request *req, struct http_reply *reply);
 
+/* The downloadUrl (download.c), run on a worker for an authenticated
+ * account. */
+void download_handle(const struct http_gateway *gw, struct account *account,
+                     const struct http_request *req, struct http_reply *reply);
+
 /* Answers 404 with a problem JSON for an unknown path. */
 void http_reply_not_found(struct http_reply *reply, const char *path);
 

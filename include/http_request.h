@@ -23,12 +23,14 @@ struct http_request_headers {
     char *origin;
     char *acr_method;       /* Access-Control-Request-Method */
     char *acr_headers;      /* Access-Control-Request-Headers */
+    char *range;            /* Range */
 };
 
 struct http_request {
     enum http_method method;
     char *method_name;      /* as sent, for 405 messages */
-    char *path;             /* without the query string */
+    char *path;             /* without the query string, percent-decoded */
+    char *query_type;       /* the "type" query parameter (downloadUrl), or NULL */
     struct http_request_headers headers;
     char *body;             /* NUL-terminated copy of the body (may contain NULs) */
     size_t body_len;

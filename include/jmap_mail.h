@@ -31,6 +31,14 @@ struct jmap_mail {
  * serverFail otherwise. */
 json_t *jmap_mail_begin(struct jmap_invocation *inv, struct jmap_mail *out);
 
+/* The mail side of an account outside a method call (the download
+ * route): *out filled with inv NULL. Returns 0, or -1 with err when the
+ * gateway has no mail store. */
+int jmap_mail_open(struct account *account, struct jmap_mail *out, struct gw_error *err);
+
+/* Syncs the cache now (shared with concurrent callers, account_sync()). */
+int jmap_mail_sync_now(struct jmap_mail *m, struct gw_error *err);
+
 /* Takes a backend connection from the account's pool (exclusive until
  * released). Returns NULL or a method error (new reference). */
 json_t *jmap_mail_backend_acquire(struct jmap_mail *m, struct mail_backend **out);

@@ -3,6 +3,7 @@
 #include "jmap_mail.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "account.h"
 #include "gw_log.h"
@@ -19,6 +20,22 @@ static int sync_with_backend(void *ctx, struct gw_error *err)
     return rc;
 }
 
+int jmap_mail_open(struct account *account, struct jmap_mail *out, struct gw_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    out->account = account;
+    out->account_id = account != NULL ? account_id(account) : NULL;
+    out->ms = account != NULL ? account_mail_store(account) : NULL;
+    if (out->ms == NULL)
+        return gw_error_set(err, GW_ERR_INTERNAL, "this gateway has no mail store");
+    return 0;
+}
+
+int jmap_mail_sync_now(struct jmap_mail *m, struct gw_error *err)
+{
+    return account_sync(m->account, sync_with_backend, m, err);
+}
+
 json_t *jmap_mail_begin(struct jmap_invocation *inv, struct jmap_mail *out)
 {
     const struct jmap_request_ctx *ctx = inv->ctx;
@@ -32,7 +49,7 @@ json_t *jmap_mail_begin(struct jmap_invocation *inv, struct jmap_mail *out)
         return NULL;
 
     struct gw_error err = { 0 };
-    if (account_sync(out->account, sync_with_backend, out, &err) != 0) {
+    if (jmap_mail_sync_now(out, &err) != 0) {
         gw_log_warn("account %s: sync failed: %s", out->account_id, err.msg);
         return jmap_error_from_gw(&err);
     }

@@ -315,6 +315,106 @@ static void test_invalid_arguments(void **state)
 
 /* An Email expunged by another client is notFound, for list and body
  * properties alike. Runs last: it removes the plain message. */
+/* GET of a download path with optional extra header lines. */
+static void download(const char *path, const char *extra, struct harness_response *r)
+{
+    char *auth = harness_basic_auth("demo", "demo");
+    const char *headers[] = { auth, extra, NULL };
+    H_ASSERT(harness_http_request(fx.gw->port, "GET", path, headers, NULL, 0, r) == 0);
+    free(auth);
+}
+
+/* The downloadUrl: the whole message, one part decoded (BINARY), ranges,
+ * names, and every way to ask for something that is not there. */
+static void test_download(void **state)
+{
+    char multi[64], plain[64], path[512];
+    struct harness_response r;
+    (void)state;
+    find_ids(multi, plain);
+
+    snprintf(path, sizeof(path), "/jmap/download/%s/B%s/mail.eml?type=message/rfc822",
+             fx.account_id, multi);
+    download(path, NULL, &r);
+    H_ASSERT_STATUS(&r, 200);
+    H_ASSERT_INT_EQ((long long)r.body_len, (long long)strlen(msg_multi));
+    H_ASSERT(memcmp(r.body, msg_multi, r.body_len) == 0);
+    H_ASSERT_STR_EQ(harness_response_header(&r, "Content-Type"), "message/rfc822");
+    H_ASSERT_STR_EQ(harness_response_header(&r, "Content-Disposition"),
+                    "attachment; filename=\"mail.eml\"");
+    harness_response_free(&r);
+
+    /* The PDF part, base64 in the message, decoded; a non-ASCII name. */
+    snprintf(path, sizeof(path), "/jmap/download/%s/B%s_2/r%%C3%%A9sum%%C3%%A9.pdf?type=application/pdf",
+             fx.account_id, multi);
+    download(path, NULL, &r);
+    H_ASSERT_STATUS(&r, 200);
+    H_ASSERT_INT_EQ((long long)r.body_len, 9);
+    H_ASSERT(memcmp(r.body, "%PDF-1.4\n", 9) == 0);
+    H_ASSERT_STR_EQ(harness_response_header(&r, "Content-Disposition"),
+                    "attachment; filename=\"r__sum__.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf");
+    harness_response_free(&r);
+
+    /* The quoted-printable text part, decoded to its charset's bytes. */
+    snprintf(path, sizeof(path), "/jmap/download/%s/B%s_1-1/t.txt?type=text/plain", fx.account_id,
+             multi);
+    download(path, NULL, &r);
+    H_ASSERT_STATUS(&r, 200);
+    /* The line break before the boundary belongs to the delimiter. */
+    H_ASSERT_INT_EQ((long long)r.body_len, 17);
+    H_ASSERT(memcmp(r.body, "Hallo Welt, caf\xe9!", 17) == 0);
+    harness_response_free(&r);
+
+    /* Ranges: first bytes, suffix, open end, past the end. */
+    snprintf(path, sizeof(path), "/jmap/download/%s/B%s_2/a.pdf", fx.account_id, multi);
+    download(path, "Range: bytes=0-3", &r);
+    H_ASSERT_STATUS(&r, 206);
+    H_ASSERT_INT_EQ((long long)r.body_len, 4);
+    H_ASSERT(memcmp(r.body, "%PDF", 4) == 0);
+    H_ASSERT_STR_EQ(harness_response_header(&r, "Content-Range"), "bytes 0-3/9");
+    H_ASSERT_STR_EQ(harness_response_header(&r, "Content-Type"), "application/octet-stream");
+    harness_response_free(&r);
+    download(path, "Range: bytes=-4", &r);
+    H_ASSERT_STATUS(&r, 206);
+    H_ASSERT(r.body_len == 4 && memcmp(r.body, "1.4\n", 4) == 0);
+    harness_response_free(&r);
+    download(path, "Range: bytes=5-", &r);
+    H_ASSERT_STATUS(&r, 206);
+    H_ASSERT_STR_EQ(harness_response_header(&r, "Content-Range"), "bytes 5-8/9");
+    harness_response_free(&r);
+    download(path, "Range: bytes=9-20", &r);
+    H_ASSERT_STATUS(&r, 416);
+    H_ASSERT_STR_EQ(harness_response_header(&r, "Content-Range"), "bytes */9");
+    harness_response_free(&r);
+    download(path, "Range: bytes=0-1,3-4", &r);     /* several ranges: the whole blob */
+    H_ASSERT_STATUS(&r, 200);
+    H_ASSERT_INT_EQ((long long)r.body_len, 9);
+    harness_response_free(&r);
+
+    /* Not there: another account, unknown and malformed blob ids, no name,
+     * a bad type. */
+    char missing[5][300];
+    snprintf(missing[0], sizeof(missing[0]), "/jmap/download/Anotmine/B%s/x", multi);
+    snprintf(missing[1], sizeof(missing[1]), "/jmap/download/%s/BEnosuchemail0/x", fx.account_id);
+    snprintf(missing[2], sizeof(missing[2]), "/jmap/download/%s/Xnotablob/x", fx.account_id);
+    snprintf(missing[3], sizeof(missing[3]), "/jmap/download/%s/B%s_1--2/x", fx.account_id, multi);
+    snprintf(missing[4], sizeof(missing[4]), "/jmap/download/%s/B%s/", fx.account_id, multi);
+    for (size_t i = 0; i < 5; i++) {
+        download(missing[i], NULL, &r);
+        json_decref(H_ASSERT_PROBLEM(&r, 404, NULL));
+        harness_response_free(&r);
+    }
+    snprintf(path, sizeof(path), "/jmap/download/%s/B%s/x?type=nonsense", fx.account_id, multi);
+    download(path, NULL, &r);
+    json_decref(H_ASSERT_PROBLEM(&r, 400, NULL));
+    harness_response_free(&r);
+    /* Without credentials: 401 like the API. */
+    snprintf(path, sizeof(path), "/jmap/download/%s/B%s/x", fx.account_id, multi);
+    H_ASSERT(harness_http_request(fx.gw->port, "GET", path, NULL, NULL, 0, &r) == 0);
+    H_ASSERT_STATUS(&r, 401);
+    harness_response_free(&r);
+}
+
 static void test_expunged(void **state)
 {
     char multi[64], plain[64], args[256];
@@ -345,6 +445,7 @@ int main(void)
         cmocka_unit_test_teardown(test_list_properties, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_body_properties, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_invalid_arguments, harness_teardown_check_alive),
+        cmocka_unit_test_teardown(test_download, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_expunged, harness_teardown_check_alive),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
