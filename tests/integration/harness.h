@@ -188,6 +188,12 @@ void harness_fake_imap_free(struct harness_fake_imap **f);
 struct harness_gateway *harness_gateway_for_dovecot(struct demo_dovecot *d, const char *tls_mode,
                                                     bool with_ca, const char *const *extra);
 
+/* The same with a given state directory (a restart passes the old one). */
+struct harness_gateway *harness_gateway_for_dovecot_in(struct demo_dovecot *d,
+                                                       const char *tls_mode, bool with_ca,
+                                                       const char *const *extra,
+                                                       const char *state_dir);
+
 /* GET /.well-known/jmap with Basic user:pass (user NULL: no Authorization). */
 int harness_get_session(uint16_t port, const char *user, const char *pass,
                         struct harness_response *r);
@@ -208,6 +214,26 @@ json_t *harness_api_ok(uint16_t port, const char *user, const char *pass, const 
 
 /* The path part of an absolute URL ("http://h:p/a/b" -> "/a/b"), malloc'd. */
 char *harness_url_path(const char *url);
+
+/* A plain IMAP session as user on port (LOGIN), APPENDing n_msgs messages
+ * to mailbox, then running cmds (NULL-terminated, may be NULL), each of
+ * which must answer OK. Fails the test otherwise. */
+void harness_imap_session(uint16_t port, const char *user, const char *pass, const char *mailbox,
+                          const char *const *msgs, size_t n_msgs, const char *const *cmds);
+
+/* Delivers msg (CRLF lines, no dot-stuffing needed) to rcpt over LMTP on
+ * port, as a mail server would. Fails the test unless it is accepted. */
+void harness_lmtp_deliver(uint16_t port, const char *rcpt, const char *msg);
+
+/* One JMAP method call (core + mail) with args (a JSON object text); the
+ * response triple [name, args, id] (new reference). */
+json_t *harness_jmap_call(uint16_t port, const char *user, const char *pass, const char *method,
+                          const char *args);
+
+/* The same, failing the test unless the response is method's own; returns
+ * its arguments object (new reference). */
+json_t *harness_jmap_ok(uint16_t port, const char *user, const char *pass, const char *method,
+                        const char *args);
 
 /* ------------------------------------------------------------ assertions */
 

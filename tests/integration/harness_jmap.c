@@ -14,6 +14,14 @@
 struct harness_gateway *harness_gateway_for_dovecot(struct demo_dovecot *d, const char *tls_mode,
                                                     bool with_ca, const char *const *extra)
 {
+    return harness_gateway_for_dovecot_in(d, tls_mode, with_ca, extra, NULL);
+}
+
+struct harness_gateway *harness_gateway_for_dovecot_in(struct demo_dovecot *d,
+                                                       const char *tls_mode, bool with_ca,
+                                                       const char *const *extra,
+                                                       const char *state_dir)
+{
     struct harness_gateway_opts opts = { 0 };
     const char *args[MAX_GW_ARGS];
     char port[16];
@@ -41,6 +49,7 @@ struct harness_gateway *harness_gateway_for_dovecot(struct demo_dovecot *d, cons
     }
     args[n] = NULL;
     opts.args = args;
+    opts.state_dir = state_dir;
     return harness_gateway_start(&opts);
 }
 
