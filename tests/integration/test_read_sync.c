@@ -431,12 +431,135 @@ static void test_errors(void **unused)
     expect_error("Thread/get", NULL, "\"ids\": [\"bad id\"]", "invalidArguments");
 }
 
+static json_t *query_ids(const char *args_fmt, const char *a)
+{
+    json_t *r = call("Email/query", args_fmt, a);
+    json_t *ids = json_incref(json_object_get(r, "ids"));
+    json_decref(r);
+    return ids;
+}
+
+static bool ids_contain(json_t *ids, const char *id)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(ids, i, v)
+        if (strcmp(json_string_value(v), id) == 0)
+            return true;
+    return false;
+}
+
+/* Email/query over cache and IMAP SEARCH, collapseThreads, sorts, and
+ * SearchSnippet/get. */
+static void test_email_query(void **unused)
+{
+    (void)unused;
+    static const char q1[] = "From: Xavier <x@example.org>\r\nTo: demo@jmap-gateway.test\r\n"
+                             "Subject: alpha money\r\nMessage-ID: <q1@example.org>\r\n"
+                             "Date: Mon, 2 Nov 2026 10:00:00 +0000\r\n\r\nFirst.\r\n";
+    static const char q2[] = "From: y@example.org\r\nTo: demo@jmap-gateway.test\r\n"
+                             "Subject: beta\r\nMessage-ID: <q2@example.org>\r\n"
+                             "Date: Tue, 3 Nov 2026 10:00:00 +0000\r\n\r\nmoney talks, a lot\r\n";
+    static const char q3[] = "From: z@example.org\r\nTo: demo@jmap-gateway.test\r\n"
+                             "Subject: Re: alpha money\r\nMessage-ID: <q3@example.org>\r\n"
+                             "In-Reply-To: <q1@example.org>\r\n"
+                             "Date: Wed, 4 Nov 2026 10:00:00 +0000\r\n\r\nThird.\r\n";
+    const char *const mk[] = { "CREATE Q", NULL };
+    imap("INBOX", NULL, 0, mk);
+    const char *const msgs[] = { q1, q2, q3 };
+    const char *const flag[] = { "SELECT Q", "UID STORE 2 +FLAGS (\\Flagged)", NULL };
+    imap("Q", msgs, 3, flag);
+    char *q = mailbox_named("Q");
+    H_ASSERT(q != NULL);
+
+    /* sentAt ascending: q1, q2, q3. */
+    json_t *r = call("Email/query", "\"filter\": {\"inMailbox\": \"%s\"}, \"sort\":"
+                     " [{\"property\": \"sentAt\"}], \"calculateTotal\": true", q);
+    H_ASSERT_INT_EQ(json_integer_value(json_object_get(r, "total")), 3);
+    json_t *all = json_object_get(r, "ids");
+    char id1[64], id2[64], id3[64];
+    snprintf(id1, sizeof(id1), "%s", json_string_value(json_array_get(all, 0)));
+    snprintf(id2, sizeof(id2), "%s", json_string_value(json_array_get(all, 1)));
+    snprintf(id3, sizeof(id3), "%s", json_string_value(json_array_get(all, 2)));
+    json_decref(r);
+    json_t *e = email(id2, "\"subject\"");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(e, "subject")), "beta");
+    json_decref(e);
+
+    json_t *ids = query_ids("\"filter\": {\"inMailbox\": \"%s\", \"text\": \"money\"}", q);
+    H_ASSERT_INT_EQ((long long)json_array_size(ids), 3);
+    json_decref(ids);
+    ids = query_ids("\"filter\": {\"inMailbox\": \"%s\", \"body\": \"talks\"}", q);
+    H_ASSERT(json_array_size(ids) == 1 && ids_contain(ids, id2));
+    json_decref(ids);
+    ids = query_ids("\"filter\": {\"operator\": \"AND\", \"conditions\": [{\"inMailbox\": \"%s\"},"
+                    " {\"operator\": \"NOT\", \"conditions\": [{\"subject\": \"alpha\"}]}]}", q);
+    H_ASSERT(json_array_size(ids) == 1 && ids_contain(ids, id2));
+    json_decref(ids);
+    ids = query_ids("\"filter\": {\"inMailbox\": \"%s\", \"from\": \"xavier\"}", q);
+    H_ASSERT(json_array_size(ids) == 1 && ids_contain(ids, id1));
+    json_decref(ids);
+    ids = query_ids("\"filter\": {\"inMailbox\": \"%s\", \"hasKeyword\": \"$flagged\"}", q);
+    H_ASSERT(json_array_size(ids) == 1 && ids_contain(ids, id2));
+    json_decref(ids);
+    ids = query_ids("\"filter\": {\"inMailbox\": \"%s\", \"header\": [\"In-Reply-To\"]}", q);
+    H_ASSERT(json_array_size(ids) == 1 && ids_contain(ids, id3));
+    json_decref(ids);
+    /* The whole account, text pushed to every mailbox. */
+    ids = query_ids("\"filter\": {\"text\": \"talks\"}%s", "");
+    H_ASSERT(json_array_size(ids) == 1 && ids_contain(ids, id2));
+    json_decref(ids);
+
+    /* Subject sort ignores "Re:"; collapseThreads keeps one per thread. */
+    ids = query_ids("\"filter\": {\"inMailbox\": \"%s\"}, \"sort\": [{\"property\": \"subject\"},"
+                    " {\"property\": \"sentAt\", \"isAscending\": false}]", q);
+    H_ASSERT_STR_EQ(json_string_value(json_array_get(ids, 0)), id3);
+    H_ASSERT_STR_EQ(json_string_value(json_array_get(ids, 1)), id1);
+    H_ASSERT_STR_EQ(json_string_value(json_array_get(ids, 2)), id2);
+    json_decref(ids);
+    ids = query_ids("\"filter\": {\"inMailbox\": \"%s\"}, \"collapseThreads\": true", q);
+    H_ASSERT_INT_EQ((long long)json_array_size(ids), 2);
+    H_ASSERT_STR_EQ(json_string_value(json_array_get(ids, 0)), id3);  /* newest first */
+    json_decref(ids);
+    ids = query_ids("\"filter\": {\"inMailbox\": \"%s\", \"someInThreadHaveKeyword\": \"$flagged\"}",
+                    q);
+    H_ASSERT(json_array_size(ids) == 1 && ids_contain(ids, id2));
+    json_decref(ids);
+
+    r = call("SearchSnippet/get", "\"filter\": {\"text\": \"money\"}, \"emailIds\": [\"%s\","
+             " \"Enosuchemail00\"]", id1);
+    json_t *sn = json_array_get(json_object_get(r, "list"), 0);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(sn, "emailId")), id1);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(sn, "subject")), "alpha <mark>money</mark>");
+    H_ASSERT(json_is_null(json_object_get(sn, "preview")));
+    H_ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(r, "notFound"), 0)),
+                    "Enosuchemail00");
+    json_decref(r);
+
+    expect_error("Email/query", NULL, "\"filter\": {\"foo\": 1}", "unsupportedFilter");
+    expect_error("Email/query", NULL, "\"filter\": {\"before\": \"yesterday\"}",
+                 "invalidArguments");
+    expect_error("Email/query", NULL, "\"filter\": {\"hasKeyword\": \"a b\"}",
+                 "invalidArguments");
+    expect_error("Email/query", NULL, "\"sort\": [{\"property\": \"nope\"}]", "unsupportedSort");
+    expect_error("Email/query", NULL, "\"sort\": [{\"property\": \"hasKeyword\"}]",
+                 "invalidArguments");
+    expect_error("Email/query", NULL, "\"anchor\": \"Enosuchemail00\"", "anchorNotFound");
+    expect_error("Email/query", NULL, "\"collapseThreads\": 3", "invalidArguments");
+    expect_error("Email/queryChanges", NULL, "\"sinceQueryState\": \"0\"", "cannotCalculateChanges");
+    expect_error("SearchSnippet/get", NULL, "\"filter\": {\"foo\": 1}, \"emailIds\": []",
+                 "unsupportedFilter");
+    expect_error("SearchSnippet/get", NULL, "\"filter\": null", "invalidArguments");
+    free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_changes_follow_imap, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_mailbox_query, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_errors, harness_teardown_check_alive),
+        cmocka_unit_test_teardown(test_email_query, harness_teardown_check_alive),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
