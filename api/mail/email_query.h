@@ -54,6 +54,16 @@ struct email_query {
 json_t *email_query_run(struct email_query *q, json_t *filter, json_t *sort, bool collapse);
 void email_query_clear(struct email_query *q);
 
+/* Recent results (email_query_cache.c). The key (new string, NULL when
+ * memory runs out) names account, state, filter, sort and collapseThreads;
+ * a hit copies the ids into *ids (new, free()). Thread-safe. */
+char *email_query_cache_key(const char *account_id, const char *state, json_t *filter,
+                            json_t *sort, bool collapse);
+bool email_query_cache_get(const char *key, char (**ids)[MAIL_STORE_ID_MAX], size_t *n);
+void email_query_cache_put(const char *key, const struct email_query *q);
+/* Frees every entry (process exit, tests). */
+void email_query_cache_clear(void);
+
 /* The jmap_filter_check_fn of Email FilterConditions (§4.4.1). */
 json_t *email_query_check_condition(void *ctx, json_t *condition);
 

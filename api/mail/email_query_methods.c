@@ -25,30 +25,47 @@ static json_t *email_query(struct jmap_invocation *inv, json_t *args, json_t **e
     struct jmap_mail m;
     struct email_query q = { .m = &m };
     char state[MAIL_STORE_STATE_MAX];
+    char (*cached)[MAIL_STORE_ID_MAX] = NULL;
+    char *key = NULL;
     const char **ids = NULL;
-    size_t start = 0, count = 0;
+    size_t n = 0, start = 0, count = 0;
     bool collapse = false;
     json_t *res = NULL;
     if ((*error = jmap_args_query(args, query_extra, &qa)) != NULL ||
         (*error = collapse_arg(args, &collapse)) != NULL ||
         (*error = jmap_mail_begin(inv, &m)) != NULL ||
-        (*error = jmap_mail_state(&m, MAIL_STORE_EMAIL, state)) != NULL ||
-        (*error = email_query_run(&q, qa.filter, qa.sort, collapse)) != NULL)
+        (*error = jmap_mail_state(&m, MAIL_STORE_EMAIL, state)) != NULL)
         goto out;
-    if ((ids = calloc(q.n_result + 1, sizeof(*ids))) == NULL) {
-        *error = jmap_error_new("serverFail", "out of memory");
-        goto out;
+    key = email_query_cache_key(m.account_id, state, qa.filter, qa.sort, collapse);
+    if (key != NULL && email_query_cache_get(key, &cached, &n)) {
+        if ((ids = calloc(n + 1, sizeof(*ids))) == NULL)
+            goto nomem;
+        for (size_t i = 0; i < n; i++)
+            ids[i] = cached[i];
+    } else {
+        if ((*error = email_query_run(&q, qa.filter, qa.sort, collapse)) != NULL)
+            goto out;
+        n = q.n_result;
+        if ((ids = calloc(n + 1, sizeof(*ids))) == NULL)
+            goto nomem;
+        for (size_t i = 0; i < n; i++)
+            ids[i] = q.result[i]->id;
+        if (key != NULL)
+            email_query_cache_put(key, &q);
     }
-    for (size_t i = 0; i < q.n_result; i++)
-        ids[i] = q.result[i]->id;
-    if ((*error = jmap_query_window(&qa, ids, q.n_result, &start, &count)) != NULL)
+    if ((*error = jmap_query_window(&qa, ids, n, &start, &count)) != NULL)
         goto out;
-    res = jmap_query_response(m.account_id, state, false, ids, start, count, q.n_result,
+    res = jmap_query_response(m.account_id, state, false, ids, start, count, n,
                               qa.calculate_total);
     if (res == NULL)
-        *error = jmap_error_new("serverFail", "out of memory");
+        goto nomem;
+    goto out;
+nomem:
+    *error = jmap_error_new("serverFail", "out of memory");
 out:
     free(ids);
+    free(cached);
+    free(key);
     email_query_clear(&q);
     return res;
 }
