@@ -61,14 +61,20 @@ def emit(scenario, times=None, error=None):
 
 
 def session_account():
-    CONN.request("GET", "/.well-known/jmap", headers={"Authorization": AUTH})
+    CONN.request("GET", "/jmap/session", headers={"Authorization": AUTH})
     resp = CONN.getresponse()
-    data = json.loads(resp.read())
-    return data["primaryAccounts"]["urn:ietf:params:jmap:mail"]
+    body = resp.read()
+    if resp.status != 200:
+        raise RuntimeError(f"session: HTTP {resp.status}: {body[:300]!r}")
+    return json.loads(body)["primaryAccounts"]["urn:ietf:params:jmap:mail"]
 
 
 def main():
-    account = session_account()
+    try:
+        account = session_account()
+    except Exception as e:  # noqa: BLE001 - reported as the scenario's failure
+        emit("gw_inbox_page_cold", error=e)
+        return
     # The inbox's id: a filter cannot take a result reference (RFC 8620
     # §3.7 only resolves top-level arguments), so the page names it.
     _, answer = post([["Mailbox/query", {"accountId": account, "filter": {"role": "inbox"}},

