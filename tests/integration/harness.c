@@ -391,6 +391,17 @@ int harness_gateway_stop(struct harness_gateway *gw)
     return -1;
 }
 
+int harness_gateway_restart(struct harness_gateway *gw, const struct harness_gateway_opts *opts)
+{
+    int rc = harness_gateway_stop(gw);
+    if (gateway_spawn(gw, opts) != 0) {
+        harness_print_file_tail("gateway log", gw->log_path, LOG_TAIL_LINES);
+        return -1;
+    }
+    harness_set_current_gateway(gw);
+    return rc;
+}
+
 void harness_gateway_free(struct harness_gateway **gwp)
 {
     struct harness_gateway *gw = gwp != NULL ? *gwp : NULL;

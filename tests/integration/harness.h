@@ -209,6 +209,52 @@ json_t *harness_api_ok(uint16_t port, const char *user, const char *pass, const 
 /* The path part of an absolute URL ("http://h:p/a/b" -> "/a/b"), malloc'd. */
 char *harness_url_path(const char *url);
 
+/* Stops gw (SIGTERM, as harness_gateway_stop) and starts the same binary
+ * again with the same state dir and log file but opts' arguments (its
+ * state_dir is ignored), on a new port (gw->port). The restarted gateway is
+ * the current one. 0, or -1 when the stop was not clean or the start
+ * failed. */
+int harness_gateway_restart(struct harness_gateway *gw, const struct harness_gateway_opts *opts);
+
+/* harness_gateway_restart() with the arguments harness_gateway_for_dovecot()
+ * gives. */
+int harness_gateway_restart_for_dovecot(struct harness_gateway *gw, struct demo_dovecot *d,
+                                        const char *tls_mode, bool with_ca,
+                                        const char *const *extra);
+
+/* ------------------------------------------------------------ second IMAP client */
+
+/* A plain IMAP session over a raw socket to 127.0.0.1:port (Dovecot allows
+ * LOGIN in plaintext on loopback), independent of the gateway's IMAP code:
+ * the "other client" whose changes the gateway must notice. */
+struct harness_imap;
+
+/* Connects and logs in; NULL on failure (the server's answer printed). */
+struct harness_imap *harness_imap_login(uint16_t port, const char *user, const char *pass);
+
+/* Sends one command (printf format, without tag and CRLF) and reads the
+ * whole answer (literals included). 0 on a tagged OK, -1 otherwise. */
+int harness_imap_cmd(struct harness_imap *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The last command's answer, untagged lines and tagged line (borrowed, valid
+ * until the next command). */
+const char *harness_imap_last(const struct harness_imap *c);
+
+/* APPEND with a LITERAL+ of len bytes; flags like "\\Seen $label" or NULL.
+ * With uid non-NULL, the new message's UID from [APPENDUID]. 0 or -1. */
+int harness_imap_append(struct harness_imap *c, const char *mailbox, const char *flags,
+                        const char *msg, size_t len, uint32_t *uid);
+
+/* LOGOUT, close, free; sets *c NULL. */
+void harness_imap_logout(struct harness_imap **c);
+
+/* Delivers msg (CRLF lines; dot-stuffed here) to rcpt through LMTP on
+ * 127.0.0.1:port (Dovecot's LMTP: demo_dovecot_lmtp_port()). 0 when the
+ * recipient's delivery was accepted (250), else -1 (the reply printed). */
+int harness_lmtp_deliver(uint16_t port, const char *from, const char *rcpt, const char *msg,
+                         size_t len);
+
 /* ------------------------------------------------------------ assertions */
 
 /* Prints the current gateway's log tail, then fails with the message. */

@@ -11,19 +11,18 @@
 
 #define MAX_GW_ARGS 48
 
-struct harness_gateway *harness_gateway_for_dovecot(struct demo_dovecot *d, const char *tls_mode,
-                                                    bool with_ca, const char *const *extra)
+/* The gateway arguments for Dovecot d into args (MAX_GW_ARGS, NULL-ended);
+ * port is the caller's buffer they point into. 0 or -1. */
+static int dovecot_args(struct demo_dovecot *d, const char *tls_mode, bool with_ca,
+                        const char *const *extra, const char **args, char port[16])
 {
-    struct harness_gateway_opts opts = { 0 };
-    const char *args[MAX_GW_ARGS];
-    char port[16];
     size_t n = 0;
     bool implicit = strcmp(tls_mode, "tls") == 0;
-    int len = snprintf(port, sizeof(port), "%u",
+    int len = snprintf(port, 16, "%u",
                        implicit ? demo_dovecot_imaps_port(d) : demo_dovecot_imap_port(d));
 
-    if (len < 0 || (size_t)len >= sizeof(port))
-        return NULL;
+    if (len < 0 || len >= 16)
+        return -1;
     args[n++] = "--imap-host";
     args[n++] = "127.0.0.1";
     args[n++] = "--imap-port";
@@ -36,12 +35,38 @@ struct harness_gateway *harness_gateway_for_dovecot(struct demo_dovecot *d, cons
     }
     for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
         if (n + 1 >= MAX_GW_ARGS)
-            return NULL;
+            return -1;
         args[n++] = extra[i];
     }
     args[n] = NULL;
+    return 0;
+}
+
+struct harness_gateway *harness_gateway_for_dovecot(struct demo_dovecot *d, const char *tls_mode,
+                                                    bool with_ca, const char *const *extra)
+{
+    struct harness_gateway_opts opts = { 0 };
+    const char *args[MAX_GW_ARGS];
+    char port[16];
+
+    if (dovecot_args(d, tls_mode, with_ca, extra, args, port) != 0)
+        return NULL;
     opts.args = args;
     return harness_gateway_start(&opts);
+}
+
+int harness_gateway_restart_for_dovecot(struct harness_gateway *gw, struct demo_dovecot *d,
+                                        const char *tls_mode, bool with_ca,
+                                        const char *const *extra)
+{
+    struct harness_gateway_opts opts = { 0 };
+    const char *args[MAX_GW_ARGS];
+    char port[16];
+
+    if (dovecot_args(d, tls_mode, with_ca, extra, args, port) != 0)
+        return -1;
+    opts.args = args;
+    return harness_gateway_restart(gw, &opts);
 }
 
 int harness_get_session(uint16_t port, const char *user, const char *pass,
