@@ -70,7 +70,7 @@ static int read_logical_line(struct harness_imap *c, size_t *line_start, int64_t
     *line_start = c->last_len;
     for (;;) {
         char *nl;
-        while ((nl = memmem(c->in, c->in_len, "\r\n", 2)) == NULL) {
+        while (c->in == NULL || (nl = memmem(c->in, c->in_len, "\r\n", 2)) == NULL) {
             if (fill(c, deadline) != 0)
                 return -1;
         }
