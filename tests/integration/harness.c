@@ -439,6 +439,18 @@ int harness_run_binary(const char *const *args, const char *const *env, int time
                        int *wait_status, char **out)
 {
     const char *bin = gateway_binary();
+
+    if (out != NULL)
+        *out = NULL;
+    if (bin == NULL)
+        return -1;
+    return harness_run_command(bin, args, env, timeout_ms, wait_status, out);
+}
+
+int harness_run_command(const char *path_of_program, const char *const *args,
+                        const char *const *env, int timeout_ms, int *wait_status, char **out)
+{
+    const char *bin = path_of_program;
     char *dir = NULL, *argv[MAX_ARGS], path[512];
     size_t argc = 0;
     int64_t deadline;
@@ -464,7 +476,8 @@ int harness_run_binary(const char *const *args, const char *const *env, int time
     deadline = harness_now_ms() + timeout_ms;
     while (waitpid(pid, &status, WNOHANG) == 0) {
         if (harness_now_ms() >= deadline) {
-            kill(pid, SIGKILL);
+            /* the child leads its own group: take its helpers too */
+            kill(-pid, SIGKILL);
             waitpid(pid, &status, 0);
             goto out;
         }

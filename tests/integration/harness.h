@@ -96,6 +96,12 @@ int harness_teardown_check_alive(void **state);
 int harness_run_binary(const char *const *args, const char *const *env, int timeout_ms,
                        int *wait_status, char **out);
 
+/* harness_run_binary() for any program (an absolute path, e.g.
+ * "/usr/bin/env" with args {"python3", ...}); on timeout its whole process
+ * group is killed. */
+int harness_run_command(const char *path_of_program, const char *const *args,
+                        const char *const *env, int timeout_ms, int *wait_status, char **out);
+
 /* ------------------------------------------------------------ Dovecot */
 
 /* A private Dovecot under a fresh temp dir, ports picked freely, TLS on,
