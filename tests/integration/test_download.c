@@ -248,6 +248,19 @@ static void test_big_attachment(void **state)
     H_ASSERT_INT_EQ((long long)r.body_len, (long long)(len - 1000));
     H_ASSERT(memcmp(r.body, fx.big_msg + 1000, len - 1000) == 0);
     harness_response_free(&r);
+    char tail[64];
+    snprintf(tail, sizeof(tail), "bytes=%zu-", len);
+    download(whole, "big.eml", "message/rfc822", tail, &r);
+    H_ASSERT_STATUS(&r, 416);
+    snprintf(want, sizeof(want), "bytes */%zu", len);
+    H_ASSERT_HEADER_EQ(&r, "Content-Range", want);
+    harness_response_free(&r);
+    snprintf(tail, sizeof(tail), "bytes=%zu-%zu", len - 10, len + 50);
+    download(whole, "big.eml", "message/rfc822", tail, &r);
+    H_ASSERT_STATUS(&r, 206);
+    H_ASSERT_INT_EQ((long long)r.body_len, 10);
+    H_ASSERT(memcmp(r.body, fx.big_msg + len - 10, 10) == 0);
+    harness_response_free(&r);
     json_decref(e);
 }
 
