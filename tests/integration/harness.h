@@ -252,6 +252,11 @@ const char *harness_imap_last(const struct harness_imap *c);
 int harness_imap_append(struct harness_imap *c, const char *mailbox, const char *flags,
                         const char *msg, size_t len, uint32_t *uid);
 
+/* IMAP flags ("\\Seen $Label", space-separated, len bytes) as a JMAP
+ * keywords object (new reference): system flags to $seen/$flagged/
+ * $answered/$draft, others lower-cased, \\Recent and \\Deleted left out. */
+json_t *harness_imap_keywords(const char *flags, size_t len);
+
 /* LOGOUT, close, free; sets *c NULL. */
 void harness_imap_logout(struct harness_imap **c);
 
@@ -260,6 +265,14 @@ void harness_imap_logout(struct harness_imap **c);
  * recipient's delivery was accepted (250), else -1 (the reply printed). */
 int harness_lmtp_deliver(uint16_t port, const char *from, const char *rcpt, const char *msg,
                          size_t len);
+
+/* One method call with the core and mail capabilities on account_id: fmt
+ * (printf) gives the arguments after "accountId" ("" for none). Returns the
+ * response arguments (new reference); fails the test, naming the method
+ * error, when the answer is not `method`. */
+json_t *harness_jmap_call(uint16_t port, const char *user, const char *pass,
+                          const char *account_id, const char *method, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 /* ------------------------------------------------------------ assertions */
 

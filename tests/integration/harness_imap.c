@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define IMAP_DEADLINE_MS 60000
@@ -209,6 +210,39 @@ void harness_imap_logout(struct harness_imap **cp)
     free(c->last);
     free(c);
     *cp = NULL;
+}
+
+/* RFC 8621 §4.1.1: system flags to $ keywords, others lower-cased. */
+json_t *harness_imap_keywords(const char *flags, size_t len)
+{
+    static const char *const system[][2] = {
+        { "\\Seen", "$seen" }, { "\\Flagged", "$flagged" }, { "\\Answered", "$answered" },
+        { "\\Draft", "$draft" },
+    };
+    json_t *k = json_object();
+    char word[128];
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && flags[i] == ' ')
+            i++;
+        size_t w = 0;
+        while (i < len && flags[i] != ' ' && w + 1 < sizeof(word))
+            word[w++] = flags[i++];
+        word[w] = '\0';
+        if (w == 0 || strcasecmp(word, "\\Recent") == 0 || strcasecmp(word, "\\Deleted") == 0)
+            continue;
+        const char *kw = NULL;
+        for (size_t s = 0; s < sizeof(system) / sizeof(system[0]); s++)
+            if (strcasecmp(word, system[s][0]) == 0)
+                kw = system[s][1];
+        if (kw == NULL) {
+            for (size_t c = 0; c < w; c++)
+                word[c] = (char)tolower((unsigned char)word[c]);
+            kw = word;
+        }
+        json_object_set_new(k, kw, json_true());
+    }
+    return k;
 }
 
 /* ------------------------------------------------------------ LMTP */

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE 1
 #include "harness.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,4 +159,37 @@ char *harness_url_path(const char *url)
         return NULL;
     p = strchr(p + 3, '/');
     return strdup(p != NULL ? p : "/");
+}
+
+json_t *harness_jmap_call(uint16_t port, const char *user, const char *pass,
+                          const char *account_id, const char *method, const char *fmt, ...)
+{
+    char *args = NULL, *body = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&args, fmt, ap);
+    va_end(ap);
+    H_ASSERT(n >= 0);
+    H_ASSERT(asprintf(&body,
+                      "{\"using\": [\"urn:ietf:params:jmap:core\", \"urn:ietf:params:jmap:mail\"],"
+                      " \"methodCalls\": [[\"%s\","
+                      " {\"accountId\": \"%s\"%s%s}, \"c\"]]}",
+                      method, account_id, args[0] ? ", " : "", args) > 0);
+    free(args);
+    json_t *resp = harness_api_ok(port, user, pass, body);
+    free(body);
+    json_t *inv = json_array_get(json_object_get(resp, "methodResponses"), 0);
+    const char *name = json_string_value(json_array_get(inv, 0));
+    if (name == NULL || strcmp(name, method) != 0) {
+        char *dump = json_dumps(inv, JSON_COMPACT);
+        char text[1024];
+        snprintf(text, sizeof(text), "%s", dump != NULL ? dump : "?");
+        free(dump);
+        json_decref(resp);
+        harness_fail(__FILE__, __LINE__, "%s answered %s", method, text);
+    }
+    json_t *out = json_incref(json_array_get(inv, 1));
+    json_decref(resp);
+    H_ASSERT(json_is_object(out));
+    return out;
 }

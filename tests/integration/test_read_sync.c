@@ -12,7 +12,6 @@
 #define _GNU_SOURCE 1
 #include "harness.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,40 +40,9 @@ static struct {
 
 /* ------------------------------------------------------------ JMAP */
 
-/* One method call; returns its response arguments (new reference), or
- * fails the test naming the method error. */
-static json_t *call(const char *method, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static json_t *call(const char *method, const char *fmt, ...)
-{
-    char *args = NULL, *body = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vasprintf(&args, fmt, ap);
-    va_end(ap);
-    H_ASSERT(n >= 0);
-    H_ASSERT(asprintf(&body,
-                      "{\"using\": " USING ", \"methodCalls\": [[\"%s\","
-                      " {\"accountId\": \"%s\"%s%s}, \"c\"]]}",
-                      method, fx.account_id, args[0] ? ", " : "", args) > 0);
-    free(args);
-    json_t *resp = harness_api_ok(fx.gw->port, "demo", "demo", body);
-    free(body);
-    json_t *inv = json_array_get(json_object_get(resp, "methodResponses"), 0);
-    const char *name = json_string_value(json_array_get(inv, 0));
-    if (name == NULL || strcmp(name, method) != 0) {
-        char *dump = json_dumps(inv, JSON_COMPACT);
-        char text[1024];
-        snprintf(text, sizeof(text), "%s", dump != NULL ? dump : "?");
-        free(dump);
-        json_decref(resp);
-        harness_fail(__FILE__, __LINE__, "%s answered %s", method, text);
-    }
-    json_t *out = json_incref(json_array_get(inv, 1));
-    json_decref(resp);
-    H_ASSERT(json_is_object(out));
-    return out;
-}
+/* One method call on the demo account (see harness_jmap_call). */
+#define call(method, ...) \
+    harness_jmap_call(fx.gw->port, "demo", "demo", fx.account_id, (method), __VA_ARGS__)
 
 static void current_state(int type, char out[64])
 {
@@ -194,39 +162,6 @@ static void imap_ok(const char *cmd)
                  harness_imap_last(fx.imap));
 }
 
-/* IMAP flags -> JMAP keywords (RFC 8621 §4.1.1), sorted into a JSON object. */
-static json_t *keywords_from_flags(const char *flags, size_t len)
-{
-    static const char *const system[][2] = {
-        { "\\Seen", "$seen" }, { "\\Flagged", "$flagged" }, { "\\Answered", "$answered" },
-        { "\\Draft", "$draft" },
-    };
-    json_t *k = json_object();
-    char word[128];
-    size_t i = 0;
-    while (i < len) {
-        while (i < len && flags[i] == ' ')
-            i++;
-        size_t w = 0;
-        while (i < len && flags[i] != ' ' && w + 1 < sizeof(word))
-            word[w++] = flags[i++];
-        word[w] = '\0';
-        if (w == 0 || strcasecmp(word, "\\Recent") == 0 || strcasecmp(word, "\\Deleted") == 0)
-            continue;
-        const char *kw = NULL;
-        for (size_t s = 0; s < sizeof(system) / sizeof(system[0]); s++)
-            if (strcasecmp(word, system[s][0]) == 0)
-                kw = system[s][1];
-        if (kw == NULL) {
-            for (size_t c = 0; c < w; c++)
-                word[c] = (char)tolower((unsigned char)word[c]);
-            kw = word;
-        }
-        json_object_set_new(k, kw, json_true());
-    }
-    return k;
-}
-
 /* Every message of the IMAP mailbox `name` must be an Email in mailbox_id
  * with the same keywords (matched by Message-ID), and the mailbox must hold
  * no other Email. */
@@ -262,7 +197,7 @@ static void assert_agrees(const char *name, const char *mailbox_id)
         char *mid_end = strchr(mid + 13, '>');
         H_ASSERT(mid_end != NULL);
         *mid_end = '\0';
-        json_t *want = keywords_from_flags(flags + 7, (size_t)(flags_end - flags - 7));
+        json_t *want = harness_imap_keywords(flags + 7, (size_t)(flags_end - flags - 7));
         bool matched = false;
         json_array_foreach(list, i, e) {
             const char *m = json_string_value(json_array_get(json_object_get(e, "messageId"), 0));
