@@ -8,6 +8,15 @@
 extern const struct jmap_method jmap_core_methods[];
 extern const size_t jmap_core_method_count;
 
+extern const struct jmap_method jmap_mailbox_methods[];
+extern const size_t jmap_mailbox_method_count;
+
+extern const struct jmap_method jmap_thread_methods[];
+extern const size_t jmap_thread_method_count;
+
+extern const struct jmap_method jmap_email_query_methods[];
+extern const size_t jmap_email_query_method_count;
+
 extern const struct jmap_method jmap_email_methods[];
 extern const size_t jmap_email_method_count;
 

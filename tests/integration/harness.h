@@ -194,6 +194,12 @@ void harness_fake_imap_free(struct harness_fake_imap **f);
 struct harness_gateway *harness_gateway_for_dovecot(struct demo_dovecot *d, const char *tls_mode,
                                                     bool with_ca, const char *const *extra);
 
+/* The same with a given state directory (a restart passes the old one). */
+struct harness_gateway *harness_gateway_for_dovecot_in(struct demo_dovecot *d,
+                                                       const char *tls_mode, bool with_ca,
+                                                       const char *const *extra,
+                                                       const char *state_dir);
+
 /* GET /.well-known/jmap with Basic user:pass (user NULL: no Authorization). */
 int harness_get_session(uint16_t port, const char *user, const char *pass,
                         struct harness_response *r);
@@ -215,18 +221,32 @@ json_t *harness_api_ok(uint16_t port, const char *user, const char *pass, const 
 /* The path part of an absolute URL ("http://h:p/a/b" -> "/a/b"), malloc'd. */
 char *harness_url_path(const char *url);
 
+/* A plain IMAP session as user on port (LOGIN), APPENDing n_msgs messages
+ * to mailbox, then running cmds (NULL-terminated, may be NULL), each of
+ * which must answer OK. Fails the test otherwise. */
+void harness_imap_session(uint16_t port, const char *user, const char *pass, const char *mailbox,
+                          const char *const *msgs, size_t n_msgs, const char *const *cmds);
+
+/* Delivers msg (CRLF lines, no dot-stuffing needed) to rcpt over LMTP on
+ * port, as a mail server would. Fails the test unless it is accepted. */
+void harness_lmtp_deliver(uint16_t port, const char *rcpt, const char *msg);
+
+/* One JMAP method call (core + mail) with args (a JSON object text); the
+ * response triple [name, args, id] (new reference). */
+json_t *harness_jmap_call(uint16_t port, const char *user, const char *pass, const char *method,
+                          const char *args);
+
+/* The same, failing the test unless the response is method's own; returns
+ * its arguments object (new reference). */
+json_t *harness_jmap_ok(uint16_t port, const char *user, const char *pass, const char *method,
+                        const char *args);
+
 /* Stops gw (SIGTERM, as harness_gateway_stop) and starts the same binary
  * again with the same state dir and log file but opts' arguments (its
  * state_dir is ignored), on a new port (gw->port). The restarted gateway is
  * the current one. 0, or -1 when the stop was not clean or the start
  * failed. */
 int harness_gateway_restart(struct harness_gateway *gw, const struct harness_gateway_opts *opts);
-
-/* harness_gateway_restart() with the arguments harness_gateway_for_dovecot()
- * gives. */
-int harness_gateway_restart_for_dovecot(struct harness_gateway *gw, struct demo_dovecot *d,
-                                        const char *tls_mode, bool with_ca,
-                                        const char *const *extra);
 
 /* ------------------------------------------------------------ second IMAP client */
 
@@ -259,20 +279,6 @@ json_t *harness_imap_keywords(const char *flags, size_t len);
 
 /* LOGOUT, close, free; sets *c NULL. */
 void harness_imap_logout(struct harness_imap **c);
-
-/* Delivers msg (CRLF lines; dot-stuffed here) to rcpt through LMTP on
- * 127.0.0.1:port (Dovecot's LMTP: demo_dovecot_lmtp_port()). 0 when the
- * recipient's delivery was accepted (250), else -1 (the reply printed). */
-int harness_lmtp_deliver(uint16_t port, const char *from, const char *rcpt, const char *msg,
-                         size_t len);
-
-/* One method call with the core and mail capabilities on account_id: fmt
- * (printf) gives the arguments after "accountId" ("" for none). Returns the
- * response arguments (new reference); fails the test, naming the method
- * error, when the answer is not `method`. */
-json_t *harness_jmap_call(uint16_t port, const char *user, const char *pass,
-                          const char *account_id, const char *method, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
 
 /* ------------------------------------------------------------ assertions */
 

@@ -3,7 +3,6 @@
 #define _GNU_SOURCE 1
 #include "harness.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,18 +11,27 @@
 
 #define MAX_GW_ARGS 48
 
-/* The gateway arguments for Dovecot d into args (MAX_GW_ARGS, NULL-ended);
- * port is the caller's buffer they point into. 0 or -1. */
-static int dovecot_args(struct demo_dovecot *d, const char *tls_mode, bool with_ca,
-                        const char *const *extra, const char **args, char port[16])
+struct harness_gateway *harness_gateway_for_dovecot(struct demo_dovecot *d, const char *tls_mode,
+                                                    bool with_ca, const char *const *extra)
 {
+    return harness_gateway_for_dovecot_in(d, tls_mode, with_ca, extra, NULL);
+}
+
+struct harness_gateway *harness_gateway_for_dovecot_in(struct demo_dovecot *d,
+                                                       const char *tls_mode, bool with_ca,
+                                                       const char *const *extra,
+                                                       const char *state_dir)
+{
+    struct harness_gateway_opts opts = { 0 };
+    const char *args[MAX_GW_ARGS];
+    char port[16];
     size_t n = 0;
     bool implicit = strcmp(tls_mode, "tls") == 0;
-    int len = snprintf(port, 16, "%u",
+    int len = snprintf(port, sizeof(port), "%u",
                        implicit ? demo_dovecot_imaps_port(d) : demo_dovecot_imap_port(d));
 
-    if (len < 0 || len >= 16)
-        return -1;
+    if (len < 0 || (size_t)len >= sizeof(port))
+        return NULL;
     args[n++] = "--imap-host";
     args[n++] = "127.0.0.1";
     args[n++] = "--imap-port";
@@ -36,38 +44,13 @@ static int dovecot_args(struct demo_dovecot *d, const char *tls_mode, bool with_
     }
     for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
         if (n + 1 >= MAX_GW_ARGS)
-            return -1;
+            return NULL;
         args[n++] = extra[i];
     }
     args[n] = NULL;
-    return 0;
-}
-
-struct harness_gateway *harness_gateway_for_dovecot(struct demo_dovecot *d, const char *tls_mode,
-                                                    bool with_ca, const char *const *extra)
-{
-    struct harness_gateway_opts opts = { 0 };
-    const char *args[MAX_GW_ARGS];
-    char port[16];
-
-    if (dovecot_args(d, tls_mode, with_ca, extra, args, port) != 0)
-        return NULL;
     opts.args = args;
+    opts.state_dir = state_dir;
     return harness_gateway_start(&opts);
-}
-
-int harness_gateway_restart_for_dovecot(struct harness_gateway *gw, struct demo_dovecot *d,
-                                        const char *tls_mode, bool with_ca,
-                                        const char *const *extra)
-{
-    struct harness_gateway_opts opts = { 0 };
-    const char *args[MAX_GW_ARGS];
-    char port[16];
-
-    if (dovecot_args(d, tls_mode, with_ca, extra, args, port) != 0)
-        return -1;
-    opts.args = args;
-    return harness_gateway_restart(gw, &opts);
 }
 
 int harness_get_session(uint16_t port, const char *user, const char *pass,
@@ -159,37 +142,4 @@ char *harness_url_path(const char *url)
         return NULL;
     p = strchr(p + 3, '/');
     return strdup(p != NULL ? p : "/");
-}
-
-json_t *harness_jmap_call(uint16_t port, const char *user, const char *pass,
-                          const char *account_id, const char *method, const char *fmt, ...)
-{
-    char *args = NULL, *body = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vasprintf(&args, fmt, ap);
-    va_end(ap);
-    H_ASSERT(n >= 0);
-    H_ASSERT(asprintf(&body,
-                      "{\"using\": [\"urn:ietf:params:jmap:core\", \"urn:ietf:params:jmap:mail\"],"
-                      " \"methodCalls\": [[\"%s\","
-                      " {\"accountId\": \"%s\"%s%s}, \"c\"]]}",
-                      method, account_id, args[0] ? ", " : "", args) > 0);
-    free(args);
-    json_t *resp = harness_api_ok(port, user, pass, body);
-    free(body);
-    json_t *inv = json_array_get(json_object_get(resp, "methodResponses"), 0);
-    const char *name = json_string_value(json_array_get(inv, 0));
-    if (name == NULL || strcmp(name, method) != 0) {
-        char *dump = json_dumps(inv, JSON_COMPACT);
-        char text[1024];
-        snprintf(text, sizeof(text), "%s", dump != NULL ? dump : "?");
-        free(dump);
-        json_decref(resp);
-        harness_fail(__FILE__, __LINE__, "%s answered %s", method, text);
-    }
-    json_t *out = json_incref(json_array_get(inv, 1));
-    json_decref(resp);
-    H_ASSERT(json_is_object(out));
-    return out;
 }

@@ -202,8 +202,15 @@ static void test_method_errors(void **state)
                         "unknownMethod");
     /* accountNotFound / accountNotSupportedByMethod need a method that takes
      * an accountId; Core has none, so tests/unit/test_dispatch.c covers them. */
-    /* Mail methods arrive with the read path; until then they are unknown. */
+    /* A mail method: an account that is not the caller's, a missing one,
+     * and the mail capability left out of using. */
     expect_method_error("{\"using\":[" CORE ",\"urn:ietf:params:jmap:mail\"],\"methodCalls\":"
+                        "[[\"Mailbox/get\",{\"accountId\":\"x\",\"ids\":[]},\"c1\"]]}",
+                        "accountNotFound");
+    expect_method_error("{\"using\":[" CORE ",\"urn:ietf:params:jmap:mail\"],\"methodCalls\":"
+                        "[[\"Mailbox/get\",{\"ids\":[]},\"c1\"]]}",
+                        "invalidArguments");
+    expect_method_error("{\"using\":[" CORE "],\"methodCalls\":"
                         "[[\"Mailbox/get\",{\"accountId\":\"x\",\"ids\":[]},\"c1\"]]}",
                         "unknownMethod");
 }

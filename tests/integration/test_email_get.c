@@ -50,65 +50,11 @@ static const char msg_plain[] =
     "Subject: plain email-get-test\r\nMessage-ID: <email-get-2@example.com>\r\n"
     "In-Reply-To: <email-get-1@example.com>\r\n\r\nJust text.\r\n";
 
-/* Reads lines from the IMAP socket until one starts with tag; true on OK. */
-static bool imap_wait(int fd, const char *tag)
-{
-    char buf[8192];
-    size_t len = 0;
-    int64_t deadline = harness_now_ms() + 10000;
-    while (harness_now_ms() < deadline && len < sizeof(buf) - 1) {
-        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
-        if (n <= 0)
-            return false;
-        len += (size_t)n;
-        buf[len] = '\0';
-        char *line = buf;
-        char *nl;
-        while ((nl = strstr(line, "\r\n")) != NULL) {
-            if (strncmp(line, tag, strlen(tag)) == 0 && line[strlen(tag)] == ' ')
-                return strncmp(line + strlen(tag) + 1, "OK", 2) == 0;
-            line = nl + 2;
-        }
-        memmove(buf, line, strlen(line) + 1);
-        len = strlen(buf);
-    }
-    return false;
-}
-
-static bool imap_cmd(int fd, const char *tag, const char *cmd)
-{
-    char line[512];
-    int n = snprintf(line, sizeof(line), "%s %s\r\n", tag, cmd);
-    return n > 0 && (size_t)n < sizeof(line) && harness_send_all(fd, line, (size_t)n) == 0 &&
-           imap_wait(fd, tag);
-}
-
-/* One plain IMAP session (Dovecot allows LOGIN on loopback) running
- * APPENDs (LITERAL+) and then extra commands. */
+/* One plain IMAP session as demo: APPENDs to INBOX, then commands. */
 static void imap_session(const char *const *msgs, size_t n_msgs, const char *const *cmds)
 {
-    int fd = harness_connect(demo_dovecot_imap_port(fx.dovecot));
-    H_ASSERT(fd >= 0);
-    H_ASSERT(imap_wait(fd, "*"));
-    H_ASSERT(imap_cmd(fd, "a1", "LOGIN demo demo"));
-    for (size_t i = 0; i < n_msgs; i++) {
-        char head[64];
-        int n = snprintf(head, sizeof(head), "b%zu APPEND INBOX {%zu+}\r\n", i, strlen(msgs[i]));
-        H_ASSERT(n > 0 && (size_t)n < sizeof(head));
-        H_ASSERT(harness_send_all(fd, head, (size_t)n) == 0);
-        H_ASSERT(harness_send_all(fd, msgs[i], strlen(msgs[i])) == 0);
-        H_ASSERT(harness_send_all(fd, "\r\n", 2) == 0);
-        char tag[32];
-        snprintf(tag, sizeof(tag), "b%zu", i);
-        H_ASSERT_MSG(imap_wait(fd, tag), "APPEND %zu failed", i);
-    }
-    for (size_t i = 0; cmds != NULL && cmds[i] != NULL; i++) {
-        char tag[32];
-        snprintf(tag, sizeof(tag), "c%zu", i);
-        H_ASSERT_MSG(imap_cmd(fd, tag, cmds[i]), "%s failed", cmds[i]);
-    }
-    imap_cmd(fd, "z", "LOGOUT");
-    close(fd);
+    harness_imap_session(demo_dovecot_imap_port(fx.dovecot), "demo", "demo", "INBOX", msgs,
+                         n_msgs, cmds);
 }
 
 static int group_setup(void **state)
@@ -147,16 +93,11 @@ static int group_teardown(void **state)
  * accountId) and returns the method response [name, args, id]. */
 static json_t *email_get(const char *more_args)
 {
-    char *body = NULL;
-    H_ASSERT(asprintf(&body,
-                      "{\"using\": " USING ", \"methodCalls\": [[\"Email/get\","
-                      " {\"accountId\": \"%s\"%s%s}, \"0\"]]}",
-                      fx.account_id, more_args[0] ? ", " : "", more_args) > 0);
-    json_t *resp = harness_api_ok(fx.gw->port, "demo", "demo", body);
-    free(body);
-    json_t *call = json_incref(json_array_get(json_object_get(resp, "methodResponses"), 0));
-    json_decref(resp);
-    H_ASSERT(call != NULL);
+    char *args = NULL;
+    H_ASSERT(asprintf(&args, "{\"accountId\": \"%s\"%s%s}", fx.account_id,
+                      more_args[0] ? ", " : "", more_args) > 0);
+    json_t *call = harness_jmap_call(fx.gw->port, "demo", "demo", "Email/get", args);
+    free(args);
     return call;
 }
 
@@ -164,14 +105,7 @@ static json_t *email_get_ok(const char *more_args)
 {
     json_t *call = email_get(more_args);
     const char *name = json_string_value(json_array_get(call, 0));
-    if (name == NULL || strcmp(name, "Email/get") != 0) {
-        char text[1024];
-        char *dump = json_dumps(call, 0);
-        snprintf(text, sizeof(text), "%s", dump != NULL ? dump : "?");
-        free(dump);
-        json_decref(call);
-        harness_fail(__FILE__, __LINE__, "Email/get failed: %s", text);
-    }
+    H_ASSERT_MSG(name != NULL && strcmp(name, "Email/get") == 0, "Email/get failed");
     return call;
 }
 

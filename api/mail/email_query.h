@@ -1,0 +1,76 @@
+/* email_query.h - api/mail internal: the Email/query engine shared by
+ * Email/query, Email/queryChanges and SearchSnippet/get. */
+#ifndef API_MAIL_EMAIL_QUERY_H
+#define API_MAIL_EMAIL_QUERY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "jmap_mail.h"
+
+#define EMAIL_QUERY_MAX_KEYS 8
+#define EMAIL_QUERY_MAX_SEARCHES 16
+
+enum email_sort_type {
+    EMAIL_SORT_RECEIVED, EMAIL_SORT_SENT, EMAIL_SORT_SIZE, EMAIL_SORT_FROM, EMAIL_SORT_TO,
+    EMAIL_SORT_SUBJECT, EMAIL_SORT_HAS_KEYWORD, EMAIL_SORT_ALL_IN_THREAD,
+    EMAIL_SORT_SOME_IN_THREAD,
+};
+
+struct email_query_key {
+    enum email_sort_type type;
+    bool ascending;
+    const char *keyword;        /* borrowed from the request */
+};
+
+/* The Email ids IMAP SEARCH found for one text condition, sorted. */
+struct email_query_hits {
+    json_t *condition;          /* borrowed: the condition's value */
+    char (*ids)[MAIL_STORE_ID_MAX];
+    size_t n;
+};
+
+struct email_query {
+    struct jmap_mail *m;                    /* borrowed */
+    const char *scope;                      /* inMailbox the filter is limited to, or NULL */
+    struct mail_store_mailbox_list *mailboxes;
+    struct mail_store_email_list *scoped;   /* the Emails in scope */
+    struct mail_store_email_list *all;      /* the account, when thread conditions need it */
+    const struct mail_store_email **by_thread;  /* sorted by thread id */
+    size_t n_by_thread;
+    struct email_query_key keys[EMAIL_QUERY_MAX_KEYS];
+    size_t n_keys;
+    struct email_query_hits hits[EMAIL_QUERY_MAX_SEARCHES];
+    size_t n_hits;
+    struct mail_backend *backend;
+    const struct mail_store_email **result; /* the answer, in order */
+    size_t n_result;
+};
+
+/* Checks filter and sort, reads the cache, runs the text conditions on
+ * IMAP and fills q->result. q must be zeroed with q->m set; clear it with
+ * email_query_clear() whatever this returns. NULL or a method error. */
+json_t *email_query_run(struct email_query *q, json_t *filter, json_t *sort, bool collapse);
+void email_query_clear(struct email_query *q);
+
+/* Recent results (email_query_cache.c). The key (new string, NULL when
+ * memory runs out) names account, state, filter, sort and collapseThreads;
+ * a hit copies the ids into *ids (new, free()). Thread-safe. */
+char *email_query_cache_key(const char *account_id, const char *state, json_t *filter,
+                            json_t *sort, bool collapse);
+bool email_query_cache_get(const char *key, char (**ids)[MAIL_STORE_ID_MAX], size_t *n);
+void email_query_cache_put(const char *key, const struct email_query *q);
+/* Frees every entry (process exit, tests). */
+void email_query_cache_clear(void);
+
+/* The jmap_filter_check_fn of Email FilterConditions (§4.4.1). */
+json_t *email_query_check_condition(void *ctx, json_t *condition);
+
+/* Pure helpers, exposed for unit tests. */
+bool email_query_parse_utc_date(const char *s, int64_t *out);
+json_t *email_query_parse_sort(json_t *sort, struct email_query *q);
+bool email_query_thread_keyword(const struct email_query *q, const struct mail_store_email *e,
+                                const char *keyword, bool all);
+
+#endif

@@ -1,0 +1,108 @@
+/* query_window.c - query windows and the shared /query and /changes
+ * responses (include/jmap_query.h). */
+#include "jmap_query.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "jmap_mail.h"
+
+json_t *jmap_query_window(const struct jmap_query_args *q, const char *const *ids, size_t n,
+                          size_t *start, size_t *count)
+{
+    size_t first;
+    if (q->anchor != NULL) {
+        size_t at = n;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(ids[i], q->anchor) == 0) {
+                at = i;
+                break;
+            }
+        if (at == n)
+            return jmap_error_new("anchorNotFound", NULL);
+        if (q->anchor_offset < 0 && (uint64_t)-q->anchor_offset > at)
+            first = 0;
+        else
+            first = (size_t)((int64_t)at + q->anchor_offset);
+    } else if (q->position < 0) {
+        first = (uint64_t)-q->position >= n ? 0 : n - (size_t)-q->position;
+    } else {
+        first = (size_t)q->position;
+    }
+    if (first > n)
+        first = n;
+    size_t rest = n - first;
+    *start = first;
+    *count = q->has_limit && q->limit < rest ? (size_t)q->limit : rest;
+    return NULL;
+}
+
+json_t *jmap_query_response(const char *account_id, const char *query_state, bool can_calculate,
+                            const char *const *ids, size_t start, size_t count, size_t total,
+                            bool with_total)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list != NULL && i < count; i++)
+        if (json_array_append_new(list, json_string(ids[start + i])) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    if (list == NULL)
+        return NULL;
+    json_t *res = json_pack("{s:s, s:s, s:b, s:I, s:o}", "accountId", account_id, "queryState",
+                            query_state, "canCalculateChanges", can_calculate, "position",
+                            (json_int_t)start, "ids", list);
+    if (res != NULL && with_total &&
+        json_object_set_new(res, "total", json_integer((json_int_t)total)) != 0) {
+        json_decref(res);
+        res = NULL;
+    }
+    return res;
+}
+
+static json_t *id_array(const struct mail_store_ids *ids)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && i < ids->n; i++)
+        if (json_array_append_new(a, json_string(ids->v[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+json_t *jmap_mail_changes(struct jmap_invocation *inv, json_t *args, enum mail_store_type type,
+                          bool with_updated_properties, json_t **error)
+{
+    struct jmap_changes_args ca;
+    struct jmap_mail m;
+    struct mail_store_changes c = { 0 };
+    struct gw_error err = { 0 };
+    char old_state[MAIL_STORE_STATE_MAX];
+    json_t *res = NULL;
+    if ((*error = jmap_args_changes(args, NULL, &ca)) != NULL ||
+        (*error = jmap_mail_begin(inv, &m)) != NULL)
+        return NULL;
+    int rc = mail_store_changes(m.ms, m.account_id, type, ca.since_state, (size_t)ca.max_changes,
+                                &c, &err);
+    if (rc == MAIL_STORE_CANNOT_CALCULATE) {
+        *error = jmap_error_new("cannotCalculateChanges",
+                                "That state is unknown or older than this server remembers.");
+        return NULL;
+    }
+    if (rc != 0) {
+        *error = jmap_error_from_gw(&err);
+        return NULL;
+    }
+    snprintf(old_state, sizeof(old_state), "%s", ca.since_state);
+    res = json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o}", "accountId", m.account_id, "oldState",
+                    old_state, "newState", c.new_state, "hasMoreChanges", c.has_more != 0,
+                    "created", id_array(&c.created), "updated", id_array(&c.updated),
+                    "destroyed", id_array(&c.destroyed));
+    if (res != NULL && with_updated_properties)
+        json_object_set_new(res, "updatedProperties", json_null());
+    mail_store_changes_clear(&c);
+    if (res == NULL)
+        *error = jmap_error_new("serverFail", "out of memory");
+    return res;
+}
