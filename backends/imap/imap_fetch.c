@@ -240,8 +240,12 @@ static int on_part(void *ctx, const struct imap_untagged *u, struct gw_error *er
         return 0;
     if (data->type != IMAP_V_STRING && data->type != IMAP_V_NIL)
         return gw_error_set(err, GW_ERR_PROTOCOL, "FETCH: malformed section data");
+    /* NIL is what Dovecot sends (with OK [EXPUNGEISSUED]) for a message
+     * another session expunged while this one still had it: gone. */
+    if (data->type == IMAP_V_NIL)
+        return 0;
     pc->found = true;
-    pc->out->len = data->type == IMAP_V_STRING ? data->len : 0;
+    pc->out->len = data->len;
     if ((pc->out->data = malloc(pc->out->len + 1)) == NULL)
         return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
     if (pc->out->len != 0)
