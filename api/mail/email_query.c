@@ -525,6 +525,30 @@ void email_query_clear(struct email_query *q)
         jmap_mail_backend_release(q->m, &q->backend);
 }
 
+json_t *email_query_evaluate(struct email_query *q, json_t *filter, bool collapse,
+                             const struct mail_store_email_list *threads_from)
+{
+    if (needs_threads(q, filter) || collapse) {
+        q->by_thread = calloc(threads_from->n + 1, sizeof(*q->by_thread));
+        if (q->by_thread == NULL)
+            return jmap_error_new("serverFail", "out of memory");
+        for (size_t i = 0; i < threads_from->n; i++)
+            q->by_thread[i] = &threads_from->v[i];
+        q->n_by_thread = threads_from->n;
+        qsort(q->by_thread, q->n_by_thread, sizeof(*q->by_thread), cmp_thread);
+    }
+    q->result = calloc(q->scoped->n + 1, sizeof(*q->result));
+    if (q->result == NULL)
+        return jmap_error_new("serverFail", "out of memory");
+    for (size_t i = 0; i < q->scoped->n; i++)
+        if (jmap_filter_matches(filter, match_condition, q, &q->scoped->v[i]))
+            q->result[q->n_result++] = &q->scoped->v[i];
+    qsort_r(q->result, q->n_result, sizeof(*q->result), compare, q);
+    if (collapse && collapse_threads(q) < 0)
+        return jmap_error_new("serverFail", "out of memory");
+    return NULL;
+}
+
 json_t *email_query_run(struct email_query *q, json_t *filter, json_t *sort, bool collapse)
 {
     struct gw_error err = { 0 };
@@ -543,29 +567,11 @@ json_t *email_query_run(struct email_query *q, json_t *filter, json_t *sort, boo
             return jmap_error_from_gw(&err);
         threads_from = q->all;
     }
-    if (needs_threads(q, filter) || collapse) {
-        q->by_thread = calloc(threads_from->n + 1, sizeof(*q->by_thread));
-        if (q->by_thread == NULL)
-            return jmap_error_new("serverFail", "out of memory");
-        for (size_t i = 0; i < threads_from->n; i++)
-            q->by_thread[i] = &threads_from->v[i];
-        q->n_by_thread = threads_from->n;
-        qsort(q->by_thread, q->n_by_thread, sizeof(*q->by_thread), cmp_thread);
-    }
     if (tree_needs_search(filter, 0)) {
         if ((error = jmap_mail_backend_acquire(q->m, &q->backend)) != NULL ||
             (error = search_tree(q, filter, 0)) != NULL)
             return error;
         jmap_mail_backend_release(q->m, &q->backend);
     }
-    q->result = calloc(q->scoped->n + 1, sizeof(*q->result));
-    if (q->result == NULL)
-        return jmap_error_new("serverFail", "out of memory");
-    for (size_t i = 0; i < q->scoped->n; i++)
-        if (jmap_filter_matches(filter, match_condition, q, &q->scoped->v[i]))
-            q->result[q->n_result++] = &q->scoped->v[i];
-    qsort_r(q->result, q->n_result, sizeof(*q->result), compare, q);
-    if (collapse && collapse_threads(q) < 0)
-        return jmap_error_new("serverFail", "out of memory");
-    return NULL;
+    return email_query_evaluate(q, filter, collapse, threads_from);
 }

@@ -54,6 +54,14 @@ struct email_query {
 json_t *email_query_run(struct email_query *q, json_t *filter, json_t *sort, bool collapse);
 void email_query_clear(struct email_query *q);
 
+/* The C half of email_query_run, without store or server: with q->keys
+ * parsed, q->scoped the candidates and q->hits the text conditions'
+ * answers, filters, sorts (ties by id) and collapses into q->result.
+ * threads_from (borrowed) holds every Email of the candidates' threads,
+ * for the thread-keyword conditions and sorts. NULL or a method error. */
+json_t *email_query_evaluate(struct email_query *q, json_t *filter, bool collapse,
+                             const struct mail_store_email_list *threads_from);
+
 /* Recent results (email_query_cache.c). The key (new string, NULL when
  * memory runs out) names account, state, filter, sort and collapseThreads;
  * a hit copies the ids into *ids (new, free()). Thread-safe. */
@@ -63,6 +71,14 @@ bool email_query_cache_get(const char *key, char (**ids)[MAIL_STORE_ID_MAX], siz
 void email_query_cache_put(const char *key, const struct email_query *q);
 /* Frees every entry (process exit, tests). */
 void email_query_cache_clear(void);
+
+/* Email/queryChanges between two complete results (email_query_diff.c):
+ * *removed (Id[]) and *added (AddedItem[] by index), new references, such
+ * that replaying them on old gives now. More than max_changes (0: no
+ * limit) changes is tooManyChanges. NULL or a method error. */
+json_t *email_query_diff(const char (*old)[MAIL_STORE_ID_MAX], size_t n_old,
+                         const char (*now)[MAIL_STORE_ID_MAX], size_t n_now,
+                         uint64_t max_changes, json_t **removed, json_t **added);
 
 /* The jmap_filter_check_fn of Email FilterConditions (§4.4.1). */
 json_t *email_query_check_condition(void *ctx, json_t *condition);

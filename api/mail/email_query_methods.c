@@ -19,14 +19,40 @@ static json_t *collapse_arg(json_t *args, bool *collapse)
     return NULL;
 }
 
+/* The complete result of a query in the current state: from the cache of
+ * recent results, else computed (and then cached). *ids is new (free()). */
+static json_t *current_result(struct jmap_mail *m, const char *state, json_t *filter,
+                              json_t *sort, bool collapse, char (**ids)[MAIL_STORE_ID_MAX],
+                              size_t *n)
+{
+    struct email_query q = { .m = m };
+    json_t *error = NULL;
+    char *key = email_query_cache_key(m->account_id, state, filter, sort, collapse);
+    if (key != NULL && email_query_cache_get(key, ids, n))
+        goto out;
+    if ((error = email_query_run(&q, filter, sort, collapse)) != NULL)
+        goto out;
+    if ((*ids = malloc((q.n_result + 1) * sizeof(**ids))) == NULL) {
+        error = jmap_error_new("serverFail", "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < q.n_result; i++)
+        memcpy((*ids)[i], q.result[i]->id, MAIL_STORE_ID_MAX);
+    *n = q.n_result;
+    if (key != NULL)
+        email_query_cache_put(key, &q);
+out:
+    free(key);
+    email_query_clear(&q);
+    return error;
+}
+
 static json_t *email_query(struct jmap_invocation *inv, json_t *args, json_t **error)
 {
     struct jmap_query_args qa;
     struct jmap_mail m;
-    struct email_query q = { .m = &m };
     char state[MAIL_STORE_STATE_MAX];
-    char (*cached)[MAIL_STORE_ID_MAX] = NULL;
-    char *key = NULL;
+    char (*result)[MAIL_STORE_ID_MAX] = NULL;
     const char **ids = NULL;
     size_t n = 0, start = 0, count = 0;
     bool collapse = false;
@@ -34,28 +60,16 @@ static json_t *email_query(struct jmap_invocation *inv, json_t *args, json_t **e
     if ((*error = jmap_args_query(args, query_extra, &qa)) != NULL ||
         (*error = collapse_arg(args, &collapse)) != NULL ||
         (*error = jmap_mail_begin(inv, &m)) != NULL ||
-        (*error = jmap_mail_state(&m, MAIL_STORE_EMAIL, state)) != NULL)
+        (*error = jmap_mail_state(&m, MAIL_STORE_EMAIL, state)) != NULL ||
+        (*error = current_result(&m, state, qa.filter, qa.sort, collapse, &result, &n)) != NULL)
         goto out;
-    key = email_query_cache_key(m.account_id, state, qa.filter, qa.sort, collapse);
-    if (key != NULL && email_query_cache_get(key, &cached, &n)) {
-        if ((ids = calloc(n + 1, sizeof(*ids))) == NULL)
-            goto nomem;
-        for (size_t i = 0; i < n; i++)
-            ids[i] = cached[i];
-    } else {
-        if ((*error = email_query_run(&q, qa.filter, qa.sort, collapse)) != NULL)
-            goto out;
-        n = q.n_result;
-        if ((ids = calloc(n + 1, sizeof(*ids))) == NULL)
-            goto nomem;
-        for (size_t i = 0; i < n; i++)
-            ids[i] = q.result[i]->id;
-        if (key != NULL)
-            email_query_cache_put(key, &q);
-    }
+    if ((ids = calloc(n + 1, sizeof(*ids))) == NULL)
+        goto nomem;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = result[i];
     if ((*error = jmap_query_window(&qa, ids, n, &start, &count)) != NULL)
         goto out;
-    res = jmap_query_response(m.account_id, state, false, ids, start, count, n,
+    res = jmap_query_response(m.account_id, state, true, ids, start, count, n,
                               qa.calculate_total);
     if (res == NULL)
         goto nomem;
@@ -64,41 +78,55 @@ nomem:
     *error = jmap_error_new("serverFail", "out of memory");
 out:
     free(ids);
-    free(cached);
-    free(key);
-    email_query_clear(&q);
+    free(result);
     return res;
 }
 
-/* Results of older states are not kept: "nothing changed" is answered
- * exactly, anything else is cannotCalculateChanges (RFC 8620 §5.6 allows
- * it; clients then query again), so canCalculateChanges is false. */
+/* Exact while the result of sinceQueryState is still among the recent
+ * results (email_query_cache.c), else cannotCalculateChanges (RFC 8620
+ * §5.6 allows it; the client then queries again). upToId is a SHOULD for
+ * immutable sorts only and is not used: the full change list is exact. */
 static json_t *email_query_changes(struct jmap_invocation *inv, json_t *args, json_t **error)
 {
     struct jmap_query_changes_args qa;
     struct jmap_mail m;
-    struct email_query q = { .m = &m };
     char state[MAIL_STORE_STATE_MAX];
+    char (*now)[MAIL_STORE_ID_MAX] = NULL, (*old)[MAIL_STORE_ID_MAX] = NULL;
+    char *old_key = NULL;
+    size_t n_now = 0, n_old = 0;
     bool collapse = false;
-    json_t *res = NULL;
+    json_t *res = NULL, *removed = NULL, *added = NULL;
     if ((*error = jmap_args_query_changes(args, query_extra, &qa)) != NULL ||
         (*error = collapse_arg(args, &collapse)) != NULL ||
         (*error = jmap_mail_begin(inv, &m)) != NULL ||
         (*error = jmap_mail_state(&m, MAIL_STORE_EMAIL, state)) != NULL ||
-        (*error = email_query_run(&q, qa.filter, qa.sort, collapse)) != NULL)
+        (*error = current_result(&m, state, qa.filter, qa.sort, collapse, &now, &n_now)) != NULL)
         goto out;
-    if (strcmp(qa.since_query_state, state) != 0) {
+    old_key = email_query_cache_key(m.account_id, qa.since_query_state, qa.filter, qa.sort,
+                                    collapse);
+    if (old_key == NULL || !email_query_cache_get(old_key, &old, &n_old)) {
         *error = jmap_error_new("cannotCalculateChanges", NULL);
         goto out;
     }
-    res = json_pack("{s:s, s:s, s:s, s:[], s:[]}", "accountId", m.account_id, "oldQueryState",
-                    state, "newQueryState", state, "removed", "added");
-    if (res != NULL && qa.calculate_total)
-        json_object_set_new(res, "total", json_integer((json_int_t)q.n_result));
+    if ((*error = email_query_diff((const char (*)[MAIL_STORE_ID_MAX])old, n_old,
+                                   (const char (*)[MAIL_STORE_ID_MAX])now, n_now,
+                                   qa.max_changes, &removed, &added)) != NULL)
+        goto out;
+    res = json_pack("{s:s, s:s, s:s, s:o, s:o}", "accountId", m.account_id, "oldQueryState",
+                    qa.since_query_state, "newQueryState", state, "removed", removed, "added",
+                    added);
+    removed = added = NULL;     /* stolen by json_pack, even when it fails */
+    if (res != NULL && qa.calculate_total &&
+        json_object_set_new(res, "total", json_integer((json_int_t)n_now)) < 0) {
+        json_decref(res);
+        res = NULL;
+    }
     if (res == NULL)
         *error = jmap_error_new("serverFail", "out of memory");
 out:
-    email_query_clear(&q);
+    free(now);
+    free(old);
+    free(old_key);
     return res;
 }
 
