@@ -320,7 +320,7 @@ static bool match_condition(void *ctx, json_t *cond, const void *item)
         } else if (needs_search(key)) {
             ok = false;
             for (size_t i = 0; i < q->n_hits; i++)
-                if (q->hits[i].condition == v)
+                if (q->hits[i].condition == v && q->hits[i].n > 0)  /* no hits: ids NULL */
                     ok = bsearch(e->id, q->hits[i].ids, q->hits[i].n, sizeof(*q->hits[i].ids),
                                  cmp_id) != NULL;
         }

@@ -1,4 +1,4 @@
-/* test_email_query.c - the Email/query engine without store or server:
+/* test_email_query_engine.c - the Email/query engine without store or server:
  * every FilterCondition of RFC 8621 §4.4.1 (text conditions answered by a
  * given IMAP hit list), AND/OR/NOT nesting, every sort of §4.4.2 with
  * isAscending and ties by id, collapseThreads, argument errors, windows
