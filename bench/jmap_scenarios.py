@@ -76,9 +76,11 @@ def main():
         emit("gw_inbox_page_cold", error=e)
         return
     # The inbox's id: a filter cannot take a result reference (RFC 8620
-    # §3.7 only resolves top-level arguments), so the page names it.
-    _, answer = post([["Mailbox/query", {"accountId": account, "filter": {"role": "inbox"}},
-                       "m"]])
+    # §3.7 only resolves top-level arguments), so the page names it. A
+    # client does the same: mailboxes first, then the page. This first
+    # request fills the cache, so the cold page is the two together.
+    mailbox_time, answer = post([["Mailbox/query", {"accountId": account,
+                                                    "filter": {"role": "inbox"}}, "m"]])
     inbox = check(answer)["methodResponses"][0][1]["ids"][0]
     scenarios = {}
     scenarios["inbox_page"] = [
@@ -95,12 +97,11 @@ def main():
     with open(f"{BODY_DIR}/inbox_page.json", "w") as f:
         json.dump({"using": USING, "methodCalls": scenarios["inbox_page"]}, f)
 
-    # Cold: the Mailbox/query above synced the mailboxes; this is the
-    # first request that needs the Emails.
+    # Cold: the first two requests after the gateway started.
     try:
         elapsed, answer = post(scenarios["inbox_page"])
         check(answer)
-        emit("gw_inbox_page_cold", [elapsed])
+        emit("gw_inbox_page_cold", [mailbox_time + elapsed])
     except Exception as e:  # noqa: BLE001 - reported, not hidden
         emit("gw_inbox_page_cold", error=e)
         return
