@@ -351,6 +351,33 @@ static void test_dates(void **state)
     assert_false(email_query_parse_utc_date(NULL, &t));
 }
 
+static void test_base_subject(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        { "Hello", "Hello" },
+        { "Re: Hello", "Hello" },
+        { "RE: re: Fwd:  Hello  ", "Hello" },
+        { "Re[2]: Hello", "Hello" },
+        { "Fw: [list] Re: Hello (fwd)", "Hello" },
+        { "[list] Hello", "Hello" },
+        { "[list]", "[list]" },
+        { "[Fwd: Re: Hello]", "Hello" },
+        { "Reply: Hello", "Reply: Hello" },
+        { "Re Hello", "Re Hello" },
+        { "Re: [unclosed", "[unclosed" },
+        { "", "" },
+        { "  (fwd)", "" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t len = 0;
+        const char *b = email_query_base_subject(cases[i][0], &len);
+        if (len != strlen(cases[i][1]) || strncmp(b, cases[i][1], len) != 0)
+            fail_msg("base subject of \"%s\": \"%.*s\", want \"%s\"", cases[i][0], (int)len, b,
+                     cases[i][1]);
+    }
+}
+
 struct window_case {
     int64_t position;
     const char *anchor;
@@ -556,7 +583,7 @@ int main(void)
         cmocka_unit_test(test_filters), cmocka_unit_test(test_sorts),
         cmocka_unit_test(test_errors),  cmocka_unit_test(test_dates),
         cmocka_unit_test(test_windows), cmocka_unit_test(test_diff),
-        cmocka_unit_test(test_large),
+        cmocka_unit_test(test_large),   cmocka_unit_test(test_base_subject),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
