@@ -83,11 +83,14 @@ json_t *email_query_diff(const char (*old)[MAIL_STORE_ID_MAX], size_t n_old,
 /* The jmap_filter_check_fn of Email FilterConditions (§4.4.1). */
 json_t *email_query_check_condition(void *ctx, json_t *condition);
 
-/* Pure helpers, exposed for unit tests. */
+/* Pure helpers, exposed for unit tests (the subject ones in
+ * email_query_subject.c). */
 bool email_query_parse_utc_date(const char *s, int64_t *out);
 /* The RFC 5256 §2.1 base subject of s (a slice of it: *len bytes from the
  * pointer returned) that the subject sort compares. */
 const char *email_query_base_subject(const char *s, size_t *len);
+/* strcasecmp of the base subjects of a and b. */
+int email_query_subject_cmp(const char *a, const char *b);
 json_t *email_query_parse_sort(json_t *sort, struct email_query *q);
 bool email_query_thread_keyword(const struct email_query *q, const struct mail_store_email *e,
                                 const char *keyword, bool all);
