@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "email_query_cache.h"
 #include "jmap_mail.h"
 
 #define EMAIL_QUERY_MAX_KEYS 8
@@ -61,16 +62,6 @@ void email_query_clear(struct email_query *q);
  * for the thread-keyword conditions and sorts. NULL or a method error. */
 json_t *email_query_evaluate(struct email_query *q, json_t *filter, bool collapse,
                              const struct mail_store_email_list *threads_from);
-
-/* Recent results (email_query_cache.c). The key (new string, NULL when
- * memory runs out) names account, state, filter, sort and collapseThreads;
- * a hit copies the ids into *ids (new, free()). Thread-safe. */
-char *email_query_cache_key(const char *account_id, const char *state, json_t *filter,
-                            json_t *sort, bool collapse);
-bool email_query_cache_get(const char *key, char (**ids)[MAIL_STORE_ID_MAX], size_t *n);
-void email_query_cache_put(const char *key, const struct email_query *q);
-/* Frees every entry (process exit, tests). */
-void email_query_cache_clear(void);
 
 /* Email/queryChanges between two complete results (email_query_diff.c):
  * *removed (Id[]) and *added (AddedItem[] by index), new references, such

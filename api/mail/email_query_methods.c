@@ -40,7 +40,7 @@ static json_t *current_result(struct jmap_mail *m, const char *state, json_t *fi
         memcpy((*ids)[i], q.result[i]->id, MAIL_STORE_ID_MAX);
     *n = q.n_result;
     if (key != NULL)
-        email_query_cache_put(key, &q);
+        email_query_cache_put(key, (const char (*)[MAIL_STORE_ID_MAX])*ids, *n);
 out:
     free(key);
     email_query_clear(&q);
