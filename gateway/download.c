@@ -135,7 +135,15 @@ void download_handle(const struct http_gateway *gw, struct account *account,
         http_reply_problem(reply, 400, "about:blank", "The file name is too long.", NULL);
         return;
     }
-    if (jmap_download_blob(account, blob_id, &blob, &err) < 0) {
+    /* A range "first-[last]" needs only the bytes from first on: the
+     * whole message is then fetched from there (a resumed download). */
+    size_t start = 0, first = 0, last = 0;
+    uint64_t total = 0;
+    const char *range = req->headers.range;
+    if (range != NULL && strncmp(range, "bytes=", 6) == 0 && isdigit((unsigned char)range[6]) &&
+        parse_range(range, SIZE_MAX, &first, &last) == RANGE_OK)
+        start = first;
+    if (jmap_download_blob_from(account, blob_id, start, &blob, &total, &err) < 0) {
         if (err.code == GW_ERR_NOTFOUND)
             http_reply_problem(reply, 404, "about:blank", "No such blob.", NULL);
         else if (err.code == GW_ERR_TOO_LARGE)
@@ -150,22 +158,33 @@ void download_handle(const struct http_gateway *gw, struct account *account,
     http_reply_add_header(reply, "Content-Disposition", header);
     http_reply_add_header(reply, "Content-Type", type);
     http_reply_add_header(reply, "Accept-Ranges", "bytes");
-    size_t first = 0, last = 0;
-    switch (parse_range(req->headers.range, blob.len, &first, &last)) {
+    switch (parse_range(range, (size_t)total, &first, &last)) {
     case RANGE_UNSATISFIABLE:
-        snprintf(header, sizeof(header), "bytes */%zu", blob.len);
+        snprintf(header, sizeof(header), "bytes */%" PRIu64, total);
         http_reply_add_header(reply, "Content-Range", header);
         free(blob.data);
         http_reply_problem(reply, 416, "about:blank", "The range is outside the blob.", NULL);
         return;
     case RANGE_OK:
-        snprintf(header, sizeof(header), "bytes %zu-%zu/%zu", first, last, blob.len);
+        /* blob holds the bytes from start on, and first == start when
+         * start > 0 (the same header, now against the real size) */
+        if (first < start || last - start >= blob.len) {
+            free(blob.data);
+            http_reply_problem(reply, 500, "about:blank", "Internal server error.", NULL);
+            return;
+        }
+        snprintf(header, sizeof(header), "bytes %zu-%zu/%" PRIu64, first, last, total);
         http_reply_add_header(reply, "Content-Range", header);
-        memmove(blob.data, blob.data + first, last - first + 1);
+        memmove(blob.data, blob.data + (first - start), last - first + 1);
         blob.len = last - first + 1;
         reply->status = 206;
         break;
     case RANGE_NONE:
+        if (start > 0) {    /* cannot happen: the header parsed as a range above */
+            free(blob.data);
+            http_reply_problem(reply, 500, "about:blank", "Internal server error.", NULL);
+            return;
+        }
         reply->status = 200;
         break;
     }

@@ -6,6 +6,7 @@
 #define JMAP_DOWNLOAD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "gw_error.h"
 
@@ -25,5 +26,15 @@ struct jmap_blob_bytes {
  * GW_ERR_TOO_LARGE, and the backend's (GW_ERR_UNAVAILABLE ...). */
 int jmap_download_blob(struct account *account, const char *blob_id, struct jmap_blob_bytes *out,
                        struct gw_error *err);
+
+/* jmap_download_blob() for a byte range starting at offset (an HTTP Range
+ * request): out holds the blob's bytes from offset to its end (none when
+ * offset is at or past the end) and *total the blob's whole size. The
+ * whole message (a blob without a section) is fetched from offset only,
+ * so a resumed download costs just its tail; a part is fetched whole,
+ * decoded, and cut, since its decoded offsets are not the server's.
+ * Same errors. */
+int jmap_download_blob_from(struct account *account, const char *blob_id, uint64_t offset,
+                            struct jmap_blob_bytes *out, uint64_t *total, struct gw_error *err);
 
 #endif

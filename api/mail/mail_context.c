@@ -103,6 +103,11 @@ json_t *jmap_mail_select_email(struct jmap_mail *m, struct mail_backend *b,
      * the same uids: never serve those bytes for this Email. */
     if (sel->uidvalidity != uidvalidity)
         *gone = true;
+    /* A selection kept from earlier has not heard of messages other
+     * clients expunged since, and the server may still answer for them
+     * (Dovecot sends empty data): a NOOP brings the session up to date. */
+    if (!*gone && sel->reused && backend_noop(b, &err) != 0)
+        error = jmap_error_from_gw(&err);
     backend_selected_free(&sel);
 out:
     free(name_raw);

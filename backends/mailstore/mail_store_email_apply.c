@@ -69,14 +69,17 @@ static const char *const sql_mark_synced =
 static const char *const sql_touch_orphans =
     "INSERT OR IGNORE INTO temp.sync_emails SELECT e.email_id FROM emails e"
     " WHERE e.account_id = ?1 AND e.destroyed_modseq IS NULL AND NOT EXISTS"
-    " (SELECT 1 FROM email_locations l WHERE l.account_id = e.account_id"
-    "  AND l.email_id = e.email_id)";
+    " (SELECT 1 FROM email_locations l INDEXED BY email_locations_email"
+    "  WHERE l.account_id = e.account_id AND l.email_id = e.email_id)";
+/* INDEXED BY here and below: without it SQLite answers these correlated
+ * subqueries from an index on the account alone, a scan of every row per
+ * Email or Thread, which made the first sync of 6,000 messages take 20 s. */
 static const char *const sql_touched =
     "SELECT s.id, e.keywords, e.thread_id,"
-    " (SELECT group_concat(l.flags, '') FROM email_locations l"
+    " (SELECT group_concat(l.flags, '') FROM email_locations l INDEXED BY email_locations_email"
     "   WHERE l.account_id = e.account_id AND l.email_id = e.email_id),"
-    " (SELECT count(*) FROM email_locations l WHERE l.account_id = e.account_id"
-    "   AND l.email_id = e.email_id)"
+    " (SELECT count(*) FROM email_locations l INDEXED BY email_locations_email"
+    "   WHERE l.account_id = e.account_id AND l.email_id = e.email_id)"
     " FROM temp.sync_emails s JOIN emails e ON e.account_id = ?1 AND e.email_id = s.id"
     " WHERE e.destroyed_modseq IS NULL";
 static const char *const sql_update_email =
@@ -86,7 +89,8 @@ static const char *const sql_destroy_email =
     " WHERE account_id = ?1 AND email_id = ?2";
 static const char *const sql_stamp_threads =
     "UPDATE threads SET updated_modseq = ?2,"
-    " destroyed_modseq = CASE WHEN EXISTS (SELECT 1 FROM emails e WHERE e.account_id = ?1"
+    " destroyed_modseq = CASE WHEN EXISTS (SELECT 1 FROM emails e INDEXED BY emails_thread"
+    "   WHERE e.account_id = ?1"
     "   AND e.thread_id = threads.thread_id AND e.destroyed_modseq IS NULL) THEN NULL ELSE ?2 END"
     " WHERE account_id = ?1 AND destroyed_modseq IS NULL"
     " AND thread_id IN (SELECT id FROM temp.sync_threads)";

@@ -10,6 +10,7 @@
     "e.email_id, e.thread_id, e.size, e.received_at, e.sent_utc, ifnull(e.subject,''),"     \
     " e.from_sort, e.to_sort, e.cc_sort, e.has_attachment, e.preview, e.keywords,"          \
     " (SELECT group_concat(l2.mailbox_id, ' ') FROM email_locations l2"                     \
+    "   INDEXED BY email_locations_email"                                                   \
     "   WHERE l2.account_id = e.account_id AND l2.email_id = e.email_id),"                  \
     " CASE WHEN ?2 THEN e.headers END"
 
@@ -35,7 +36,8 @@ static const char *const sql_locate =
 static const char *const sql_by_uid =
     "SELECT email_id FROM email_locations WHERE account_id = ?1 AND mailbox_id = ?2 AND uid = ?3";
 static const char *const sql_thread =
-    "SELECT e.email_id FROM emails e WHERE e.account_id = ?1 AND e.thread_id = ?2"
+    "SELECT e.email_id FROM emails e INDEXED BY emails_thread"
+    " WHERE e.account_id = ?1 AND e.thread_id = ?2"
     " AND e.destroyed_modseq IS NULL ORDER BY e.received_at, e.email_id";
 
 static int nomem(struct gw_error *err)

@@ -391,6 +391,17 @@ int harness_gateway_stop(struct harness_gateway *gw)
     return -1;
 }
 
+int harness_gateway_restart(struct harness_gateway *gw, const struct harness_gateway_opts *opts)
+{
+    int rc = harness_gateway_stop(gw);
+    if (gateway_spawn(gw, opts) != 0) {
+        harness_print_file_tail("gateway log", gw->log_path, LOG_TAIL_LINES);
+        return -1;
+    }
+    harness_set_current_gateway(gw);
+    return rc;
+}
+
 void harness_gateway_free(struct harness_gateway **gwp)
 {
     struct harness_gateway *gw = gwp != NULL ? *gwp : NULL;
@@ -428,6 +439,18 @@ int harness_run_binary(const char *const *args, const char *const *env, int time
                        int *wait_status, char **out)
 {
     const char *bin = gateway_binary();
+
+    if (out != NULL)
+        *out = NULL;
+    if (bin == NULL)
+        return -1;
+    return harness_run_command(bin, args, env, timeout_ms, wait_status, out);
+}
+
+int harness_run_command(const char *path_of_program, const char *const *args,
+                        const char *const *env, int timeout_ms, int *wait_status, char **out)
+{
+    const char *bin = path_of_program;
     char *dir = NULL, *argv[MAX_ARGS], path[512];
     size_t argc = 0;
     int64_t deadline;
@@ -453,7 +476,8 @@ int harness_run_binary(const char *const *args, const char *const *env, int time
     deadline = harness_now_ms() + timeout_ms;
     while (waitpid(pid, &status, WNOHANG) == 0) {
         if (harness_now_ms() >= deadline) {
-            kill(pid, SIGKILL);
+            /* the child leads its own group: take its helpers too */
+            kill(-pid, SIGKILL);
             waitpid(pid, &status, 0);
             goto out;
         }

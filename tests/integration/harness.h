@@ -96,6 +96,12 @@ int harness_teardown_check_alive(void **state);
 int harness_run_binary(const char *const *args, const char *const *env, int timeout_ms,
                        int *wait_status, char **out);
 
+/* harness_run_binary() for any program (an absolute path, e.g.
+ * "/usr/bin/env" with args {"python3", ...}); on timeout its whole process
+ * group is killed. */
+int harness_run_command(const char *path_of_program, const char *const *args,
+                        const char *const *env, int timeout_ms, int *wait_status, char **out);
+
 /* ------------------------------------------------------------ Dovecot */
 
 /* A private Dovecot under a fresh temp dir, ports picked freely, TLS on,
@@ -234,6 +240,45 @@ json_t *harness_jmap_call(uint16_t port, const char *user, const char *pass, con
  * its arguments object (new reference). */
 json_t *harness_jmap_ok(uint16_t port, const char *user, const char *pass, const char *method,
                         const char *args);
+
+/* Stops gw (SIGTERM, as harness_gateway_stop) and starts the same binary
+ * again with the same state dir and log file but opts' arguments (its
+ * state_dir is ignored), on a new port (gw->port). The restarted gateway is
+ * the current one. 0, or -1 when the stop was not clean or the start
+ * failed. */
+int harness_gateway_restart(struct harness_gateway *gw, const struct harness_gateway_opts *opts);
+
+/* ------------------------------------------------------------ second IMAP client */
+
+/* A plain IMAP session over a raw socket to 127.0.0.1:port (Dovecot allows
+ * LOGIN in plaintext on loopback), independent of the gateway's IMAP code:
+ * the "other client" whose changes the gateway must notice. */
+struct harness_imap;
+
+/* Connects and logs in; NULL on failure (the server's answer printed). */
+struct harness_imap *harness_imap_login(uint16_t port, const char *user, const char *pass);
+
+/* Sends one command (printf format, without tag and CRLF) and reads the
+ * whole answer (literals included). 0 on a tagged OK, -1 otherwise. */
+int harness_imap_cmd(struct harness_imap *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The last command's answer, untagged lines and tagged line (borrowed, valid
+ * until the next command). */
+const char *harness_imap_last(const struct harness_imap *c);
+
+/* APPEND with a LITERAL+ of len bytes; flags like "\\Seen $label" or NULL.
+ * With uid non-NULL, the new message's UID from [APPENDUID]. 0 or -1. */
+int harness_imap_append(struct harness_imap *c, const char *mailbox, const char *flags,
+                        const char *msg, size_t len, uint32_t *uid);
+
+/* IMAP flags ("\\Seen $Label", space-separated, len bytes) as a JMAP
+ * keywords object (new reference): system flags to $seen/$flagged/
+ * $answered/$draft, others lower-cased, \\Recent and \\Deleted left out. */
+json_t *harness_imap_keywords(const char *flags, size_t len);
+
+/* LOGOUT, close, free; sets *c NULL. */
+void harness_imap_logout(struct harness_imap **c);
 
 /* ------------------------------------------------------------ assertions */
 
