@@ -16,6 +16,8 @@ extern const size_t jmap_thread_method_count;
 
 extern const struct jmap_method jmap_email_query_methods[];
 extern const size_t jmap_email_query_method_count;
+extern const struct jmap_method jmap_search_snippet_methods[];
+extern const size_t jmap_search_snippet_method_count;
 
 extern const struct jmap_method jmap_email_methods[];
 extern const size_t jmap_email_method_count;

@@ -320,7 +320,7 @@ static bool match_condition(void *ctx, json_t *cond, const void *item)
         } else if (needs_search(key)) {
             ok = false;
             for (size_t i = 0; i < q->n_hits; i++)
-                if (q->hits[i].condition == v)
+                if (q->hits[i].condition == v && q->hits[i].n > 0)  /* no hits: ids NULL */
                     ok = bsearch(e->id, q->hits[i].ids, q->hits[i].n, sizeof(*q->hits[i].ids),
                                  cmp_id) != NULL;
         }
@@ -331,24 +331,6 @@ static bool match_condition(void *ctx, json_t *cond, const void *item)
 }
 
 /* ---- Sorting --------------------------------------------------------- */
-
-/* Subject without leading "Re:", "Fwd:", "Fw:" (RFC 5256 base subject,
- * simplified). */
-static const char *base_subject(const char *s)
-{
-    for (;;) {
-        while (*s == ' ')
-            s++;
-        if (strncasecmp(s, "re:", 3) == 0)
-            s += 3;
-        else if (strncasecmp(s, "fwd:", 4) == 0)
-            s += 4;
-        else if (strncasecmp(s, "fw:", 3) == 0)
-            s += 3;
-        else
-            return s;
-    }
-}
 
 static int cmp_num(int64_t a, int64_t b)
 {
@@ -370,7 +352,7 @@ static int compare(const void *x, const void *y, void *ctx)
         case EMAIL_SORT_FROM: c = strcasecmp(a->from_sort, b->from_sort); break;
         case EMAIL_SORT_TO: c = strcasecmp(a->to_sort, b->to_sort); break;
         case EMAIL_SORT_SUBJECT:
-            c = strcasecmp(base_subject(a->subject), base_subject(b->subject));
+            c = email_query_subject_cmp(a->subject, b->subject);
             break;
         case EMAIL_SORT_HAS_KEYWORD:
             c = (int)has_keyword(a, k->keyword) - (int)has_keyword(b, k->keyword);
@@ -525,6 +507,30 @@ void email_query_clear(struct email_query *q)
         jmap_mail_backend_release(q->m, &q->backend);
 }
 
+json_t *email_query_evaluate(struct email_query *q, json_t *filter, bool collapse,
+                             const struct mail_store_email_list *threads_from)
+{
+    if (needs_threads(q, filter) || collapse) {
+        q->by_thread = calloc(threads_from->n + 1, sizeof(*q->by_thread));
+        if (q->by_thread == NULL)
+            return jmap_error_new("serverFail", "out of memory");
+        for (size_t i = 0; i < threads_from->n; i++)
+            q->by_thread[i] = &threads_from->v[i];
+        q->n_by_thread = threads_from->n;
+        qsort(q->by_thread, q->n_by_thread, sizeof(*q->by_thread), cmp_thread);
+    }
+    q->result = calloc(q->scoped->n + 1, sizeof(*q->result));
+    if (q->result == NULL)
+        return jmap_error_new("serverFail", "out of memory");
+    for (size_t i = 0; i < q->scoped->n; i++)
+        if (jmap_filter_matches(filter, match_condition, q, &q->scoped->v[i]))
+            q->result[q->n_result++] = &q->scoped->v[i];
+    qsort_r(q->result, q->n_result, sizeof(*q->result), compare, q);
+    if (collapse && collapse_threads(q) < 0)
+        return jmap_error_new("serverFail", "out of memory");
+    return NULL;
+}
+
 json_t *email_query_run(struct email_query *q, json_t *filter, json_t *sort, bool collapse)
 {
     struct gw_error err = { 0 };
@@ -543,29 +549,11 @@ json_t *email_query_run(struct email_query *q, json_t *filter, json_t *sort, boo
             return jmap_error_from_gw(&err);
         threads_from = q->all;
     }
-    if (needs_threads(q, filter) || collapse) {
-        q->by_thread = calloc(threads_from->n + 1, sizeof(*q->by_thread));
-        if (q->by_thread == NULL)
-            return jmap_error_new("serverFail", "out of memory");
-        for (size_t i = 0; i < threads_from->n; i++)
-            q->by_thread[i] = &threads_from->v[i];
-        q->n_by_thread = threads_from->n;
-        qsort(q->by_thread, q->n_by_thread, sizeof(*q->by_thread), cmp_thread);
-    }
     if (tree_needs_search(filter, 0)) {
         if ((error = jmap_mail_backend_acquire(q->m, &q->backend)) != NULL ||
             (error = search_tree(q, filter, 0)) != NULL)
             return error;
         jmap_mail_backend_release(q->m, &q->backend);
     }
-    q->result = calloc(q->scoped->n + 1, sizeof(*q->result));
-    if (q->result == NULL)
-        return jmap_error_new("serverFail", "out of memory");
-    for (size_t i = 0; i < q->scoped->n; i++)
-        if (jmap_filter_matches(filter, match_condition, q, &q->scoped->v[i]))
-            q->result[q->n_result++] = &q->scoped->v[i];
-    qsort_r(q->result, q->n_result, sizeof(*q->result), compare, q);
-    if (collapse && collapse_threads(q) < 0)
-        return jmap_error_new("serverFail", "out of memory");
-    return NULL;
+    return email_query_evaluate(q, filter, collapse, threads_from);
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "email_query_cache.h"
 #include "jmap_mail.h"
 
 #define EMAIL_QUERY_MAX_KEYS 8
@@ -54,21 +55,33 @@ struct email_query {
 json_t *email_query_run(struct email_query *q, json_t *filter, json_t *sort, bool collapse);
 void email_query_clear(struct email_query *q);
 
-/* Recent results (email_query_cache.c). The key (new string, NULL when
- * memory runs out) names account, state, filter, sort and collapseThreads;
- * a hit copies the ids into *ids (new, free()). Thread-safe. */
-char *email_query_cache_key(const char *account_id, const char *state, json_t *filter,
-                            json_t *sort, bool collapse);
-bool email_query_cache_get(const char *key, char (**ids)[MAIL_STORE_ID_MAX], size_t *n);
-void email_query_cache_put(const char *key, const struct email_query *q);
-/* Frees every entry (process exit, tests). */
-void email_query_cache_clear(void);
+/* The C half of email_query_run, without store or server: with q->keys
+ * parsed, q->scoped the candidates and q->hits the text conditions'
+ * answers, filters, sorts (ties by id) and collapses into q->result.
+ * threads_from (borrowed) holds every Email of the candidates' threads,
+ * for the thread-keyword conditions and sorts. NULL or a method error. */
+json_t *email_query_evaluate(struct email_query *q, json_t *filter, bool collapse,
+                             const struct mail_store_email_list *threads_from);
+
+/* Email/queryChanges between two complete results (email_query_diff.c):
+ * *removed (Id[]) and *added (AddedItem[] by index), new references, such
+ * that replaying them on old gives now. More than max_changes (0: no
+ * limit) changes is tooManyChanges. NULL or a method error. */
+json_t *email_query_diff(const char (*old)[MAIL_STORE_ID_MAX], size_t n_old,
+                         const char (*now)[MAIL_STORE_ID_MAX], size_t n_now,
+                         uint64_t max_changes, json_t **removed, json_t **added);
 
 /* The jmap_filter_check_fn of Email FilterConditions (§4.4.1). */
 json_t *email_query_check_condition(void *ctx, json_t *condition);
 
-/* Pure helpers, exposed for unit tests. */
+/* Pure helpers, exposed for unit tests (the subject ones in
+ * email_query_subject.c). */
 bool email_query_parse_utc_date(const char *s, int64_t *out);
+/* The RFC 5256 §2.1 base subject of s (a slice of it: *len bytes from the
+ * pointer returned) that the subject sort compares. */
+const char *email_query_base_subject(const char *s, size_t *len);
+/* strcasecmp of the base subjects of a and b. */
+int email_query_subject_cmp(const char *a, const char *b);
 json_t *email_query_parse_sort(json_t *sort, struct email_query *q);
 bool email_query_thread_keyword(const struct email_query *q, const struct mail_store_email *e,
                                 const char *keyword, bool all);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "email_query.h"
+#include "email_query_cache.h"
 
 #define CACHE_SLOTS 16
 
@@ -60,17 +60,17 @@ bool email_query_cache_get(const char *key, char (**ids)[MAIL_STORE_ID_MAX], siz
     return hit;
 }
 
-void email_query_cache_put(const char *key, const struct email_query *q)
+void email_query_cache_put(const char *key, const char (*result)[MAIL_STORE_ID_MAX], size_t n)
 {
     char *k = strdup(key);
-    char (*ids)[MAIL_STORE_ID_MAX] = malloc((q->n_result + 1) * sizeof(*ids));
+    char (*ids)[MAIL_STORE_ID_MAX] = malloc((n + 1) * sizeof(*ids));
     if (k == NULL || ids == NULL) {
         free(k);
         free(ids);
         return;     /* only a cache */
     }
-    for (size_t i = 0; i < q->n_result; i++)
-        memcpy(ids[i], q->result[i]->id, MAIL_STORE_ID_MAX);
+    if (n > 0)
+        memcpy(ids, result, n * sizeof(*ids));
     pthread_mutex_lock(&cache.lock);
     struct slot *victim = &cache.slots[0];
     for (size_t i = 1; i < CACHE_SLOTS; i++)
@@ -78,7 +78,7 @@ void email_query_cache_put(const char *key, const struct email_query *q)
             victim = &cache.slots[i];
     free(victim->key);
     free(victim->ids);
-    *victim = (struct slot){ .key = k, .ids = ids, .n = q->n_result, .used = ++cache.clock };
+    *victim = (struct slot){ .key = k, .ids = ids, .n = n, .used = ++cache.clock };
     pthread_mutex_unlock(&cache.lock);
 }
 

@@ -1,5 +1,5 @@
-/* email_query_methods.c - Email/query, Email/queryChanges (RFC 8621 §4.4,
- * §4.5) and SearchSnippet/get (§5) on the query engine (email_query.h). */
+/* email_query_methods.c - Email/query and Email/queryChanges (RFC 8621
+ * §4.4, §4.5) on the query engine (email_query.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,14 +19,40 @@ static json_t *collapse_arg(json_t *args, bool *collapse)
     return NULL;
 }
 
+/* The complete result of a query in the current state: from the cache of
+ * recent results, else computed (and then cached). *ids is new (free()). */
+static json_t *current_result(struct jmap_mail *m, const char *state, json_t *filter,
+                              json_t *sort, bool collapse, char (**ids)[MAIL_STORE_ID_MAX],
+                              size_t *n)
+{
+    struct email_query q = { .m = m };
+    json_t *error = NULL;
+    char *key = email_query_cache_key(m->account_id, state, filter, sort, collapse);
+    if (key != NULL && email_query_cache_get(key, ids, n))
+        goto out;
+    if ((error = email_query_run(&q, filter, sort, collapse)) != NULL)
+        goto out;
+    if ((*ids = malloc((q.n_result + 1) * sizeof(**ids))) == NULL) {
+        error = jmap_error_new("serverFail", "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < q.n_result; i++)
+        memcpy((*ids)[i], q.result[i]->id, MAIL_STORE_ID_MAX);
+    *n = q.n_result;
+    if (key != NULL)
+        email_query_cache_put(key, (const char (*)[MAIL_STORE_ID_MAX])*ids, *n);
+out:
+    free(key);
+    email_query_clear(&q);
+    return error;
+}
+
 static json_t *email_query(struct jmap_invocation *inv, json_t *args, json_t **error)
 {
     struct jmap_query_args qa;
     struct jmap_mail m;
-    struct email_query q = { .m = &m };
     char state[MAIL_STORE_STATE_MAX];
-    char (*cached)[MAIL_STORE_ID_MAX] = NULL;
-    char *key = NULL;
+    char (*result)[MAIL_STORE_ID_MAX] = NULL;
     const char **ids = NULL;
     size_t n = 0, start = 0, count = 0;
     bool collapse = false;
@@ -34,28 +60,16 @@ static json_t *email_query(struct jmap_invocation *inv, json_t *args, json_t **e
     if ((*error = jmap_args_query(args, query_extra, &qa)) != NULL ||
         (*error = collapse_arg(args, &collapse)) != NULL ||
         (*error = jmap_mail_begin(inv, &m)) != NULL ||
-        (*error = jmap_mail_state(&m, MAIL_STORE_EMAIL, state)) != NULL)
+        (*error = jmap_mail_state(&m, MAIL_STORE_EMAIL, state)) != NULL ||
+        (*error = current_result(&m, state, qa.filter, qa.sort, collapse, &result, &n)) != NULL)
         goto out;
-    key = email_query_cache_key(m.account_id, state, qa.filter, qa.sort, collapse);
-    if (key != NULL && email_query_cache_get(key, &cached, &n)) {
-        if ((ids = calloc(n + 1, sizeof(*ids))) == NULL)
-            goto nomem;
-        for (size_t i = 0; i < n; i++)
-            ids[i] = cached[i];
-    } else {
-        if ((*error = email_query_run(&q, qa.filter, qa.sort, collapse)) != NULL)
-            goto out;
-        n = q.n_result;
-        if ((ids = calloc(n + 1, sizeof(*ids))) == NULL)
-            goto nomem;
-        for (size_t i = 0; i < n; i++)
-            ids[i] = q.result[i]->id;
-        if (key != NULL)
-            email_query_cache_put(key, &q);
-    }
+    if ((ids = calloc(n + 1, sizeof(*ids))) == NULL)
+        goto nomem;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = result[i];
     if ((*error = jmap_query_window(&qa, ids, n, &start, &count)) != NULL)
         goto out;
-    res = jmap_query_response(m.account_id, state, false, ids, start, count, n,
+    res = jmap_query_response(m.account_id, state, true, ids, start, count, n,
                               qa.calculate_total);
     if (res == NULL)
         goto nomem;
@@ -64,165 +78,61 @@ nomem:
     *error = jmap_error_new("serverFail", "out of memory");
 out:
     free(ids);
-    free(cached);
-    free(key);
-    email_query_clear(&q);
+    free(result);
     return res;
 }
 
-/* Results of older states are not kept: "nothing changed" is answered
- * exactly, anything else is cannotCalculateChanges (RFC 8620 §5.6 allows
- * it; clients then query again), so canCalculateChanges is false. */
+/* Exact while the result of sinceQueryState is still among the recent
+ * results (email_query_cache.c), else cannotCalculateChanges (RFC 8620
+ * §5.6 allows it; the client then queries again). upToId is a SHOULD for
+ * immutable sorts only and is not used: the full change list is exact. */
 static json_t *email_query_changes(struct jmap_invocation *inv, json_t *args, json_t **error)
 {
     struct jmap_query_changes_args qa;
     struct jmap_mail m;
-    struct email_query q = { .m = &m };
     char state[MAIL_STORE_STATE_MAX];
+    char (*now)[MAIL_STORE_ID_MAX] = NULL, (*old)[MAIL_STORE_ID_MAX] = NULL;
+    char *old_key = NULL;
+    size_t n_now = 0, n_old = 0;
     bool collapse = false;
-    json_t *res = NULL;
+    json_t *res = NULL, *removed = NULL, *added = NULL;
     if ((*error = jmap_args_query_changes(args, query_extra, &qa)) != NULL ||
         (*error = collapse_arg(args, &collapse)) != NULL ||
         (*error = jmap_mail_begin(inv, &m)) != NULL ||
         (*error = jmap_mail_state(&m, MAIL_STORE_EMAIL, state)) != NULL ||
-        (*error = email_query_run(&q, qa.filter, qa.sort, collapse)) != NULL)
+        (*error = current_result(&m, state, qa.filter, qa.sort, collapse, &now, &n_now)) != NULL)
         goto out;
-    if (strcmp(qa.since_query_state, state) != 0) {
+    old_key = email_query_cache_key(m.account_id, qa.since_query_state, qa.filter, qa.sort,
+                                    collapse);
+    if (old_key == NULL || !email_query_cache_get(old_key, &old, &n_old)) {
         *error = jmap_error_new("cannotCalculateChanges", NULL);
         goto out;
     }
-    res = json_pack("{s:s, s:s, s:s, s:[], s:[]}", "accountId", m.account_id, "oldQueryState",
-                    state, "newQueryState", state, "removed", "added");
-    if (res != NULL && qa.calculate_total)
-        json_object_set_new(res, "total", json_integer((json_int_t)q.n_result));
+    if ((*error = email_query_diff((const char (*)[MAIL_STORE_ID_MAX])old, n_old,
+                                   (const char (*)[MAIL_STORE_ID_MAX])now, n_now,
+                                   qa.max_changes, &removed, &added)) != NULL)
+        goto out;
+    res = json_pack("{s:s, s:s, s:s, s:o, s:o}", "accountId", m.account_id, "oldQueryState",
+                    qa.since_query_state, "newQueryState", state, "removed", removed, "added",
+                    added);
+    removed = added = NULL;     /* stolen by json_pack, even when it fails */
+    if (res != NULL && qa.calculate_total &&
+        json_object_set_new(res, "total", json_integer((json_int_t)n_now)) < 0) {
+        json_decref(res);
+        res = NULL;
+    }
     if (res == NULL)
         *error = jmap_error_new("serverFail", "out of memory");
 out:
-    email_query_clear(&q);
-    return res;
-}
-
-/* ---- SearchSnippet/get ----------------------------------------------- */
-
-#define SNIPPET_MAX_TERMS 32
-
-/* The words of the text, subject and body conditions: what to highlight. */
-static void collect_terms(json_t *f, const char **terms, size_t *n, int depth)
-{
-    if (f == NULL || depth > 40)
-        return;
-    if (json_object_get(f, "operator") != NULL) {
-        if (strcmp(json_string_value(json_object_get(f, "operator")), "NOT") == 0)
-            return;     /* what must not match is not highlighted */
-        size_t i;
-        json_t *c;
-        json_array_foreach(json_object_get(f, "conditions"), i, c)
-            collect_terms(c, terms, n, depth + 1);
-        return;
-    }
-    static const char *const keys[] = { "text", "subject", "body" };
-    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-        const char *t = json_string_value(json_object_get(f, keys[k]));
-        if (t != NULL && *t != '\0' && *n < SNIPPET_MAX_TERMS)
-            terms[(*n)++] = t;
-    }
-}
-
-static json_t *highlight(const char *text, const char *const *terms, size_t n)
-{
-    bool matched = false;
-    if (text == NULL || n == 0)
-        return json_null();
-    char *h = jmap_snippet_highlight(text, strlen(text), terms, n, 255, &matched);
-    json_t *v = matched && h != NULL ? json_string(h) : json_null();
-    free(h);
-    return v;
-}
-
-static json_t *search_snippet_get(struct jmap_invocation *inv, json_t *args, json_t **error)
-{
-    struct jmap_mail m;
-    struct mail_store_email_list *emails = NULL;
-    struct gw_error err = { 0 };
-    const char **ids = NULL;
-    const char *terms[SNIPPET_MAX_TERMS];
-    size_t n_terms = 0;
-    json_t *res = NULL;
-    const char *key;
-    json_t *v;
-    json_object_foreach(args, key, v)
-        if (strcmp(key, "accountId") != 0 && strcmp(key, "filter") != 0 &&
-            strcmp(key, "emailIds") != 0) {
-            *error = jmap_error_invalid_arguments(key, "unknown argument");
-            return NULL;
-        }
-    json_t *filter = json_object_get(args, "filter");
-    json_t *email_ids = json_object_get(args, "emailIds");
-    if (json_is_null(filter))
-        filter = NULL;
-    if (filter != NULL && !json_is_object(filter)) {
-        *error = jmap_error_invalid_arguments("filter", "must be an object or null");
-        return NULL;
-    }
-    if (!json_is_array(email_ids)) {
-        *error = jmap_error_invalid_arguments("emailIds", "must be an array of ids");
-        return NULL;
-    }
-    if (json_array_size(email_ids) > inv->ctx->limits->max_objects_in_get) {
-        *error = jmap_error_new("requestTooLarge", "More ids than maxObjectsInGet.");
-        return NULL;
-    }
-    size_t n = json_array_size(email_ids);
-    if ((ids = calloc(n + 1, sizeof(*ids))) == NULL) {
-        *error = jmap_error_new("serverFail", "out of memory");
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        ids[i] = json_string_value(json_array_get(email_ids, i));
-        if (ids[i] == NULL || !jmap_id_is_valid(ids[i])) {
-            *error = jmap_error_invalid_arguments("emailIds", "holds something that is not an id");
-            goto out;
-        }
-    }
-    /* The filter must be one Email/query would take. */
-    if ((*error = jmap_filter_check(filter, email_query_check_condition, NULL)) != NULL ||
-        (*error = jmap_mail_begin(inv, &m)) != NULL)
-        goto out;
-    if (mail_store_get_emails(m.ms, m.account_id, ids, n, 0, &emails, &err) < 0) {
-        *error = jmap_error_from_gw(&err);
-        goto out;
-    }
-    collect_terms(filter, terms, &n_terms, 0);
-    json_t *list = json_array(), *not_found = json_array();
-    size_t found = 0;
-    for (size_t i = 0; i < n && list != NULL && not_found != NULL; i++) {
-        if (found < emails->n && strcmp(emails->v[found].id, ids[i]) == 0) {
-            const struct mail_store_email *e = &emails->v[found++];
-            json_array_append_new(list, json_pack("{s:s, s:o, s:o}", "emailId", e->id, "subject",
-                                                  highlight(e->subject, terms, n_terms), "preview",
-                                                  highlight(e->preview, terms, n_terms)));
-        } else {
-            json_array_append_new(not_found, json_string(ids[i]));
-        }
-    }
-    if (json_array_size(not_found) == 0) {     /* Id[]|null: null when empty */
-        json_decref(not_found);
-        not_found = json_null();
-    }
-    res = json_pack("{s:s, s:o, s:o}", "accountId", m.account_id, "list", list, "notFound",
-                    not_found);
-    if (res == NULL)
-        *error = jmap_error_new("serverFail", "out of memory");
-out:
-    mail_store_email_list_free(&emails);
-    free(ids);
+    free(now);
+    free(old);
+    free(old_key);
     return res;
 }
 
 const struct jmap_method jmap_email_query_methods[] = {
     { "Email/query", JMAP_CAPABILITY_MAIL, JMAP_METHOD_NEEDS_ACCOUNT, email_query },
     { "Email/queryChanges", JMAP_CAPABILITY_MAIL, JMAP_METHOD_NEEDS_ACCOUNT, email_query_changes },
-    { "SearchSnippet/get", JMAP_CAPABILITY_MAIL, JMAP_METHOD_NEEDS_ACCOUNT, search_snippet_get },
 };
 const size_t jmap_email_query_method_count =
     sizeof(jmap_email_query_methods) / sizeof(jmap_email_query_methods[0]);
