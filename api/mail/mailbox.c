@@ -82,6 +82,17 @@ static const struct mail_store_mailbox *find(const struct mail_store_mailbox_lis
     return NULL;
 }
 
+/* Whether ids[i] occurred before: a repeated id is answered once
+ * (RFC 8620 §5.1). */
+static bool repeated(json_t *ids, size_t i)
+{
+    const char *id = json_string_value(json_array_get(ids, i));
+    for (size_t k = 0; k < i; k++)
+        if (strcmp(json_string_value(json_array_get(ids, k)), id) == 0)
+            return true;
+    return false;
+}
+
 static json_t *append_mailbox(json_t *list, const struct mail_store_mailbox *x, json_t *properties)
 {
     json_t *o = mailbox_json(x);
@@ -118,6 +129,8 @@ static json_t *mailbox_get(struct jmap_invocation *inv, json_t *args, json_t **e
             const struct mail_store_mailbox *x = find(l, json_string_value(id));
             if (!ok)
                 break;
+            if (repeated(ga.ids, i))
+                continue;
             ok = x != NULL ? append_mailbox(list, x, ga.properties) != NULL
                            : json_array_append(not_found, id) == 0;
         }

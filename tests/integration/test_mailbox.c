@@ -128,8 +128,12 @@ static void test_demo_mailboxes(void **unused)
     H_ASSERT(json_integer_value(json_object_get(named(r, "INBOX"), "sortOrder")) <
              json_integer_value(json_object_get(named(r, "Trash"), "sortOrder")));
     const char *inbox = json_string_value(json_object_get(named(r, "INBOX"), "id"));
-    json_t *one = call("Mailbox/get", "\"ids\": [\"%s\", \"Mnosuchmailbox\"], \"properties\":"
-                       " [\"name\", \"unreadEmails\"]", inbox);
+    json_t *one = call("Mailbox/get", "\"ids\": [\"%s\", \"Mnosuchmailbox\", \"%s\","
+                       " \"Mnosuchmailbox\"], \"properties\": [\"name\", \"unreadEmails\"]",
+                       inbox, inbox);
+    /* Repeated ids are answered once. */
+    H_ASSERT_INT_EQ((long long)json_array_size(json_object_get(one, "list")), 1);
+    H_ASSERT_INT_EQ((long long)json_array_size(json_object_get(one, "notFound")), 1);
     json_t *m = json_array_get(json_object_get(one, "list"), 0);
     H_ASSERT_INT_EQ((long long)json_object_size(m), 3);
     H_ASSERT_STR_EQ(json_string_value(json_object_get(m, "id")), inbox);
@@ -235,12 +239,53 @@ static void test_query_changes(void **unused)
     free(qs);
 }
 
+/* Thread/get of each demo Email's threadId: the thread holds it, its
+ * emailIds go oldest receivedAt first, a repeated id is answered once. */
+static void test_thread_get(void **unused)
+{
+    (void)unused;
+    json_t *r = call("Email/get", "\"ids\": null, \"properties\": [\"threadId\", \"receivedAt\"]");
+    json_t *list = json_object_get(r, "list"), *e;
+    size_t i;
+    H_ASSERT(json_array_size(list) > 0);
+    json_array_foreach(list, i, e) {
+        const char *tid = json_string_value(json_object_get(e, "threadId"));
+        const char *eid = json_string_value(json_object_get(e, "id"));
+        json_t *t = call("Thread/get", "\"ids\": [\"%s\", \"%s\", \"Tnosuchthread\"]", tid, tid);
+        H_ASSERT_INT_EQ((long long)json_array_size(json_object_get(t, "list")), 1);
+        H_ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(t, "notFound"), 0)),
+                        "Tnosuchthread");
+        json_t *th = json_array_get(json_object_get(t, "list"), 0), *ids, *x;
+        H_ASSERT_STR_EQ(json_string_value(json_object_get(th, "id")), tid);
+        ids = json_object_get(th, "emailIds");
+        bool has = false;
+        const char *prev = "";
+        size_t k;
+        json_array_foreach(ids, k, x) {
+            has = has || strcmp(json_string_value(x), eid) == 0;
+            /* receivedAt of each member, in UTCDate form: compares as text. */
+            size_t j;
+            json_t *o;
+            json_array_foreach(list, j, o)
+                if (strcmp(json_string_value(json_object_get(o, "id")), json_string_value(x)) == 0) {
+                    const char *at = json_string_value(json_object_get(o, "receivedAt"));
+                    H_ASSERT_MSG(strcmp(prev, at) <= 0, "thread %s not oldest first", tid);
+                    prev = at;
+                }
+        }
+        H_ASSERT_MSG(has, "thread %s lacks its Email %s", tid, eid);
+        json_decref(t);
+    }
+    json_decref(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_demo_mailboxes),
         cmocka_unit_test(test_changes_after_imap),
         cmocka_unit_test(test_query_changes),
+        cmocka_unit_test(test_thread_get),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
