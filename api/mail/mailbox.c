@@ -1,12 +1,11 @@
 /* mailbox.c - Mailbox/get, /changes, /query, /queryChanges (RFC 8621 §2)
  * from the mail cache. */
-#define _GNU_SOURCE 1 /* strcasestr */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "jmap_args.h"
 #include "jmap_mail.h"
+#include "jmap_mailbox.h"
 #include "jmap_methods_all.h"
 #include "jmap_query.h"
 
@@ -83,6 +82,17 @@ static const struct mail_store_mailbox *find(const struct mail_store_mailbox_lis
     return NULL;
 }
 
+/* Whether ids[i] occurred before: a repeated id is answered once
+ * (RFC 8620 §5.1). */
+static bool repeated(json_t *ids, size_t i)
+{
+    const char *id = json_string_value(json_array_get(ids, i));
+    for (size_t k = 0; k < i; k++)
+        if (strcmp(json_string_value(json_array_get(ids, k)), id) == 0)
+            return true;
+    return false;
+}
+
 static json_t *append_mailbox(json_t *list, const struct mail_store_mailbox *x, json_t *properties)
 {
     json_t *o = mailbox_json(x);
@@ -119,6 +129,8 @@ static json_t *mailbox_get(struct jmap_invocation *inv, json_t *args, json_t **e
             const struct mail_store_mailbox *x = find(l, json_string_value(id));
             if (!ok)
                 break;
+            if (repeated(ga.ids, i))
+                continue;
             ok = x != NULL ? append_mailbox(list, x, ga.properties) != NULL
                            : json_array_append(not_found, id) == 0;
         }
@@ -142,197 +154,21 @@ static json_t *mailbox_changes(struct jmap_invocation *inv, json_t *args, json_t
     return jmap_mail_changes(inv, args, MAIL_STORE_MAILBOX, true, error);
 }
 
-/* ---- Mailbox/query --------------------------------------------------- */
+/* ---- Mailbox/query (the logic: api/mail/mailbox_query.c) ------------ */
 
-static json_t *check_condition(void *ctx, json_t *cond)
-{
-    (void)ctx;
-    const char *key;
-    json_t *v;
-    json_object_foreach(cond, key, v) {
-        bool ok;
-        if (strcmp(key, "parentId") == 0 || strcmp(key, "role") == 0)
-            ok = json_is_null(v) || json_is_string(v);
-        else if (strcmp(key, "name") == 0)
-            ok = json_is_string(v);
-        else if (strcmp(key, "hasAnyRole") == 0 || strcmp(key, "isSubscribed") == 0)
-            ok = json_is_boolean(v);
-        else
-            return jmap_error_new("unsupportedFilter", key);
-        if (!ok)
-            return jmap_error_invalid_arguments("filter", key);
-    }
-    return NULL;
-}
-
-static bool strings_equal(const char *a, json_t *b)
-{
-    return json_is_null(b) ? a == NULL : a != NULL && strcmp(a, json_string_value(b)) == 0;
-}
-
-static bool match_condition(void *ctx, json_t *cond, const void *item)
-{
-    (void)ctx;
-    const struct mail_store_mailbox *x = item;
-    const char *key;
-    json_t *v;
-    json_object_foreach(cond, key, v) {
-        if (strcmp(key, "parentId") == 0 && !strings_equal(x->parent_id, v))
-            return false;
-        if (strcmp(key, "role") == 0 && !strings_equal(x->role, v))
-            return false;
-        if (strcmp(key, "name") == 0 && strcasestr(x->name, json_string_value(v)) == NULL)
-            return false;
-        if (strcmp(key, "hasAnyRole") == 0 && (x->role != NULL) != json_is_true(v))
-            return false;
-        if (strcmp(key, "isSubscribed") == 0 && (x->subscribed != 0) != json_is_true(v))
-            return false;
-    }
-    return true;
-}
-
-struct sort_key {
-    bool by_name;
-    bool ascending;
-};
-
-struct sorting {
-    struct sort_key keys[4];
-    size_t n;
-};
-
-static json_t *parse_sort(json_t *sort, struct sorting *s)
-{
-    size_t i;
-    json_t *c;
-    s->n = 0;
-    json_array_foreach(sort, i, c) {
-        const char *p = json_string_value(json_object_get(c, "property"));
-        const char *collation = json_string_value(json_object_get(c, "collation"));
-        if (strcmp(p, "name") != 0 && strcmp(p, "sortOrder") != 0)
-            return jmap_error_new("unsupportedSort", p);
-        if (collation != NULL && strcmp(collation, "i;unicode-casemap") != 0 &&
-            strcmp(collation, "i;ascii-casemap") != 0 && strcmp(collation, "i;ascii-numeric") != 0)
-            return jmap_error_new("unsupportedSort", collation);
-        if (s->n == sizeof(s->keys) / sizeof(s->keys[0]))
-            return jmap_error_invalid_arguments("sort", "too many comparators");
-        s->keys[s->n].by_name = strcmp(p, "name") == 0;
-        s->keys[s->n].ascending = !json_is_false(json_object_get(c, "isAscending"));
-        s->n++;
-    }
-    return NULL;
-}
-
-static int compare(const struct sorting *s, const struct mail_store_mailbox *a,
-                   const struct mail_store_mailbox *b)
-{
-    for (size_t i = 0; i < s->n; i++) {
-        int c = s->keys[i].by_name ? strcasecmp(a->name, b->name)
-                : a->sort_order < b->sort_order ? -1
-                : a->sort_order > b->sort_order ? 1 : 0;
-        if (c != 0)
-            return s->keys[i].ascending ? c : -c;
-    }
-    return strcmp(a->id, b->id);
-}
-
-/* Insertion sort: mailbox lists are short, and it needs no global for the
- * comparator's arguments. */
-static void sort_mailboxes(const struct sorting *s, const struct mail_store_mailbox **v, size_t n)
-{
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && compare(s, v[j - 1], v[j]) > 0; j--) {
-            const struct mail_store_mailbox *t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-}
-
-struct query {
-    const struct mail_store_mailbox_list *l;
-    const struct sorting *sorting;
-    const bool *included;
-    const char **out;
-    size_t n_out;
-};
-
-/* Appends the included children of parent (NULL: roots) in comparator
- * order, each followed by its own subtree (sortAsTree). A child whose
- * parent is not included is reached through its nearest listed ancestor
- * only when filterAsTree is off, which the caller handles by flat sort. */
-static void walk_tree(struct query *q, const char *parent, int depth)
-{
-    const struct mail_store_mailbox *level[256];
-    size_t n = 0;
-    if (depth > 64)
-        return;
-    for (size_t i = 0; i < q->l->n && n < 256; i++) {
-        const struct mail_store_mailbox *x = &q->l->v[i];
-        if ((parent == NULL) ? x->parent_id == NULL
-                             : x->parent_id != NULL && strcmp(x->parent_id, parent) == 0)
-            level[n++] = x;
-    }
-    sort_mailboxes(q->sorting, level, n);
-    for (size_t i = 0; i < n; i++) {
-        if (q->included[level[i] - q->l->v])
-            q->out[q->n_out++] = level[i]->id;
-        walk_tree(q, level[i]->id, depth + 1);
-    }
-}
-
-/* Runs the filter and sort of a Mailbox/query over the cached list into
- * ids (l->n slots). */
+/* Filter and sort of a Mailbox/query over the cached list into ids (room
+ * for l->n). */
 static json_t *run_query(const struct mail_store_mailbox_list *l, json_t *args, json_t *filter,
                          json_t *sort, const char **ids, size_t *n_ids)
 {
-    struct sorting sorting;
-    json_t *error = jmap_filter_check(filter, check_condition, NULL);
-    if (error == NULL)
-        error = parse_sort(sort, &sorting);
-    json_t *as_tree = json_object_get(args, "sortAsTree");
-    json_t *filter_tree = json_object_get(args, "filterAsTree");
-    if (error == NULL && ((as_tree != NULL && !json_is_boolean(as_tree)) ||
-                          (filter_tree != NULL && !json_is_boolean(filter_tree))))
-        error = jmap_error_invalid_arguments("sortAsTree", "must be a boolean");
-    if (error != NULL)
-        return error;
-    bool *included = calloc(l->n + 1, sizeof(*included));
-    const struct mail_store_mailbox **flat = calloc(l->n + 1, sizeof(*flat));
-    if (included == NULL || flat == NULL) {
-        free(included);
-        free(flat);
-        return jmap_error_new("serverFail", "out of memory");
+    static const char *const flags[] = { "sortAsTree", "filterAsTree" };
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        json_t *v = json_object_get(args, flags[i]);
+        if (v != NULL && !json_is_boolean(v))
+            return jmap_error_invalid_arguments(flags[i], "must be a boolean");
     }
-    for (size_t i = 0; i < l->n; i++)
-        included[i] = jmap_filter_matches(filter, match_condition, NULL, &l->v[i]);
-    if (json_is_true(filter_tree)) {
-        /* Only with every ancestor included too (RFC 8621 §2.3). */
-        for (size_t i = 0; i < l->n; i++) {
-            const struct mail_store_mailbox *x = &l->v[i];
-            for (int hops = 0; included[i] && x->parent_id != NULL && hops < 64; hops++) {
-                x = find(l, x->parent_id);
-                if (x == NULL)
-                    break;
-                included[i] = jmap_filter_matches(filter, match_condition, NULL, x);
-            }
-        }
-    }
-    struct query q = { .l = l, .sorting = &sorting, .included = included, .out = ids };
-    if (json_is_true(as_tree)) {
-        walk_tree(&q, NULL, 0);
-    } else {
-        size_t n = 0;
-        for (size_t i = 0; i < l->n; i++)
-            if (included[i])
-                flat[n++] = &l->v[i];
-        sort_mailboxes(&sorting, flat, n);
-        for (size_t i = 0; i < n; i++)
-            ids[q.n_out++] = flat[i]->id;
-    }
-    *n_ids = q.n_out;
-    free(included);
-    free(flat);
-    return NULL;
+    return jmap_mailbox_query_run(l, filter, sort, json_is_true(json_object_get(args, flags[0])),
+                                  json_is_true(json_object_get(args, flags[1])), ids, n_ids);
 }
 
 static const char *const query_extra[] = { "sortAsTree", "filterAsTree", NULL };

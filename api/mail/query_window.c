@@ -2,10 +2,22 @@
  * responses (include/jmap_query.h). */
 #include "jmap_query.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "jmap_mail.h"
+
+/* from + delta clamped to [0, n]. The argument checks bound delta to
+ * ±2^53-1, but the window must not overflow even for INT64_MIN. */
+static size_t move_clamped(size_t from, int64_t delta, size_t n)
+{
+    if (delta < 0) {
+        uint64_t back = (uint64_t)0 - (uint64_t)delta;
+        return back >= from ? 0 : from - (size_t)back;
+    }
+    return (uint64_t)delta >= n - from ? n : from + (size_t)delta;
+}
 
 json_t *jmap_query_window(const struct jmap_query_args *q, const char *const *ids, size_t n,
                           size_t *start, size_t *count)
@@ -20,17 +32,12 @@ json_t *jmap_query_window(const struct jmap_query_args *q, const char *const *id
             }
         if (at == n)
             return jmap_error_new("anchorNotFound", NULL);
-        if (q->anchor_offset < 0 && (uint64_t)-q->anchor_offset > at)
-            first = 0;
-        else
-            first = (size_t)((int64_t)at + q->anchor_offset);
+        first = move_clamped(at, q->anchor_offset, n);
     } else if (q->position < 0) {
-        first = (uint64_t)-q->position >= n ? 0 : n - (size_t)-q->position;
+        first = move_clamped(n, q->position, n);
     } else {
-        first = (size_t)q->position;
+        first = move_clamped(0, q->position, n);
     }
-    if (first > n)
-        first = n;
     size_t rest = n - first;
     *start = first;
     *count = q->has_limit && q->limit < rest ? (size_t)q->limit : rest;

@@ -50,8 +50,17 @@ static json_t *thread_get(struct jmap_invocation *inv, json_t *args, json_t **er
         *error = jmap_error_new("serverFail", "out of memory");
         return NULL;
     }
-    for (size_t i = 0; i < n; i++)
-        ids[i] = json_string_value(json_array_get(ga.ids, i));
+    /* A repeated id is answered once (RFC 8620 §5.1). */
+    size_t asked = n;
+    n = 0;
+    for (size_t i = 0; i < asked; i++) {
+        const char *id = json_string_value(json_array_get(ga.ids, i));
+        size_t k = 0;
+        while (k < n && strcmp(ids[k], id) != 0)
+            k++;
+        if (k == n)
+            ids[n++] = id;
+    }
     if (mail_store_get_threads(m.ms, m.account_id, ids, n, &l, &err) != 0) {
         *error = jmap_error_from_gw(&err);
         goto out;
