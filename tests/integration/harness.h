@@ -194,6 +194,27 @@ void harness_fake_imap_free(struct harness_fake_imap **f);
 struct harness_gateway *harness_gateway_for_dovecot(struct demo_dovecot *d, const char *tls_mode,
                                                     bool with_ca, const char *const *extra);
 
+/* A private Dovecot, a gateway using it (STARTTLS, CA checked) and the
+ * demo user's account id: what most mail integration tests start from. */
+struct harness_mail_env {
+    struct demo_dovecot *dovecot;
+    char *dovecot_dir;
+    struct harness_gateway *gw;
+    char *account_id;
+};
+
+/* Starts both; 0, or -1 (reason printed; stop it anyway). */
+int harness_mail_env_start(struct harness_mail_env *env);
+
+/* Stops the gateway (its exit status is the result) and Dovecot. */
+int harness_mail_env_stop(struct harness_mail_env *env);
+
+/* method({"accountId": env's, <args_fmt members>}) as demo; the response's
+ * arguments (new reference), failing the test on any other answer. */
+json_t *harness_mail_call(const struct harness_mail_env *env, const char *method,
+                          const char *args_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* The same with a given state directory (a restart passes the old one). */
 struct harness_gateway *harness_gateway_for_dovecot_in(struct demo_dovecot *d,
                                                        const char *tls_mode, bool with_ca,

@@ -143,3 +143,46 @@ char *harness_url_path(const char *url)
     p = strchr(p + 3, '/');
     return strdup(p != NULL ? p : "/");
 }
+
+int harness_mail_env_start(struct harness_mail_env *env)
+{
+    memset(env, 0, sizeof(*env));
+    env->dovecot = harness_dovecot_start(NULL, &env->dovecot_dir);
+    if (env->dovecot == NULL)
+        return -1;
+    env->gw = harness_gateway_for_dovecot(env->dovecot, "starttls", true, NULL);
+    if (env->gw == NULL)
+        return -1;
+    json_t *s = harness_session_ok(env->gw->port, "demo", "demo");
+    const char *id = harness_session_account_id(s);
+    env->account_id = id != NULL ? strdup(id) : NULL;
+    json_decref(s);
+    return env->account_id != NULL ? 0 : -1;
+}
+
+int harness_mail_env_stop(struct harness_mail_env *env)
+{
+    int rc = 0;
+    if (env->gw != NULL && env->gw->pid > 0)
+        rc = harness_gateway_stop(env->gw);
+    harness_gateway_free(&env->gw);
+    harness_dovecot_free(&env->dovecot, &env->dovecot_dir);
+    free(env->account_id);
+    env->account_id = NULL;
+    return rc;
+}
+
+json_t *harness_mail_call(const struct harness_mail_env *env, const char *method,
+                          const char *args_fmt, ...)
+{
+    char args[4096], full[4400];
+    va_list ap;
+    va_start(ap, args_fmt);
+    int n = vsnprintf(args, sizeof(args), args_fmt, ap);
+    va_end(ap);
+    H_ASSERT(n >= 0 && (size_t)n < sizeof(args));
+    n = snprintf(full, sizeof(full), "{\"accountId\": \"%s\"%s%s}", env->account_id,
+                 args[0] ? ", " : "", args);
+    H_ASSERT(n > 0 && (size_t)n < sizeof(full));
+    return harness_jmap_ok(env->gw->port, "demo", "demo", method, full);
+}

@@ -19,12 +19,7 @@
 
 #define USING "[\"urn:ietf:params:jmap:core\", \"urn:ietf:params:jmap:mail\"]"
 
-static struct {
-    struct demo_dovecot *dovecot;
-    char *dovecot_dir;
-    struct harness_gateway *gw;
-    char *account_id;
-} fx;
+static struct harness_mail_env fx;
 
 static const char msg_multi[] =
     "From: =?UTF-8?Q?J=C3=BCrgen?= <juergen@example.com>\r\n"
@@ -60,17 +55,7 @@ static void imap_session(const char *const *msgs, size_t n_msgs, const char *con
 static int group_setup(void **state)
 {
     (void)state;
-    fx.dovecot = harness_dovecot_start(NULL, &fx.dovecot_dir);
-    if (fx.dovecot == NULL)
-        return -1;
-    fx.gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, NULL);
-    if (fx.gw == NULL)
-        return -1;
-    json_t *s = harness_session_ok(fx.gw->port, "demo", "demo");
-    const char *id = harness_session_account_id(s);
-    fx.account_id = id != NULL ? strdup(id) : NULL;
-    json_decref(s);
-    if (fx.account_id == NULL)
+    if (harness_mail_env_start(&fx) != 0)
         return -1;
     const char *const msgs[] = { msg_multi, msg_plain };
     imap_session(msgs, 2, NULL);
@@ -79,14 +64,8 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    int rc = 0;
     (void)state;
-    if (fx.gw != NULL && fx.gw->pid > 0)
-        rc = harness_gateway_stop(fx.gw);
-    harness_gateway_free(&fx.gw);
-    harness_dovecot_free(&fx.dovecot, &fx.dovecot_dir);
-    free(fx.account_id);
-    return rc;
+    return harness_mail_env_stop(&fx);
 }
 
 /* Runs one Email/get with the given arguments (JSON members after

@@ -14,55 +14,22 @@
 
 #include "demo_dovecot.h"
 
-static struct {
-    struct demo_dovecot *dovecot;
-    char *dovecot_dir;
-    struct harness_gateway *gw;
-    char *account_id;
-} fx;
+static struct harness_mail_env fx;
 
 static int group_setup(void **state)
 {
     (void)state;
-    fx.dovecot = harness_dovecot_start(NULL, &fx.dovecot_dir);
-    if (fx.dovecot == NULL)
-        return -1;
-    fx.gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, NULL);
-    if (fx.gw == NULL)
-        return -1;
-    json_t *s = harness_session_ok(fx.gw->port, "demo", "demo");
-    const char *id = harness_session_account_id(s);
-    fx.account_id = id != NULL ? strdup(id) : NULL;
-    json_decref(s);
-    return fx.account_id != NULL ? 0 : -1;
+    return harness_mail_env_start(&fx);
 }
 
 static int group_teardown(void **state)
 {
-    int rc = 0;
     (void)state;
-    if (fx.gw != NULL && fx.gw->pid > 0)
-        rc = harness_gateway_stop(fx.gw);
-    harness_gateway_free(&fx.gw);
-    harness_dovecot_free(&fx.dovecot, &fx.dovecot_dir);
-    free(fx.account_id);
-    return rc;
+    return harness_mail_env_stop(&fx);
 }
 
-/* method({"accountId": ours, args}); its response arguments. */
-static json_t *call(const char *method, const char *args_fmt, ...)
-{
-    char args[1024], full[1300];
-    va_list ap;
-    va_start(ap, args_fmt);
-    int n = vsnprintf(args, sizeof(args), args_fmt, ap);
-    va_end(ap);
-    H_ASSERT(n >= 0 && (size_t)n < sizeof(args));
-    n = snprintf(full, sizeof(full), "{\"accountId\": \"%s\"%s%s}", fx.account_id,
-                 args[0] ? ", " : "", args);
-    H_ASSERT(n > 0 && (size_t)n < sizeof(full));
-    return harness_jmap_ok(fx.gw->port, "demo", "demo", method, full);
-}
+/* method({"accountId": ours, args}): its response arguments. */
+#define call(method, ...) harness_mail_call(&fx, method, __VA_ARGS__)
 
 static void imap(const char *const *cmds)
 {

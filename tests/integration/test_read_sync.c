@@ -14,39 +14,18 @@
 
 #include "demo_dovecot.h"
 
-static struct {
-    struct demo_dovecot *dovecot;
-    char *dovecot_dir;
-    struct harness_gateway *gw;
-    char *account_id;
-} fx;
+static struct harness_mail_env fx;
 
 static int group_setup(void **state)
 {
     (void)state;
-    fx.dovecot = harness_dovecot_start(NULL, &fx.dovecot_dir);
-    if (fx.dovecot == NULL)
-        return -1;
-    fx.gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, NULL);
-    if (fx.gw == NULL)
-        return -1;
-    json_t *s = harness_session_ok(fx.gw->port, "demo", "demo");
-    const char *id = harness_session_account_id(s);
-    fx.account_id = id != NULL ? strdup(id) : NULL;
-    json_decref(s);
-    return fx.account_id != NULL ? 0 : -1;
+    return harness_mail_env_start(&fx);
 }
 
 static int group_teardown(void **state)
 {
-    int rc = 0;
     (void)state;
-    if (fx.gw != NULL && fx.gw->pid > 0)
-        rc = harness_gateway_stop(fx.gw);
-    harness_gateway_free(&fx.gw);
-    harness_dovecot_free(&fx.dovecot, &fx.dovecot_dir);
-    free(fx.account_id);
-    return rc;
+    return harness_mail_env_stop(&fx);
 }
 
 static void imap(const char *mailbox, const char *const *msgs, size_t n, const char *const *cmds)
@@ -56,18 +35,8 @@ static void imap(const char *mailbox, const char *const *msgs, size_t n, const c
 }
 
 /* method(args) with "accountId" added; its response arguments. */
-static json_t *call(const char *method, const char *args_fmt, ...)
-{
-    char args[2048], full[2300];
-    va_list ap;
-    va_start(ap, args_fmt);
-    int n = vsnprintf(args, sizeof(args), args_fmt, ap);
-    va_end(ap);
-    H_ASSERT(n > 0 && (size_t)n < sizeof(args));
-    H_ASSERT(snprintf(full, sizeof(full), "{\"accountId\": \"%s\"%s%s}", fx.account_id,
-                      strcmp(args, "") ? ", " : "", args) < (int)sizeof(full));
-    return harness_jmap_ok(fx.gw->port, "demo", "demo", method, full);
-}
+/* method({"accountId": ours, args}): its response arguments. */
+#define call(method, ...) harness_mail_call(&fx, method, __VA_ARGS__)
 
 /* The method error type of method(args), which must fail. */
 static char *error_of(const char *method, const char *args)
@@ -431,13 +400,15 @@ static void test_errors(void **unused)
     expect_error("Thread/get", NULL, "\"ids\": [\"bad id\"]", "invalidArguments");
 }
 
-static json_t *query_ids(const char *args_fmt, const char *a)
+/* The "ids" of a /query response (new reference); takes the response. */
+static json_t *ids_of(json_t *r)
 {
-    json_t *r = call("Email/query", args_fmt, a);
     json_t *ids = json_incref(json_object_get(r, "ids"));
     json_decref(r);
     return ids;
 }
+
+#define query_ids(...) ids_of(call("Email/query", __VA_ARGS__))
 
 static bool ids_contain(json_t *ids, const char *id)
 {
