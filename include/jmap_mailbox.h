@@ -29,4 +29,16 @@ json_t *jmap_mailbox_query_run(const struct mail_store_mailbox_list *l, json_t *
                                json_t *sort, bool sort_as_tree, bool filter_as_tree,
                                const char **ids, size_t *n_ids);
 
+/* For Mailbox/queryChanges: every property a Mailbox/query reads is
+ * mutable, so each mailbox whose place may differ from the old state must
+ * be reported. That is a mailbox created or updated since then (changed,
+ * any order) and, because sortAsTree and filterAsTree read the ancestors,
+ * every live mailbox below one: a mailbox outside this set has the same
+ * own properties and the same ancestors as before, so it matches and
+ * orders as before relative to the others. Fills moved (room for l->n,
+ * ids borrowed from l) in list order and returns how many, or SIZE_MAX
+ * when memory runs out. */
+size_t jmap_mailbox_moved(const struct mail_store_mailbox_list *l, const char *const *changed,
+                          size_t n_changed, const char **moved);
+
 #endif

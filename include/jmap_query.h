@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "jmap_args.h"
 #include "mail_store.h"
@@ -25,6 +26,22 @@ json_t *jmap_query_window(const struct jmap_query_args *q, const char *const *id
 json_t *jmap_query_response(const char *account_id, const char *query_state, bool can_calculate,
                             const char *const *ids, size_t start, size_t count, size_t total,
                             bool with_total);
+
+/* The /queryChanges response (RFC 8620 §5.6) of a query whose filter or
+ * sort reads mutable properties, built from the type's change log:
+ * "removed" lists removed[0..n_removed) (objects that may have left the
+ * results or moved in them), "added" every id of the current results
+ * ids[0..n) that is in moved[0..n_moved), with its index, lowest first.
+ * Exact when every current result not in moved keeps its order relative to
+ * the others since old_state (the caller's proof). upToId cannot cut it
+ * short: the properties are mutable. Returns the response (new reference),
+ * or NULL with *error: tooManyChanges when removed + added exceed
+ * max_changes (0: no limit), serverFail when memory runs out. */
+json_t *jmap_query_changes_response(const char *account_id, const char *old_state,
+                                    const char *new_state, const char *const *ids, size_t n,
+                                    const char *const *removed, size_t n_removed,
+                                    const char *const *moved, size_t n_moved,
+                                    uint64_t max_changes, bool with_total, json_t **error);
 
 /* ---- Filters (RFC 8620 §5.5 FilterOperator / FilterCondition) ---- */
 

@@ -1,5 +1,6 @@
 /* mailbox.c - Mailbox/get, /changes, /query, /queryChanges (RFC 8621 §2)
  * from the mail cache. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,7 +193,7 @@ static json_t *mailbox_query(struct jmap_invocation *inv, json_t *args, json_t *
     if ((*error = run_query(l, args, qa.filter, qa.sort, ids, &n)) != NULL ||
         (*error = jmap_query_window(&qa, ids, n, &start, &count)) != NULL)
         goto out;
-    res = jmap_query_response(m.account_id, state, false, ids, start, count, n,
+    res = jmap_query_response(m.account_id, state, true, ids, start, count, n,
                               qa.calculate_total);
     if (res == NULL)
         *error = jmap_error_new("serverFail", "out of memory");
@@ -202,39 +203,94 @@ out:
     return res;
 }
 
-/* The result of an older state is not kept: only "nothing changed" can be
- * answered exactly; anything else is cannotCalculateChanges, which RFC 8620
- * §5.6 allows and clients answer with a fresh query. */
+/* The cache as one consistent snapshot for Mailbox/queryChanges: the
+ * changes since the client's state and the live mailboxes, both at the
+ * state read before and after (another request's sync may land in
+ * between; then it is read again, a bounded number of times). */
+static json_t *load_changes(struct jmap_mail *m, const char *since,
+                            struct mail_store_changes *c, struct mail_store_mailbox_list **l)
+{
+    struct gw_error err = { 0 };
+    char before[MAIL_STORE_STATE_MAX], after[MAIL_STORE_STATE_MAX];
+    json_t *error = NULL;
+    for (int attempt = 0; attempt < 4; attempt++) {
+        mail_store_changes_clear(c);
+        mail_store_mailbox_list_free(l);
+        if ((error = jmap_mail_state(m, MAIL_STORE_MAILBOX, before)) != NULL)
+            return error;
+        int rc = mail_store_changes(m->ms, m->account_id, MAIL_STORE_MAILBOX, since, 0, c, &err);
+        if (rc == MAIL_STORE_CANNOT_CALCULATE)
+            return jmap_error_new("cannotCalculateChanges",
+                                  "That query state is unknown or older than this server "
+                                  "remembers.");
+        if (rc != 0 || mail_store_list_mailboxes(m->ms, m->account_id, l, &err) != 0)
+            return jmap_error_from_gw(&err);
+        if ((error = jmap_mail_state(m, MAIL_STORE_MAILBOX, after)) != NULL)
+            return error;
+        if (strcmp(before, after) == 0)
+            return NULL;
+    }
+    return jmap_error_new("serverUnavailable", "The mailboxes keep changing; try again.");
+}
+
+static bool id_in(const struct mail_store_ids *ids, const char *id)
+{
+    for (size_t i = 0; i < ids->n; i++)
+        if (strcmp(ids->v[i], id) == 0)
+            return true;
+    return false;
+}
+
+/* Exact from the change log (RFC 8620 §5.6 for mutable properties): the
+ * mailboxes created, updated or below an updated one (jmap_mailbox_moved)
+ * are removed and re-added at their current index; destroyed ones are
+ * removed. Every other mailbox keeps its relative order, so the client's
+ * splice gives the new result. */
 static json_t *mailbox_query_changes(struct jmap_invocation *inv, json_t *args, json_t **error)
 {
     struct jmap_query_changes_args qa;
     struct jmap_mail m;
+    struct mail_store_changes c = { 0 };
     struct mail_store_mailbox_list *l = NULL;
-    char state[MAIL_STORE_STATE_MAX];
-    const char **ids = NULL;
-    size_t n = 0;
+    const char **ids = NULL, **changed = NULL, **moved = NULL, **removed = NULL;
+    size_t n = 0, n_moved = 0, n_removed = 0;
     json_t *res = NULL;
     if ((*error = jmap_args_query_changes(args, query_extra, &qa)) != NULL ||
-        (*error = load(inv, &m, &l, state)) != NULL)
+        (*error = jmap_mail_begin(inv, &m)) != NULL ||
+        (*error = load_changes(&m, qa.since_query_state, &c, &l)) != NULL)
         goto out;
-    if ((ids = calloc(l->n + 1, sizeof(*ids))) == NULL) {
-        *error = jmap_error_new("serverFail", "out of memory");
+    size_t n_changed = c.created.n + c.updated.n;
+    ids = calloc(l->n + 1, sizeof(*ids));
+    moved = calloc(l->n + 1, sizeof(*moved));
+    changed = calloc(n_changed + 1, sizeof(*changed));
+    removed = calloc(l->n + c.destroyed.n + 1, sizeof(*removed));
+    if (ids == NULL || moved == NULL || changed == NULL || removed == NULL)
         goto out;
-    }
     if ((*error = run_query(l, args, qa.filter, qa.sort, ids, &n)) != NULL)
         goto out;
-    if (strcmp(qa.since_query_state, state) != 0) {
-        *error = jmap_error_new("cannotCalculateChanges", NULL);
+    for (size_t i = 0; i < c.created.n; i++)
+        changed[i] = c.created.v[i];
+    for (size_t i = 0; i < c.updated.n; i++)
+        changed[c.created.n + i] = c.updated.v[i];
+    if ((n_moved = jmap_mailbox_moved(l, changed, n_changed, moved)) == SIZE_MAX)
         goto out;
-    }
-    res = json_pack("{s:s, s:s, s:s, s:[], s:[]}", "accountId", m.account_id, "oldQueryState",
-                    state, "newQueryState", state, "removed", "added");
-    if (res != NULL && qa.calculate_total)
-        json_object_set_new(res, "total", json_integer((json_int_t)n));
-    if (res == NULL)
-        *error = jmap_error_new("serverFail", "out of memory");
+    /* A created mailbox was in no old result: only added. */
+    for (size_t i = 0; i < c.destroyed.n; i++)
+        removed[n_removed++] = c.destroyed.v[i];
+    for (size_t i = 0; i < n_moved; i++)
+        if (!id_in(&c.created, moved[i]))
+            removed[n_removed++] = moved[i];
+    res = jmap_query_changes_response(m.account_id, qa.since_query_state, c.new_state, ids, n,
+                                      removed, n_removed, moved, n_moved, qa.max_changes,
+                                      qa.calculate_total, error);
 out:
+    if (res == NULL && *error == NULL)
+        *error = jmap_error_new("serverFail", "out of memory");
     free(ids);
+    free(changed);
+    free(moved);
+    free(removed);
+    mail_store_changes_clear(&c);
     mail_store_mailbox_list_free(&l);
     return res;
 }

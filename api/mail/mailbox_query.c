@@ -1,11 +1,10 @@
 /* mailbox_query.c - Mailbox/query filtering, sorting and tree order
  * (include/jmap_mailbox.h). */
-#define _GNU_SOURCE 1 /* strcasestr */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "jmap_collation.h"
 #include "jmap_mailbox.h"
 #include "jmap_method.h"
 #include "jmap_query.h"
@@ -49,7 +48,7 @@ static bool match_condition(void *ctx, json_t *cond, const void *item)
             return false;
         if (strcmp(key, "role") == 0 && !strings_equal(x->role, v))
             return false;
-        if (strcmp(key, "name") == 0 && strcasestr(x->name, json_string_value(v)) == NULL)
+        if (strcmp(key, "name") == 0 && !jmap_collation_contains(x->name, json_string_value(v)))
             return false;
         if (strcmp(key, "hasAnyRole") == 0 && (x->role != NULL) != json_is_true(v))
             return false;
@@ -62,6 +61,7 @@ static bool match_condition(void *ctx, json_t *cond, const void *item)
 struct sort_key {
     bool by_name;
     bool ascending;
+    enum jmap_collation collation;  /* for name */
 };
 
 struct sorting {
@@ -79,11 +79,11 @@ static json_t *parse_sort(json_t *sort, struct sorting *s)
         const char *collation = json_string_value(json_object_get(c, "collation"));
         if (strcmp(p, "name") != 0 && strcmp(p, "sortOrder") != 0)
             return jmap_error_new("unsupportedSort", p);
-        if (collation != NULL && strcmp(collation, "i;unicode-casemap") != 0 &&
-            strcmp(collation, "i;ascii-casemap") != 0 && strcmp(collation, "i;ascii-numeric") != 0)
-            return jmap_error_new("unsupportedSort", collation);
         if (s->n == sizeof(s->keys) / sizeof(s->keys[0]))
             return jmap_error_invalid_arguments("sort", "too many comparators");
+        json_t *error = jmap_collation_parse(collation, &s->keys[s->n].collation);
+        if (error != NULL)
+            return error;
         s->keys[s->n].by_name = strcmp(p, "name") == 0;
         s->keys[s->n].ascending = !json_is_false(json_object_get(c, "isAscending"));
         s->n++;
@@ -95,11 +95,12 @@ static int compare(const struct sorting *s, const struct mail_store_mailbox *a,
                    const struct mail_store_mailbox *b)
 {
     for (size_t i = 0; i < s->n; i++) {
-        int c = s->keys[i].by_name ? strcasecmp(a->name, b->name)
+        const struct sort_key *k = &s->keys[i];
+        int c = k->by_name ? jmap_collation_compare(k->collation, a->name, b->name)
                 : a->sort_order < b->sort_order ? -1
                 : a->sort_order > b->sort_order ? 1 : 0;
         if (c != 0)
-            return s->keys[i].ascending ? c : -c;
+            return k->ascending ? c : -c;
     }
     return strcmp(a->id, b->id);
 }
@@ -215,4 +216,39 @@ out:
     free(sorted);
     free(out);
     return error;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t jmap_mailbox_moved(const struct mail_store_mailbox_list *l, const char *const *changed,
+                          size_t n_changed, const char **moved)
+{
+    const char **sorted = calloc(n_changed + 1, sizeof(*sorted));
+    size_t *parent = calloc(l->n + 1, sizeof(*parent)), n = 0;
+    if (sorted == NULL || parent == NULL) {
+        n = SIZE_MAX;
+        goto out;
+    }
+    if (n_changed > 0)
+        memcpy(sorted, changed, n_changed * sizeof(*sorted));
+    qsort(sorted, n_changed, sizeof(*sorted), compare_strings);
+    for (size_t i = 0; i < l->n; i++)
+        parent[i] = index_of(l, l->v[i].parent_id);
+    for (size_t i = 0; i < l->n; i++) {
+        /* Itself, then its ancestors: at most l->n steps, whatever the
+         * parent links. */
+        bool hit = false;
+        for (size_t x = i, hops = 0; !hit && x != NO_PARENT && hops <= l->n;
+             x = parent[x], hops++)
+            hit = bsearch(&l->v[x].id, sorted, n_changed, sizeof(*sorted), compare_strings) != NULL;
+        if (hit)
+            moved[n++] = l->v[i].id;
+    }
+out:
+    free(sorted);
+    free(parent);
+    return n;
 }

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jmap_mail.h"
@@ -64,6 +65,70 @@ json_t *jmap_query_response(const char *account_id, const char *query_state, boo
         json_decref(res);
         res = NULL;
     }
+    return res;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The removed array and the added AddedItems into res; false when memory
+ * runs out. */
+static bool fill_query_changes(json_t *res, const char *const *ids, size_t n,
+                               const char *const *removed, size_t n_removed,
+                               const char **moved_sorted, size_t n_moved)
+{
+    json_t *r = json_array(), *a = json_array();
+    bool ok = r != NULL && a != NULL;
+    for (size_t i = 0; ok && i < n_removed; i++)
+        ok = json_array_append_new(r, json_string(removed[i])) == 0;
+    for (size_t i = 0; ok && i < n; i++)
+        if (bsearch(&ids[i], moved_sorted, n_moved, sizeof(*moved_sorted), compare_strings))
+            ok = json_array_append_new(a, json_pack("{s:s, s:I}", "id", ids[i], "index",
+                                                    (json_int_t)i)) == 0;
+    ok = ok && json_object_set_new(res, "removed", r) == 0;
+    r = NULL;
+    ok = ok && json_object_set_new(res, "added", a) == 0;
+    a = NULL;
+    json_decref(r);
+    json_decref(a);
+    return ok;
+}
+
+json_t *jmap_query_changes_response(const char *account_id, const char *old_state,
+                                    const char *new_state, const char *const *ids, size_t n,
+                                    const char *const *removed, size_t n_removed,
+                                    const char *const *moved, size_t n_moved,
+                                    uint64_t max_changes, bool with_total, json_t **error)
+{
+    const char **sorted = calloc(n_moved + 1, sizeof(*sorted));
+    json_t *res = NULL;
+    *error = NULL;
+    if (sorted == NULL)
+        goto out;
+    if (n_moved > 0)
+        memcpy(sorted, moved, n_moved * sizeof(*sorted));
+    qsort(sorted, n_moved, sizeof(*sorted), compare_strings);
+    res = json_pack("{s:s, s:s, s:s}", "accountId", account_id, "oldQueryState", old_state,
+                    "newQueryState", new_state);
+    if (res == NULL || !fill_query_changes(res, ids, n, removed, n_removed, sorted, n_moved) ||
+        (with_total && json_object_set_new(res, "total", json_integer((json_int_t)n)) != 0)) {
+        json_decref(res);
+        res = NULL;
+        goto out;
+    }
+    /* Each removed id and each AddedItem is one change (RFC 8620 §5.6). */
+    if (max_changes != 0 &&
+        n_removed + json_array_size(json_object_get(res, "added")) > max_changes) {
+        json_decref(res);
+        res = NULL;
+        *error = jmap_error_new("tooManyChanges", NULL);
+    }
+out:
+    if (res == NULL && *error == NULL)
+        *error = jmap_error_new("serverFail", "out of memory");
+    free(sorted);
     return res;
 }
 
