@@ -1,9 +1,10 @@
 /* test_mailbox.c - Mailbox/get over the demo account's special-use
  * mailboxes (roles, every property, notFound), Mailbox/changes across a
- * CREATE, RENAME and DELETE done by a plain IMAP client, and the
- * Mailbox/queryChanges contract (no changes at the current state,
- * cannotCalculateChanges otherwise). test_read_sync covers the rest of
- * Mailbox/query and the errors. */
+ * CREATE, RENAME and DELETE done by a plain IMAP client, Mailbox/queryChanges
+ * replayed onto cached tree and filterAsTree results after another client
+ * renamed, created, deleted and unsubscribed mailboxes, and every method
+ * error of the Mailbox methods. test_read_sync covers more of
+ * Mailbox/query. */
 #define _GNU_SOURCE 1
 #include "harness.h"
 
@@ -176,12 +177,72 @@ static void test_changes_after_imap(void **unused)
     free(id);
 }
 
+/* The ids of a Mailbox/query answer as a JSON array (new reference). */
+static json_t *query_ids(const char *query)
+{
+    json_t *q = call("Mailbox/query", "%s", query);
+    json_t *ids = json_incref(json_object_get(q, "ids"));
+    H_ASSERT(json_is_true(json_object_get(q, "canCalculateChanges")));
+    json_decref(q);
+    return ids;
+}
+
+/* The client's splice of a queryChanges answer onto a cached result
+ * (RFC 8620 §5.6): removed spliced out, added spliced in lowest index
+ * first. */
+static void splice(json_t *cached, json_t *changes)
+{
+    size_t i, k;
+    json_t *v, *x;
+    json_array_foreach(json_object_get(changes, "removed"), i, v)
+        json_array_foreach(cached, k, x)
+            if (json_equal(x, v)) {
+                json_array_remove(cached, k);
+                break;
+            }
+    json_array_foreach(json_object_get(changes, "added"), i, v) {
+        size_t at = (size_t)json_integer_value(json_object_get(v, "index"));
+        H_ASSERT(at <= json_array_size(cached));
+        json_array_insert(cached, at, json_object_get(v, "id"));
+    }
+}
+
+static const char tree_query[] =
+    "\"sort\": [{\"property\": \"name\"}], \"sortAsTree\": true";
+static const char subscribed_query[] =
+    "\"filter\": {\"operator\": \"AND\", \"conditions\": [{\"isSubscribed\": true},"
+    " {\"operator\": \"NOT\", \"conditions\": [{\"hasAnyRole\": true}]}]},"
+    " \"sort\": [{\"property\": \"sortOrder\"}, {\"property\": \"name\","
+    " \"isAscending\": false}], \"filterAsTree\": true";
+
+/* queryChanges for q since state qs, spliced onto cached, must give the
+ * current result of q exactly. */
+static void expect_replay(const char *q, const char *qs, json_t *cached)
+{
+    json_t *c = call("Mailbox/queryChanges", "\"sinceQueryState\": \"%s\", %s,"
+                     " \"calculateTotal\": true", qs, q);
+    json_t *now = query_ids(q);
+    char *got, *want;
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(c, "oldQueryState")), qs);
+    H_ASSERT(strcmp(json_string_value(json_object_get(c, "newQueryState")), qs) != 0);
+    H_ASSERT_INT_EQ(json_integer_value(json_object_get(c, "total")),
+                    (long long)json_array_size(now));
+    splice(cached, c);
+    got = json_dumps(cached, JSON_COMPACT);
+    want = json_dumps(now, JSON_COMPACT);
+    H_ASSERT_STR_EQ(got, want);
+    free(got);
+    free(want);
+    json_decref(now);
+    json_decref(c);
+}
+
 static void test_query_changes(void **unused)
 {
     (void)unused;
     json_t *q = call("Mailbox/query", "\"filter\": {\"hasAnyRole\": true}, \"calculateTotal\":"
                      " true");
-    H_ASSERT(json_is_false(json_object_get(q, "canCalculateChanges")));
+    H_ASSERT(json_is_true(json_object_get(q, "canCalculateChanges")));
     H_ASSERT_INT_EQ(json_integer_value(json_object_get(q, "total")), 6);
     char *qs = strdup(json_string_value(json_object_get(q, "queryState")));
     json_decref(q);
@@ -193,17 +254,87 @@ static void test_query_changes(void **unused)
     H_ASSERT_INT_EQ(json_integer_value(json_object_get(c, "total")), 6);
     json_decref(c);
 
-    const char *const mk[] = { "CREATE Later", NULL };
+    /* A tree, cached by two queries; then another client reshapes it. */
+    const char *const mk[] = { "CREATE Later", "CREATE Later/Sub", "CREATE Later/Sub/Deep",
+                               "CREATE Zoo", "CREATE Zoo/Keep", "SUBSCRIBE Later",
+                               "SUBSCRIBE Later/Sub", "SUBSCRIBE Later/Sub/Deep",
+                               "SUBSCRIBE Zoo", "SUBSCRIBE Zoo/Keep", NULL };
     imap(mk);
-    char args[256];
-    H_ASSERT(snprintf(args, sizeof(args), "{\"accountId\": \"%s\", \"sinceQueryState\": \"%s\"}",
-                      fx.account_id, qs) < (int)sizeof(args));
-    json_t *e = harness_jmap_call(fx.gw->port, "demo", "demo", "Mailbox/queryChanges", args);
-    H_ASSERT_STR_EQ(json_string_value(json_array_get(e, 0)), "error");
-    H_ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(e, 1), "type")),
-                    "cannotCalculateChanges");
-    json_decref(e);
+    char *s1 = mailbox_state();
+    json_t *tree = query_ids(tree_query), *flat = query_ids(subscribed_query);
+
+    /* Sub and Deep move with their renamed parent; Deep is subscribed
+     * but its parent Sub is not (Dovecot keeps subscriptions by name). */
+    const char *const mv[] = { "RENAME Later Aaa", "CREATE Aaa/New", "DELETE Zoo/Keep",
+                               "UNSUBSCRIBE Zoo", "SUBSCRIBE Aaa",
+                               "SUBSCRIBE Aaa/Sub/Deep", NULL };
+    imap(mv);
+    expect_replay(tree_query, s1, tree);
+    expect_replay(subscribed_query, s1, flat);
+    json_decref(tree);
+    json_decref(flat);
+
+    /* The role filter does not see the new mailboxes: nothing to splice. */
+    c = call("Mailbox/queryChanges", "\"sinceQueryState\": \"%s\", \"filter\":"
+             " {\"hasAnyRole\": true}", qs);
+    H_ASSERT(strcmp(json_string_value(json_object_get(c, "newQueryState")), qs) != 0);
+    H_ASSERT_INT_EQ((long long)json_array_size(json_object_get(c, "added")), 0);
+    H_ASSERT_INT_EQ((long long)json_array_size(json_object_get(c, "removed")), 0);
+    json_decref(c);
+    free(s1);
     free(qs);
+}
+
+/* The method error type of Mailbox method with rest of the arguments, for
+ * the account account (NULL: ours). */
+static void expect_error(const char *method, const char *account, const char *rest,
+                         const char *type)
+{
+    char args[512];
+    H_ASSERT(snprintf(args, sizeof(args), "{\"accountId\": \"%s\"%s%s}",
+                      account != NULL ? account : fx.account_id, rest[0] ? ", " : "",
+                      rest) < (int)sizeof(args));
+    json_t *e = harness_jmap_call(fx.gw->port, "demo", "demo", method, args);
+    H_ASSERT_STR_EQ(json_string_value(json_array_get(e, 0)), "error");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(e, 1), "type")), type);
+    json_decref(e);
+}
+
+static void test_errors(void **unused)
+{
+    (void)unused;
+    char *s = mailbox_state(), future[64];
+    H_ASSERT(snprintf(future, sizeof(future), "\"sinceState\": \"%s0\"", s) <
+             (int)sizeof(future));
+    expect_error("Mailbox/get", "Anotmine", "", "accountNotFound");
+    expect_error("Mailbox/query", "Anotmine", "", "accountNotFound");
+    expect_error("Mailbox/get", NULL, "\"ids\": [\"bad id\"]", "invalidArguments");
+    expect_error("Mailbox/get", NULL, "\"properties\": [\"size\"]", "invalidArguments");
+    expect_error("Mailbox/get", NULL, "\"bogus\": 1", "invalidArguments");
+    expect_error("Mailbox/changes", NULL, "", "invalidArguments");
+    expect_error("Mailbox/changes", NULL, "\"sinceState\": \"1\", \"maxChanges\": 0",
+                 "invalidArguments");
+    expect_error("Mailbox/changes", NULL, "\"sinceState\": \"garbage\"",
+                 "cannotCalculateChanges");
+    expect_error("Mailbox/changes", NULL, future, "cannotCalculateChanges");
+    expect_error("Mailbox/query", NULL, "\"filter\": {\"totalEmails\": 1}", "unsupportedFilter");
+    expect_error("Mailbox/query", NULL, "\"filter\": {\"operator\": \"OR\", \"conditions\":"
+                 " [{\"name\": \"a\"}, {\"hasAnyRole\": \"yes\"}]}", "invalidArguments");
+    expect_error("Mailbox/query", NULL, "\"sort\": [{\"property\": \"totalEmails\"}]",
+                 "unsupportedSort");
+    expect_error("Mailbox/query", NULL, "\"sort\": [{\"property\": \"name\", \"collation\":"
+                 " \"i;octet\"}]", "unsupportedSort");
+    expect_error("Mailbox/query", NULL, "\"anchor\": \"Mnosuchmailbox\"", "anchorNotFound");
+    expect_error("Mailbox/query", NULL, "\"limit\": -1", "invalidArguments");
+    expect_error("Mailbox/query", NULL, "\"filterAsTree\": \"yes\"", "invalidArguments");
+    expect_error("Mailbox/queryChanges", NULL, "\"sinceQueryState\": \"garbage\"",
+                 "cannotCalculateChanges");
+    expect_error("Mailbox/queryChanges", NULL, "\"filter\": {\"x\": 1}, \"sinceQueryState\":"
+                 " \"1\"", "unsupportedFilter");
+    /* Two mailboxes created since state 1 at least: more than one change. */
+    expect_error("Mailbox/queryChanges", NULL, "\"sinceQueryState\": \"1\", \"maxChanges\": 1",
+                 "tooManyChanges");
+    free(s);
 }
 
 /* Thread/get of each demo Email's threadId: the thread holds it, its
@@ -252,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_demo_mailboxes),
         cmocka_unit_test(test_changes_after_imap),
         cmocka_unit_test(test_query_changes),
+        cmocka_unit_test(test_errors),
         cmocka_unit_test(test_thread_get),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
