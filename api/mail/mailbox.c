@@ -118,6 +118,12 @@ static json_t *mailbox_get(struct jmap_invocation *inv, json_t *args, json_t **e
     if ((*error = jmap_args_get(inv, args, mailbox_properties, NULL, &ga)) != NULL ||
         (*error = load(inv, &m, &l, state)) != NULL)
         goto out;
+    /* "All" only up to maxObjectsInGet (RFC 8620 §5.1). */
+    const struct jmap_core_limits *limits = inv->ctx->limits;
+    if (ga.ids == NULL && limits != NULL && l->n > limits->max_objects_in_get) {
+        *error = jmap_error_new("requestTooLarge", "More mailboxes than maxObjectsInGet.");
+        goto out;
+    }
     json_t *list = json_array(), *not_found = json_array();
     bool ok = list != NULL && not_found != NULL;
     if (ga.ids == NULL) {

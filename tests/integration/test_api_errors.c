@@ -28,7 +28,8 @@ static struct {
 static int group_setup(void **state)
 {
     static const char *const args[] = { "--max-size-request", "20000",
-                                        "--max-calls-in-request", "4", NULL };
+                                        "--max-calls-in-request", "4",
+                                        "--max-objects-in-get", "3", NULL };
     json_t *s;
     int rc = -1;
 
@@ -200,10 +201,9 @@ static void test_method_errors(void **state)
     (void)state;
     expect_method_error("{\"using\":[" CORE "],\"methodCalls\":[[\"Foo/bar\",{},\"c1\"]]}",
                         "unknownMethod");
-    /* accountNotFound / accountNotSupportedByMethod need a method that takes
-     * an accountId; Core has none, so tests/unit/test_dispatch.c covers them. */
     /* A mail method: an account that is not the caller's, a missing one,
-     * and the mail capability left out of using. */
+     * and the mail capability left out of using (Core/echo takes no
+     * accountId; accountNotSupportedByMethod is in tests/unit/test_dispatch.c). */
     expect_method_error("{\"using\":[" CORE ",\"urn:ietf:params:jmap:mail\"],\"methodCalls\":"
                         "[[\"Mailbox/get\",{\"accountId\":\"x\",\"ids\":[]},\"c1\"]]}",
                         "accountNotFound");
@@ -213,6 +213,35 @@ static void test_method_errors(void **state)
     expect_method_error("{\"using\":[" CORE "],\"methodCalls\":"
                         "[[\"Mailbox/get\",{\"accountId\":\"x\",\"ids\":[]},\"c1\"]]}",
                         "unknownMethod");
+}
+
+/* A Mailbox/get Request of our account with the given ids JSON. */
+static void mailbox_get_body(char *body, size_t size, const char *ids)
+{
+    int n = snprintf(body, size,
+                     "{\"using\":[" CORE ",\"urn:ietf:params:jmap:mail\"],\"methodCalls\":"
+                     "[[\"Mailbox/get\",{\"accountId\":\"%s\",\"ids\":%s},\"c1\"]]}",
+                     fx.account_id, ids);
+    H_ASSERT(n > 0 && (size_t)n < size);
+}
+
+/* maxObjectsInGet is 3 here and the demo account has more mailboxes:
+ * "all" and four ids are too many, three are not. */
+static void test_max_objects_in_get(void **state)
+{
+    char body[512];
+    json_t *resp;
+
+    (void)state;
+    mailbox_get_body(body, sizeof(body), "null");
+    expect_method_error(body, "requestTooLarge");
+    mailbox_get_body(body, sizeof(body), "[\"Ma\",\"Mb\",\"Mc\",\"Md\"]");
+    expect_method_error(body, "requestTooLarge");
+    mailbox_get_body(body, sizeof(body), "[\"Ma\",\"Mb\",\"Mc\"]");
+    resp = harness_api_ok(fx.gw->port, "demo", "demo", body);
+    H_ASSERT_INT_EQ((long long)json_array_size(json_object_get(
+                        invocation(resp, 0, "Mailbox/get", "c1"), "notFound")), 3);
+    json_decref(resp);
 }
 
 static void test_not_json(void **state)
@@ -441,6 +470,7 @@ int main(void)
         T(test_echo_charset_and_without_core),
         T(test_result_references),
         T(test_method_errors),
+        T(test_max_objects_in_get),
         T(test_not_json),
         T(test_not_request),
         T(test_unknown_capability),

@@ -147,11 +147,56 @@ static void test_empty(void **state)
     assert_int_equal(n, 0);
 }
 
+/* Names outside ASCII and numbers, under each collation and the name
+ * filter: case folding is Unicode-aware, i;ascii-numeric orders numbers by
+ * value with the rest after them (ties by id). */
+static void test_collations(void **state)
+{
+    (void)state;
+    static struct mail_store_mailbox v[] = {
+        MB("M1", "\xc3\x89" "clair", NULL, NULL, 0, 1),    /* Éclair */
+        MB("M2", "eclair", NULL, NULL, 0, 1),
+        MB("M3", "\xc3\xa9" "clat", NULL, NULL, 0, 1),      /* éclat */
+        MB("M4", "10", NULL, NULL, 0, 1),
+        MB("M5", "9", NULL, NULL, 0, 1),
+        MB("M6", "Zeta", NULL, NULL, 0, 1),
+    };
+    static const struct {
+        const char *filter, *sort, *want;
+    } t[] = {
+        { NULL, BY_NAME, "M4,M5,M2,M6,M1,M3" },
+        { NULL, "[{\"property\":\"name\",\"collation\":\"i;ascii-numeric\"}]",
+          "M5,M4,M1,M2,M3,M6" },
+        { NULL, "[{\"property\":\"name\",\"collation\":\"i;ascii-casemap\"}]",
+          "M4,M5,M2,M6,M1,M3" },
+        { "{\"name\":\"\xc3\xa9" "CL\"}", BY_NAME, "M1,M3" },
+        { "{\"name\":\"ECL\"}", BY_NAME, "M2" },
+    };
+    const struct mail_store_mailbox_list l = { v, sizeof(v) / sizeof(v[0]) };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        json_t *filter = parse(t[i].filter), *sort = parse(t[i].sort);
+        const char *ids[sizeof(v) / sizeof(v[0])];
+        char got[64] = "";
+        size_t n = 0, used = 0;
+        assert_null(jmap_mailbox_query_run(&l, filter, sort, false, false, ids, &n));
+        for (size_t k = 0; k < n; k++) {
+            int w = snprintf(got + used, sizeof(got) - used, "%s%s", k ? "," : "", ids[k]);
+            assert_true(w > 0 && (size_t)w < sizeof(got) - used);
+            used += (size_t)w;
+        }
+        print_message("collation case %zu\n", i);
+        assert_string_equal(got, t[i].want);
+        json_decref(filter);
+        json_decref(sort);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query_table),
         cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_collations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
