@@ -90,8 +90,9 @@ struct mail_store_mailbox {
     int subscribed;
     uint32_t total_emails, unread_emails;   /* unread: neither $seen nor $draft */
     uint32_t total_threads, unread_threads; /* RFC 8621 §2 */
-    uint32_t sort_order;                    /* 0, or small numbers that put the
-                                             * role mailboxes first (inbox 1...) */
+    uint32_t sort_order;                    /* role mailboxes first: inbox 1, drafts 2,
+                                             * sent 3, archive 4, junk 5, trash 6;
+                                             * every other mailbox 10 */
     unsigned rights;                        /* enum mail_store_right; all when the
                                              * server has no ACL */
 };
@@ -148,8 +149,9 @@ void mail_store_mailbox_list_free(struct mail_store_mailbox_list **l);
  *   MAIL_STORE_HEADER_FIELDS) and become Emails (or new locations of
  *   known Emails).
  * Mailbox totals, unread counts and thread counts are recomputed for the
- * mailboxes that changed. Every sync that changes anything takes the
- * account modseq one step and stamps the rows it touched (Mailbox rows
+ * mailboxes that changed. The mailbox step and the email step each take
+ * the account modseq one step when they change anything, and stamp the
+ * rows they touched (Mailbox rows
  * whose counts changed, Email rows created/updated/destroyed, Thread rows
  * whose Email list changed). A quiet account costs one LIST-STATUS. */
 int mail_store_sync(struct mail_store *ms, const char *account_id, struct mail_backend *b,
