@@ -23,6 +23,7 @@ struct email_query_key {
     enum email_sort_type type;
     bool ascending;
     const char *keyword;        /* borrowed from the request */
+    bool numeric;               /* collation i;ascii-numeric (else casemap) */
 };
 
 /* The Email ids IMAP SEARCH found for one text condition, sorted. */
@@ -82,6 +83,11 @@ bool email_query_parse_utc_date(const char *s, int64_t *out);
 const char *email_query_base_subject(const char *s, size_t *len);
 /* strcasecmp of the base subjects of a and b. */
 int email_query_subject_cmp(const char *a, const char *b);
+/* Compares two strings of la/lb bytes by a collation this server
+ * advertises: i;ascii-numeric (RFC 4790 §9.1: the leading decimal number;
+ * a string not starting with a digit sorts after every number, and all
+ * such strings are equal) when numeric, else ASCII case-insensitive. */
+int email_query_collate(const char *a, size_t la, const char *b, size_t lb, bool numeric);
 json_t *email_query_parse_sort(json_t *sort, struct email_query *q);
 bool email_query_thread_keyword(const struct email_query *q, const struct mail_store_email *e,
                                 const char *keyword, bool all);
