@@ -92,4 +92,12 @@ json_t *email_query_parse_sort(json_t *sort, struct email_query *q);
 bool email_query_thread_keyword(const struct email_query *q, const struct mail_store_email *e,
                                 const char *keyword, bool all);
 
+/* SearchSnippet/get (search_snippet.c): the terms to highlight from the
+ * text, subject and body conditions of a checked filter (borrowed), not
+ * under NOT, split into tokens and quoted phrases as §4.4.1 reads them.
+ * Appends new strings (free() each) to terms[n..SEARCH_SNIPPET_MAX_TERMS)
+ * and returns the new count; depth is 0 for the top. */
+#define SEARCH_SNIPPET_MAX_TERMS 32
+size_t search_snippet_terms(json_t *filter, char **terms, size_t n, int depth);
+
 #endif
