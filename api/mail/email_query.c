@@ -349,11 +349,21 @@ static int compare(const void *x, const void *y, void *ctx)
         case EMAIL_SORT_RECEIVED: c = cmp_num(a->received_at, b->received_at); break;
         case EMAIL_SORT_SENT: c = cmp_num(a->sent_at, b->sent_at); break;
         case EMAIL_SORT_SIZE: c = cmp_num((int64_t)a->size, (int64_t)b->size); break;
-        case EMAIL_SORT_FROM: c = strcasecmp(a->from_sort, b->from_sort); break;
-        case EMAIL_SORT_TO: c = strcasecmp(a->to_sort, b->to_sort); break;
-        case EMAIL_SORT_SUBJECT:
-            c = email_query_subject_cmp(a->subject, b->subject);
+        case EMAIL_SORT_FROM:
+            c = email_query_collate(a->from_sort, strlen(a->from_sort), b->from_sort,
+                                    strlen(b->from_sort), k->numeric);
             break;
+        case EMAIL_SORT_TO:
+            c = email_query_collate(a->to_sort, strlen(a->to_sort), b->to_sort,
+                                    strlen(b->to_sort), k->numeric);
+            break;
+        case EMAIL_SORT_SUBJECT: {
+            size_t la, lb;
+            const char *sa = email_query_base_subject(a->subject, &la);
+            const char *sb = email_query_base_subject(b->subject, &lb);
+            c = email_query_collate(sa, la, sb, lb, k->numeric);
+            break;
+        }
         case EMAIL_SORT_HAS_KEYWORD:
             c = (int)has_keyword(a, k->keyword) - (int)has_keyword(b, k->keyword);
             break;
@@ -398,8 +408,9 @@ json_t *email_query_parse_sort(json_t *sort, struct email_query *q)
             k++;
         if (k == sizeof(props) / sizeof(props[0]))
             return jmap_error_new("unsupportedSort", p);
+        /* Exactly the collationAlgorithms of the session (capabilities.c). */
         if (collation != NULL && strcmp(collation, "i;unicode-casemap") != 0 &&
-            strcmp(collation, "i;ascii-casemap") != 0)
+            strcmp(collation, "i;ascii-casemap") != 0 && strcmp(collation, "i;ascii-numeric") != 0)
             return jmap_error_new("unsupportedSort", collation);
         if (q->n_keys == EMAIL_QUERY_MAX_KEYS)
             return jmap_error_invalid_arguments("sort", "too many comparators");
@@ -407,6 +418,7 @@ json_t *email_query_parse_sort(json_t *sort, struct email_query *q)
         key->type = props[k].type;
         key->ascending = !json_is_false(json_object_get(c, "isAscending"));
         key->keyword = NULL;
+        key->numeric = collation != NULL && strcmp(collation, "i;ascii-numeric") == 0;
         if (props[k].keyword) {
             key->keyword = json_string_value(json_object_get(c, "keyword"));
             if (key->keyword == NULL || !jmap_keyword_is_valid(key->keyword))

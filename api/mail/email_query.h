@@ -23,6 +23,7 @@ struct email_query_key {
     enum email_sort_type type;
     bool ascending;
     const char *keyword;        /* borrowed from the request */
+    bool numeric;               /* collation i;ascii-numeric (else casemap) */
 };
 
 /* The Email ids IMAP SEARCH found for one text condition, sorted. */
@@ -82,8 +83,21 @@ bool email_query_parse_utc_date(const char *s, int64_t *out);
 const char *email_query_base_subject(const char *s, size_t *len);
 /* strcasecmp of the base subjects of a and b. */
 int email_query_subject_cmp(const char *a, const char *b);
+/* Compares two strings of la/lb bytes by a collation this server
+ * advertises: i;ascii-numeric (RFC 4790 §9.1: the leading decimal number;
+ * a string not starting with a digit sorts after every number, and all
+ * such strings are equal) when numeric, else ASCII case-insensitive. */
+int email_query_collate(const char *a, size_t la, const char *b, size_t lb, bool numeric);
 json_t *email_query_parse_sort(json_t *sort, struct email_query *q);
 bool email_query_thread_keyword(const struct email_query *q, const struct mail_store_email *e,
                                 const char *keyword, bool all);
+
+/* SearchSnippet/get (search_snippet.c): the terms to highlight from the
+ * text, subject and body conditions of a checked filter (borrowed), not
+ * under NOT, split into tokens and quoted phrases as §4.4.1 reads them.
+ * Appends new strings (free() each) to terms[n..SEARCH_SNIPPET_MAX_TERMS)
+ * and returns the new count; depth is 0 for the top. */
+#define SEARCH_SNIPPET_MAX_TERMS 32
+size_t search_snippet_terms(json_t *filter, char **terms, size_t n, int depth);
 
 #endif

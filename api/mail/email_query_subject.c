@@ -78,11 +78,45 @@ const char *email_query_base_subject(const char *s, size_t *len)
     return s;
 }
 
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int collate_numeric(const char *a, size_t la, const char *b, size_t lb)
+{
+    bool na = la > 0 && is_digit(a[0]), nb = lb > 0 && is_digit(b[0]);
+    if (!na || !nb)
+        return (int)nb - (int)na;   /* numbers before non-numbers */
+    /* Compare without converting: no overflow for long digit runs. */
+    size_t i = 0, j = 0;
+    while (i + 1 < la && a[i] == '0' && is_digit(a[i + 1]))
+        i++;
+    while (j + 1 < lb && b[j] == '0' && is_digit(b[j + 1]))
+        j++;
+    size_t ea = i, eb = j;
+    while (ea < la && is_digit(a[ea]))
+        ea++;
+    while (eb < lb && is_digit(b[eb]))
+        eb++;
+    if (ea - i != eb - j)
+        return ea - i < eb - j ? -1 : 1;
+    int c = memcmp(a + i, b + j, ea - i);
+    return c < 0 ? -1 : c > 0;
+}
+
+int email_query_collate(const char *a, size_t la, const char *b, size_t lb, bool numeric)
+{
+    if (numeric)
+        return collate_numeric(a, la, b, lb);
+    int c = strncasecmp(a, b, la < lb ? la : lb);
+    return c != 0 ? c : la < lb ? -1 : la > lb;
+}
+
 int email_query_subject_cmp(const char *a, const char *b)
 {
     size_t la, lb;
     a = email_query_base_subject(a, &la);
     b = email_query_base_subject(b, &lb);
-    int c = strncasecmp(a, b, la < lb ? la : lb);
-    return c != 0 ? c : la < lb ? -1 : la > lb;
+    return email_query_collate(a, la, b, lb, false);
 }

@@ -9,36 +9,71 @@
 #include "jmap_query.h"
 #include "jmap_text.h"
 
-#define SNIPPET_MAX_TERMS 32
+/* Appends the tokens of one search string (RFC 8621 §4.4.1: white space
+ * separates tokens that must all be present, '...' or "..." is a phrase
+ * with \ escaping ' " and \) to terms as new strings. */
+static void split_terms(const char *t, char **terms, size_t *n)
+{
+    size_t len = strlen(t);
+    char *buf = malloc(len + 1);
+    if (buf == NULL)
+        return;
+    size_t i = 0;
+    while (i < len && *n < SEARCH_SNIPPET_MAX_TERMS) {
+        while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\n'))
+            i++;
+        size_t w = 0;
+        if (i < len && (t[i] == '"' || t[i] == '\'')) {
+            char q = t[i++];
+            for (; i < len && t[i] != q; i++) {
+                if (t[i] == '\\' && i + 1 < len)
+                    i++;
+                buf[w++] = t[i];
+            }
+            i += i < len;   /* the closing quote */
+        } else {
+            for (; i < len && t[i] != ' ' && t[i] != '\t' && t[i] != '\r' && t[i] != '\n'; i++)
+                buf[w++] = t[i];
+        }
+        if (w == 0)
+            continue;
+        buf[w] = '\0';
+        if ((terms[*n] = strdup(buf)) != NULL)
+            (*n)++;
+    }
+    free(buf);
+}
 
-/* The words of the text, subject and body conditions: what to highlight. */
-static void collect_terms(json_t *f, const char **terms, size_t *n, int depth)
+size_t search_snippet_terms(json_t *f, char **terms, size_t n, int depth)
 {
     if (f == NULL || depth > 40)
-        return;
+        return n;
     if (json_object_get(f, "operator") != NULL) {
-        if (strcmp(json_string_value(json_object_get(f, "operator")), "NOT") == 0)
-            return;     /* what must not match is not highlighted */
+        const char *op = json_string_value(json_object_get(f, "operator"));
+        if (op == NULL || strcmp(op, "NOT") == 0)
+            return n;   /* what must not match is not highlighted */
         size_t i;
         json_t *c;
         json_array_foreach(json_object_get(f, "conditions"), i, c)
-            collect_terms(c, terms, n, depth + 1);
-        return;
+            n = search_snippet_terms(c, terms, n, depth + 1);
+        return n;
     }
     static const char *const keys[] = { "text", "subject", "body" };
     for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
         const char *t = json_string_value(json_object_get(f, keys[k]));
-        if (t != NULL && *t != '\0' && *n < SNIPPET_MAX_TERMS)
-            terms[(*n)++] = t;
+        if (t != NULL)
+            split_terms(t, terms, &n);
     }
+    return n;
 }
 
-static json_t *highlight(const char *text, const char *const *terms, size_t n)
+static json_t *highlight(const char *text, char *const *terms, size_t n)
 {
     bool matched = false;
     if (text == NULL || n == 0)
         return json_null();
-    char *h = jmap_snippet_highlight(text, strlen(text), terms, n, 255, &matched);
+    char *h = jmap_snippet_highlight(text, strlen(text), (const char *const *)terms, n, 255,
+                                     &matched);
     json_t *v = matched && h != NULL ? json_string(h) : json_null();
     free(h);
     return v;
@@ -50,7 +85,7 @@ static json_t *search_snippet_get(struct jmap_invocation *inv, json_t *args, jso
     struct mail_store_email_list *emails = NULL;
     struct gw_error err = { 0 };
     const char **ids = NULL;
-    const char *terms[SNIPPET_MAX_TERMS];
+    char *terms[SEARCH_SNIPPET_MAX_TERMS];
     size_t n_terms = 0;
     json_t *res = NULL;
     const char *key;
@@ -97,7 +132,7 @@ static json_t *search_snippet_get(struct jmap_invocation *inv, json_t *args, jso
         *error = jmap_error_from_gw(&err);
         goto out;
     }
-    collect_terms(filter, terms, &n_terms, 0);
+    n_terms = search_snippet_terms(filter, terms, 0, 0);
     json_t *list = json_array(), *not_found = json_array();
     size_t found = 0;
     for (size_t i = 0; i < n && list != NULL && not_found != NULL; i++) {
@@ -119,6 +154,8 @@ static json_t *search_snippet_get(struct jmap_invocation *inv, json_t *args, jso
     if (res == NULL)
         *error = jmap_error_new("serverFail", "out of memory");
 out:
+    for (size_t i = 0; i < n_terms; i++)
+        free(terms[i]);
     mail_store_email_list_free(&emails);
     free(ids);
     return res;

@@ -207,6 +207,16 @@ static void test_query(void **unused)
     H_ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(s, "notFound"), 0)),
                     "Enosuchemail00");
     json_decref(s);
+    /* Each token of a text condition is highlighted on its own (§4.4.1). */
+    s = call("SearchSnippet/get", "\"filter\": {\"text\": \"four one\"}, \"emailIds\":"
+             " [\"%s\", \"%s\"]", one, four);
+    list = json_object_get(s, "list");
+    H_ASSERT_INT_EQ((long long)json_array_size(list), 2);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(list, 0), "subject")),
+                    "<mark>one</mark>");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(list, 1), "subject")),
+                    "<mark>four</mark>");
+    json_decref(s);
     json_decref(r);
     free(w);
     free(in);

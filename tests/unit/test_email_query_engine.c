@@ -378,6 +378,60 @@ static void test_base_subject(void **state)
     }
 }
 
+/* i;ascii-numeric (advertised in collationAlgorithms) and the casemap. */
+static void test_collate(void **state)
+{
+    (void)state;
+    static const struct { const char *a, *b; bool numeric; int want; } cases[] = {
+        { "10 apples", "9 pears", true, 1 },
+        { "9", "10", true, -1 },
+        { "007", "7 days", true, 0 },
+        { "0", "00", true, 0 },
+        { "123456789012345678901234567890", "99", true, 1 },
+        { "42", "answer", true, -1 },
+        { "answer", "question", true, 0 },
+        { "", "1", true, 1 },
+        { "10 apples", "9 pears", false, -1 },
+        { "Apple", "apple", false, 0 },
+        { "apple", "applesauce", false, -1 },
+        { "Zebra", "apple", false, 1 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int c = email_query_collate(cases[i].a, strlen(cases[i].a), cases[i].b,
+                                    strlen(cases[i].b), cases[i].numeric);
+        int r = email_query_collate(cases[i].b, strlen(cases[i].b), cases[i].a,
+                                    strlen(cases[i].a), cases[i].numeric);
+        c = (c > 0) - (c < 0);
+        r = (r > 0) - (r < 0);
+        if (c != cases[i].want || r != -cases[i].want)
+            fail_msg("collate(\"%s\", \"%s\", numeric=%d) = %d/%d, want %d", cases[i].a,
+                     cases[i].b, cases[i].numeric, c, r, cases[i].want);
+    }
+    /* The sort accepts exactly the advertised collations. */
+    static const struct { const char *sort; const char *error; bool numeric; } sorts[] = {
+        { "[{\"property\": \"subject\", \"collation\": \"i;ascii-numeric\"}]", NULL, true },
+        { "[{\"property\": \"from\", \"collation\": \"i;ascii-casemap\"}]", NULL, false },
+        { "[{\"property\": \"to\", \"collation\": \"i;octet\"}]", "unsupportedSort", false },
+    };
+    for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
+        struct email_query q;
+        memset(&q, 0, sizeof(q));
+        json_t *sort = json_loads(sorts[i].sort, 0, NULL);
+        assert_non_null(sort);
+        json_t *err = email_query_parse_sort(sort, &q);
+        if (sorts[i].error == NULL) {
+            assert_null(err);
+            assert_int_equal(q.n_keys, 1);
+            assert_int_equal(q.keys[0].numeric, sorts[i].numeric);
+        } else {
+            assert_non_null(err);
+            assert_string_equal(json_string_value(json_object_get(err, "type")), sorts[i].error);
+            json_decref(err);
+        }
+        json_decref(sort);
+    }
+}
+
 struct window_case {
     int64_t position;
     const char *anchor;
@@ -584,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_errors),  cmocka_unit_test(test_dates),
         cmocka_unit_test(test_windows), cmocka_unit_test(test_diff),
         cmocka_unit_test(test_large),   cmocka_unit_test(test_base_subject),
+        cmocka_unit_test(test_collate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
