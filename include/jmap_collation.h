@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 enum jmap_collation {
     JMAP_COLLATION_UNICODE_CASEMAP = 0, /* the default */
@@ -28,6 +29,9 @@ json_t *jmap_collation_parse(const char *name, enum jmap_collation *out);
  * compares the leading decimal digits as an unbounded number; a string
  * without one sorts after every number (RFC 4790 §9.1). */
 int jmap_collation_compare(enum jmap_collation c, const char *a, const char *b);
+/* The same for strings of la and lb bytes (need not be NUL-terminated). */
+int jmap_collation_compare_n(enum jmap_collation c, const char *a, size_t la, const char *b,
+                             size_t lb);
 
 /* Whether haystack contains needle under i;unicode-casemap ("" is in
  * everything). */

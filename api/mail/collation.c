@@ -25,8 +25,8 @@ static void open_locale(void)
     utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 }
 
-/* The code point at *p (advanced past it). */
-static uint32_t next_code_point(const unsigned char **p)
+/* The code point at *p (advanced past it); end bounds the string. */
+static uint32_t next_code_point(const unsigned char **p, const unsigned char *end)
 {
     const unsigned char *s = *p;
     uint32_t c = s[0];
@@ -37,7 +37,7 @@ static uint32_t next_code_point(const unsigned char **p)
         *p = s + 1;
         return c;
     }
-    if (len != 0) {
+    if (len != 0 && (size_t)(end - s) >= len) {
         uint32_t v = c & (0x7fu >> len);
         size_t i = 1;
         for (; i < len && (s[i] & 0xc0) == 0x80; i++)
@@ -60,43 +60,43 @@ static uint32_t fold(uint32_t c)
     return (uint32_t)towlower_l((wint_t)c, utf8_locale);
 }
 
-static int unicode_casemap(const char *a, const char *b)
+static int unicode_casemap(const char *a, size_t la, const char *b, size_t lb)
 {
     const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    const unsigned char *xe = x + la, *ye = y + lb;
     pthread_once(&utf8_once, open_locale);
-    while (*x != 0 && *y != 0) {
-        uint32_t cx = fold(next_code_point(&x)), cy = fold(next_code_point(&y));
+    while (x < xe && y < ye) {
+        uint32_t cx = fold(next_code_point(&x, xe)), cy = fold(next_code_point(&y, ye));
         if (cx != cy)
             return cx < cy ? -1 : 1;
     }
-    return (*x != 0) - (*y != 0);
+    return (x < xe) - (y < ye);
 }
 
-static int ascii_casemap(const char *a, const char *b)
+static int ascii_casemap(const char *a, size_t la, const char *b, size_t lb)
 {
     const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
-    for (;; x++, y++) {
-        unsigned cx = *x >= 'A' && *x <= 'Z' ? *x + 32u : *x;
-        unsigned cy = *y >= 'A' && *y <= 'Z' ? *y + 32u : *y;
+    for (size_t i = 0; i < la && i < lb; i++) {
+        unsigned cx = x[i] >= 'A' && x[i] <= 'Z' ? x[i] + 32u : x[i];
+        unsigned cy = y[i] >= 'A' && y[i] <= 'Z' ? y[i] + 32u : y[i];
         if (cx != cy)
             return cx < cy ? -1 : 1;
-        if (cx == 0)
-            return 0;
     }
+    return la < lb ? -1 : la > lb;
 }
 
-static size_t leading_digits(const char *s)
+static size_t leading_digits(const char *s, size_t len)
 {
     size_t n = 0;
-    while (s[n] >= '0' && s[n] <= '9')
+    while (n < len && s[n] >= '0' && s[n] <= '9')
         n++;
     return n;
 }
 
 /* The numbers are compared as digit strings, so any length works. */
-static int ascii_numeric(const char *a, const char *b)
+static int ascii_numeric(const char *a, size_t la, const char *b, size_t lb)
 {
-    size_t na = leading_digits(a), nb = leading_digits(b);
+    size_t na = leading_digits(a, la), nb = leading_digits(b, lb);
     if (na == 0 || nb == 0)
         return (na == 0) - (nb == 0);   /* no number: +infinity */
     while (na > 1 && *a == '0') {
@@ -134,24 +134,31 @@ json_t *jmap_collation_parse(const char *name, enum jmap_collation *out)
     return jmap_error_new("unsupportedSort", "Unknown collation.");
 }
 
-int jmap_collation_compare(enum jmap_collation c, const char *a, const char *b)
+int jmap_collation_compare_n(enum jmap_collation c, const char *a, size_t la, const char *b,
+                             size_t lb)
 {
     switch (c) {
     case JMAP_COLLATION_ASCII_CASEMAP:
-        return ascii_casemap(a, b);
+        return ascii_casemap(a, la, b, lb);
     case JMAP_COLLATION_ASCII_NUMERIC:
-        return ascii_numeric(a, b);
+        return ascii_numeric(a, la, b, lb);
     case JMAP_COLLATION_UNICODE_CASEMAP:
         break;
     }
-    return unicode_casemap(a, b);
+    return unicode_casemap(a, la, b, lb);
+}
+
+int jmap_collation_compare(enum jmap_collation c, const char *a, const char *b)
+{
+    return jmap_collation_compare_n(c, a, strlen(a), b, strlen(b));
 }
 
 /* Whether needle matches (folded) at the start of h. */
-static bool starts_with_folded(const unsigned char *h, const unsigned char *needle)
+static bool starts_with_folded(const unsigned char *h, const unsigned char *he,
+                               const unsigned char *needle, const unsigned char *ne)
 {
-    while (*needle != 0) {
-        if (*h == 0 || fold(next_code_point(&h)) != fold(next_code_point(&needle)))
+    while (needle < ne) {
+        if (h == he || fold(next_code_point(&h, he)) != fold(next_code_point(&needle, ne)))
             return false;
     }
     return true;
@@ -161,15 +168,16 @@ bool jmap_collation_contains(const char *haystack, const char *needle)
 {
     const unsigned char *h = (const unsigned char *)haystack;
     const unsigned char *n = (const unsigned char *)needle;
+    const unsigned char *he = h + strlen(haystack), *ne = n + strlen(needle);
     pthread_once(&utf8_once, open_locale);
-    if (*n == 0)
+    if (n == ne)
         return true;
     /* Every start is a code point boundary; names are short, so the
      * quadratic scan is cheaper than folding copies. */
-    while (*h != 0) {
-        if (starts_with_folded(h, n))
+    while (h < he) {
+        if (starts_with_folded(h, he, n, ne))
             return true;
-        next_code_point(&h);
+        next_code_point(&h, he);
     }
     return false;
 }

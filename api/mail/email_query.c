@@ -350,18 +350,16 @@ static int compare(const void *x, const void *y, void *ctx)
         case EMAIL_SORT_SENT: c = cmp_num(a->sent_at, b->sent_at); break;
         case EMAIL_SORT_SIZE: c = cmp_num((int64_t)a->size, (int64_t)b->size); break;
         case EMAIL_SORT_FROM:
-            c = email_query_collate(a->from_sort, strlen(a->from_sort), b->from_sort,
-                                    strlen(b->from_sort), k->numeric);
+            c = jmap_collation_compare(k->collation, a->from_sort, b->from_sort);
             break;
         case EMAIL_SORT_TO:
-            c = email_query_collate(a->to_sort, strlen(a->to_sort), b->to_sort,
-                                    strlen(b->to_sort), k->numeric);
+            c = jmap_collation_compare(k->collation, a->to_sort, b->to_sort);
             break;
         case EMAIL_SORT_SUBJECT: {
             size_t la, lb;
             const char *sa = email_query_base_subject(a->subject, &la);
             const char *sb = email_query_base_subject(b->subject, &lb);
-            c = email_query_collate(sa, la, sb, lb, k->numeric);
+            c = jmap_collation_compare_n(k->collation, sa, la, sb, lb);
             break;
         }
         case EMAIL_SORT_HAS_KEYWORD:
@@ -408,17 +406,17 @@ json_t *email_query_parse_sort(json_t *sort, struct email_query *q)
             k++;
         if (k == sizeof(props) / sizeof(props[0]))
             return jmap_error_new("unsupportedSort", p);
-        /* Exactly the collationAlgorithms of the session (capabilities.c). */
-        if (collation != NULL && strcmp(collation, "i;unicode-casemap") != 0 &&
-            strcmp(collation, "i;ascii-casemap") != 0 && strcmp(collation, "i;ascii-numeric") != 0)
-            return jmap_error_new("unsupportedSort", collation);
+        enum jmap_collation collation_id;
+        json_t *err = jmap_collation_parse(collation, &collation_id);
+        if (err != NULL)
+            return err;
         if (q->n_keys == EMAIL_QUERY_MAX_KEYS)
             return jmap_error_invalid_arguments("sort", "too many comparators");
         struct email_query_key *key = &q->keys[q->n_keys++];
         key->type = props[k].type;
         key->ascending = !json_is_false(json_object_get(c, "isAscending"));
         key->keyword = NULL;
-        key->numeric = collation != NULL && strcmp(collation, "i;ascii-numeric") == 0;
+        key->collation = collation_id;
         if (props[k].keyword) {
             key->keyword = json_string_value(json_object_get(c, "keyword"));
             if (key->keyword == NULL || !jmap_keyword_is_valid(key->keyword))

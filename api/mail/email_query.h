@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "email_query_cache.h"
+#include "jmap_collation.h"
 #include "jmap_mail.h"
 
 #define EMAIL_QUERY_MAX_KEYS 8
@@ -23,7 +24,7 @@ struct email_query_key {
     enum email_sort_type type;
     bool ascending;
     const char *keyword;        /* borrowed from the request */
-    bool numeric;               /* collation i;ascii-numeric (else casemap) */
+    enum jmap_collation collation; /* of the string sorts */
 };
 
 /* The Email ids IMAP SEARCH found for one text condition, sorted. */
@@ -81,13 +82,6 @@ bool email_query_parse_utc_date(const char *s, int64_t *out);
 /* The RFC 5256 §2.1 base subject of s (a slice of it: *len bytes from the
  * pointer returned) that the subject sort compares. */
 const char *email_query_base_subject(const char *s, size_t *len);
-/* strcasecmp of the base subjects of a and b. */
-int email_query_subject_cmp(const char *a, const char *b);
-/* Compares two strings of la/lb bytes by a collation this server
- * advertises: i;ascii-numeric (RFC 4790 §9.1: the leading decimal number;
- * a string not starting with a digit sorts after every number, and all
- * such strings are equal) when numeric, else ASCII case-insensitive. */
-int email_query_collate(const char *a, size_t la, const char *b, size_t lb, bool numeric);
 json_t *email_query_parse_sort(json_t *sort, struct email_query *q);
 bool email_query_thread_keyword(const struct email_query *q, const struct mail_store_email *e,
                                 const char *keyword, bool all);

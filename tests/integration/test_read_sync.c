@@ -392,7 +392,7 @@ static void test_errors(void **unused)
     expect_error("Mailbox/query", NULL, "\"sort\": [{\"property\": \"size\"}]", "unsupportedSort");
     expect_error("Mailbox/query", NULL, "\"anchor\": \"Mnosuchmailbox\"", "anchorNotFound");
     expect_error("Mailbox/query", NULL, "\"sortAsTree\": 1", "invalidArguments");
-    expect_error("Mailbox/queryChanges", NULL, "\"sinceQueryState\": \"1\"",
+    expect_error("Mailbox/queryChanges", NULL, "\"sinceQueryState\": \"garbage\"",
                  "cannotCalculateChanges");
     expect_error("Email/changes", NULL, "\"sinceState\": \"garbage\"", "cannotCalculateChanges");
     expect_error("Thread/changes", NULL, "", "invalidArguments");

@@ -382,36 +382,42 @@ static void test_base_subject(void **state)
 static void test_collate(void **state)
 {
     (void)state;
-    static const struct { const char *a, *b; bool numeric; int want; } cases[] = {
-        { "10 apples", "9 pears", true, 1 },
-        { "9", "10", true, -1 },
-        { "007", "7 days", true, 0 },
-        { "0", "00", true, 0 },
-        { "123456789012345678901234567890", "99", true, 1 },
-        { "42", "answer", true, -1 },
-        { "answer", "question", true, 0 },
-        { "", "1", true, 1 },
-        { "10 apples", "9 pears", false, -1 },
-        { "Apple", "apple", false, 0 },
-        { "apple", "applesauce", false, -1 },
-        { "Zebra", "apple", false, 1 },
+    enum { NUM = JMAP_COLLATION_ASCII_NUMERIC, CASE = JMAP_COLLATION_ASCII_CASEMAP };
+    static const struct { const char *a, *b; int collation; int want; } cases[] = {
+        { "10 apples", "9 pears", NUM, 1 },
+        { "9", "10", NUM, -1 },
+        { "007", "7 days", NUM, 0 },
+        { "0", "00", NUM, 0 },
+        { "123456789012345678901234567890", "99", NUM, 1 },
+        { "42", "answer", NUM, -1 },
+        { "answer", "question", NUM, 0 },
+        { "", "1", NUM, 1 },
+        { "10 apples", "9 pears", CASE, -1 },
+        { "Apple", "apple", CASE, 0 },
+        { "apple", "applesauce", CASE, -1 },
+        { "Zebra", "apple", CASE, 1 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        int c = email_query_collate(cases[i].a, strlen(cases[i].a), cases[i].b,
-                                    strlen(cases[i].b), cases[i].numeric);
-        int r = email_query_collate(cases[i].b, strlen(cases[i].b), cases[i].a,
-                                    strlen(cases[i].a), cases[i].numeric);
+        enum jmap_collation coll = (enum jmap_collation)cases[i].collation;
+        /* The length-bounded form must not read past the given lengths. */
+        int c = jmap_collation_compare_n(coll, cases[i].a, strlen(cases[i].a), cases[i].b,
+                                         strlen(cases[i].b));
+        int r = jmap_collation_compare(coll, cases[i].b, cases[i].a);
         c = (c > 0) - (c < 0);
         r = (r > 0) - (r < 0);
         if (c != cases[i].want || r != -cases[i].want)
-            fail_msg("collate(\"%s\", \"%s\", numeric=%d) = %d/%d, want %d", cases[i].a,
-                     cases[i].b, cases[i].numeric, c, r, cases[i].want);
+            fail_msg("collate(\"%s\", \"%s\", %d) = %d/%d, want %d", cases[i].a,
+                     cases[i].b, cases[i].collation, c, r, cases[i].want);
     }
+    /* A base subject is a slice of its header: only la bytes count. */
+    assert_int_equal(jmap_collation_compare_n(JMAP_COLLATION_UNICODE_CASEMAP, "ÄbcX", 4,
+                                              "äbcY", 4), 0);
     /* The sort accepts exactly the advertised collations. */
-    static const struct { const char *sort; const char *error; bool numeric; } sorts[] = {
-        { "[{\"property\": \"subject\", \"collation\": \"i;ascii-numeric\"}]", NULL, true },
-        { "[{\"property\": \"from\", \"collation\": \"i;ascii-casemap\"}]", NULL, false },
-        { "[{\"property\": \"to\", \"collation\": \"i;octet\"}]", "unsupportedSort", false },
+    static const struct { const char *sort; const char *error; int collation; } sorts[] = {
+        { "[{\"property\": \"subject\", \"collation\": \"i;ascii-numeric\"}]", NULL, NUM },
+        { "[{\"property\": \"from\", \"collation\": \"i;ascii-casemap\"}]", NULL, CASE },
+        { "[{\"property\": \"from\"}]", NULL, JMAP_COLLATION_UNICODE_CASEMAP },
+        { "[{\"property\": \"to\", \"collation\": \"i;octet\"}]", "unsupportedSort", 0 },
     };
     for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
         struct email_query q;
@@ -422,7 +428,7 @@ static void test_collate(void **state)
         if (sorts[i].error == NULL) {
             assert_null(err);
             assert_int_equal(q.n_keys, 1);
-            assert_int_equal(q.keys[0].numeric, sorts[i].numeric);
+            assert_int_equal(q.keys[0].collation, sorts[i].collation);
         } else {
             assert_non_null(err);
             assert_string_equal(json_string_value(json_object_get(err, "type")), sorts[i].error);
