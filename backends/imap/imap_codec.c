@@ -201,7 +201,8 @@ static bool parse_num(const char **p, const char *end, uint32_t *out)
     return true;
 }
 
-int imap_uidset_parse(const char *s, size_t len, size_t max, uint32_t **out, size_t *n_out)
+int imap_uidset_parse_ordered(const char *s, size_t len, size_t max, uint32_t **out,
+                              size_t *n_out)
 {
     const char *p = s, *end = s + len;
     uint32_t *v = NULL;
@@ -240,14 +241,21 @@ int imap_uidset_parse(const char *s, size_t len, size_t max, uint32_t **out, siz
         if (p == end && p[-1] == ',')
             goto bad;
     }
-    if (n > 1)
-        qsort(v, n, sizeof(*v), imap_cmp_u32);
     *out = v;
     *n_out = n;
     return 0;
 bad:
     free(v);
     return -1;
+}
+
+int imap_uidset_parse(const char *s, size_t len, size_t max, uint32_t **out, size_t *n_out)
+{
+    if (imap_uidset_parse_ordered(s, len, max, out, n_out) < 0)
+        return -1;
+    if (*n_out > 1)
+        qsort(*out, *n_out, sizeof(**out), imap_cmp_u32);
+    return 0;
 }
 
 int imap_uidset_format(struct imap_cmd *c, const uint32_t *uids, size_t n)

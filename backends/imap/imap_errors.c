@@ -28,6 +28,10 @@ static const struct {
     { "NONEXISTENT", GW_ERR_NOTFOUND },
     /* RFC 3501 */
     { "TRYCREATE", GW_ERR_NOTFOUND },
+    /* RFC 9051: DELETE of a mailbox that has children */
+    { "HASCHILDREN", GW_ERR_INVALID },
+    /* RFC 6154: a special-use attribute the server does not take */
+    { "USEATTR", GW_ERR_INVALID },
     /* RFC 4469 / RFC 7889 */
     { "TOOBIG", GW_ERR_TOO_LARGE },
 };

@@ -27,6 +27,17 @@ struct imap_backend {
     uint32_t sel_uidvalidity, sel_uidnext, sel_exists;  /* as of that selection */
     uint64_t sel_highestmodseq;
     enum imap_xguid xguid;
+    /* Write path (imap_write.c): the mailbox opened read-write for the last
+     * write command, trusted only while no other wire command ran since
+     * (wire_tag == wsel_tag), so any SELECT/EXAMINE by the read path or a
+     * failed one voids it. */
+    char wsel[512];
+    unsigned wsel_tag;          /* 0: nothing */
+    uint32_t wsel_uidvalidity;
+    bool wsel_perm_known;       /* the server sent PERMANENTFLAGS */
+    bool wsel_perm_keywords;    /* ... with \* */
+    char wsel_perm[512];        /* its flags, each followed by a space;
+                                 * wsel_perm_known is false when they do not fit */
 };
 
 /* The IMAP session behind a struct mail_backend made by backend_imap_open(). */

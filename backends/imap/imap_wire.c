@@ -48,6 +48,8 @@ void imap_cmd_free(struct imap_cmd *c)
     imap_bytes_free(&c->buf);
     free(c->sync);
     c->sync = NULL;
+    free(c->refs);
+    c->refs = NULL;
 }
 
 static void cmd_append(struct imap_cmd *c, const char *p, size_t n)
@@ -75,6 +77,26 @@ void imap_cmd_addf(struct imap_cmd *c, const char *fmt, ...)
     cmd_append(c, small, (size_t)n);
 }
 
+/* "{N}" or "{N+}" and, for a synchronising literal, the offset where the
+ * sender must wait for the server's "+". */
+static void literal_header(struct imap_cmd *c, size_t len)
+{
+    imap_cmd_addf(c, c->literal_plus ? "{%zu+}\r\n" : "{%zu}\r\n", len);
+    if (c->literal_plus || c->failed)
+        return;
+    if (c->n_sync == c->cap_sync) {
+        size_t cap = c->cap_sync != 0 ? c->cap_sync * 2 : 4;
+        size_t *ns = realloc(c->sync, cap * sizeof(*ns));
+        if (ns == NULL) {
+            c->failed = true;
+            return;
+        }
+        c->sync = ns;
+        c->cap_sync = cap;
+    }
+    c->sync[c->n_sync++] = c->buf.len;
+}
+
 void imap_cmd_add_string(struct imap_cmd *c, const char *p, size_t len)
 {
     bool quotable = len < 1024;
@@ -92,21 +114,26 @@ void imap_cmd_add_string(struct imap_cmd *c, const char *p, size_t len)
         cmd_append(c, "\"", 1);
         return;
     }
-    imap_cmd_addf(c, c->literal_plus ? "{%zu+}\r\n" : "{%zu}\r\n", len);
-    if (!c->literal_plus && !c->failed) {
-        if (c->n_sync == c->cap_sync) {
-            size_t cap = c->cap_sync != 0 ? c->cap_sync * 2 : 4;
-            size_t *ns = realloc(c->sync, cap * sizeof(*ns));
-            if (ns == NULL) {
-                c->failed = true;
-                return;
-            }
-            c->sync = ns;
-            c->cap_sync = cap;
-        }
-        c->sync[c->n_sync++] = c->buf.len;
-    }
+    literal_header(c, len);
     cmd_append(c, p, len);
+}
+
+void imap_cmd_add_literal_ref(struct imap_cmd *c, const char *p, size_t len)
+{
+    literal_header(c, len);
+    if (c->failed)
+        return;
+    if (c->n_refs == c->cap_refs) {
+        size_t cap = c->cap_refs != 0 ? c->cap_refs * 2 : 2;
+        struct imap_cmd_ref *nr = realloc(c->refs, cap * sizeof(*nr));
+        if (nr == NULL) {
+            c->failed = true;
+            return;
+        }
+        c->refs = nr;
+        c->cap_refs = cap;
+    }
+    c->refs[c->n_refs++] = (struct imap_cmd_ref){ .at = c->buf.len, .p = p, .len = len };
 }
 
 /* Reads exactly n bytes into raw. */
@@ -179,6 +206,21 @@ static int write_all(struct imap_backend *ib, const char *p, size_t n)
     return n == 0 || mailstream_write(ib->imap->imap_stream, p, n) == (ssize_t)n ? 0 : -1;
 }
 
+/* Borrowed literal data may be large: each chunk gets its own time budget,
+ * so a big message that keeps flowing is fine and a stalled peer is not. */
+static int write_chunked(struct imap_backend *ib, const char *p, size_t n)
+{
+    while (n > 0) {
+        size_t k = n < WIRE_READ_CHUNK ? n : WIRE_READ_CHUNK;
+        imap_cmd_begin(ib);
+        if (write_all(ib, p, k) < 0)
+            return -1;
+        p += k;
+        n -= k;
+    }
+    return 0;
+}
+
 struct run_state {
     struct imap_backend *ib;
     const char *what;
@@ -188,6 +230,7 @@ struct run_state {
     struct gw_error first;  /* first error met while draining */
     bool protocol_broken;
     char tagged_code[32];
+    bool pass_tagged;       /* hand the tagged OK to fn too */
 };
 
 enum step { STEP_UNTAGGED, STEP_CONTINUE, STEP_TAGGED_OK, STEP_FAIL };
@@ -251,6 +294,10 @@ static enum step run_step(struct run_state *rs, struct imap_bytes *raw, size_t m
         if (u.n_code != 0 && u.code[0].type == IMAP_V_ATOM &&
             u.code[0].len < sizeof(rs->tagged_code))
             memcpy(rs->tagged_code, u.code[0].s, u.code[0].len + 1);
+        u.tagged = true;
+        if (rs->pass_tagged && rs->fn != NULL && rs->first.code == GW_OK &&
+            rs->fn(rs->ctx, &u, &rs->first) < 0 && rs->first.code == GW_OK)
+            gw_error_set(&rs->first, GW_ERR_INTERNAL, "%s: handler failed", rs->what);
         st = STEP_TAGGED_OK;
         goto out;
     }
@@ -267,7 +314,8 @@ out:
 int imap_wire_run(struct imap_backend *ib, struct imap_cmd *c, const char *what,
                   size_t max_response, imap_untagged_fn fn, void *ctx, struct gw_error *err)
 {
-    struct run_state rs = { .ib = ib, .what = what, .fn = fn, .ctx = ctx };
+    struct run_state rs = { .ib = ib, .what = what, .fn = fn, .ctx = ctx,
+                            .pass_tagged = c->want_tagged_ok };
     struct imap_bytes raw = { 0 };
     size_t max = max_response != 0 ? max_response : WIRE_MAX_RESPONSE;
     size_t sent = 0;
@@ -284,12 +332,23 @@ int imap_wire_run(struct imap_backend *ib, struct imap_cmd *c, const char *what,
     imap_cmd_begin(ib);
     if (write_all(ib, rs.tag, strlen(rs.tag)) < 0 || write_all(ib, " ", 1) < 0)
         goto transport;
-    for (size_t i = 0; i < c->n_sync; i++) {
-        /* A synchronising literal: wait for "+" (untagged data may come first). */
-        if (write_all(ib, c->buf.data + sent, c->sync[i] - sent) < 0 ||
-            mailstream_flush(ib->imap->imap_stream) < 0)
+    for (size_t si = 0, ri = 0; si < c->n_sync || ri < c->n_refs;) {
+        /* At one offset, a literal's "+" comes before its borrowed bytes. */
+        bool sync = si < c->n_sync && (ri == c->n_refs || c->sync[si] <= c->refs[ri].at);
+        size_t at = sync ? c->sync[si] : c->refs[ri].at;
+        if (write_all(ib, c->buf.data + sent, at - sent) < 0)
             goto transport;
-        sent = c->sync[i];
+        sent = at;
+        if (!sync) {
+            if (write_chunked(ib, c->refs[ri].p, c->refs[ri].len) < 0)
+                goto transport;
+            ri++;
+            continue;
+        }
+        si++;
+        /* A synchronising literal: wait for "+" (untagged data may come first). */
+        if (mailstream_flush(ib->imap->imap_stream) < 0)
+            goto transport;
         while ((st = run_step(&rs, &raw, max, err)) == STEP_UNTAGGED)
             ;
         if (st == STEP_FAIL)

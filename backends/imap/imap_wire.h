@@ -54,6 +54,7 @@ struct imap_untagged {
     const struct imap_value *code;
     size_t n_code;
     const char *text;
+    bool tagged;            /* the command's own tagged OK (want_tagged_ok only) */
 };
 
 /* Called for each untagged response. Returning -1 (with err) stops
@@ -61,13 +62,26 @@ struct imap_untagged {
  * connection stays usable, and imap_wire_run() returns that error. */
 typedef int (*imap_untagged_fn)(void *ctx, const struct imap_untagged *u, struct gw_error *err);
 
+/* Bytes sent from the caller's memory at offset at of the command (see
+ * imap_cmd_add_literal_ref()). */
+struct imap_cmd_ref {
+    size_t at;
+    const char *p;
+    size_t len;
+};
+
 /* A command being built (without tag and CRLF). */
 struct imap_cmd {
     struct imap_bytes buf;
     size_t *sync;           /* offsets where a synchronising literal's data starts */
     size_t n_sync, cap_sync;
+    struct imap_cmd_ref *refs;  /* borrowed literal data, in offset order */
+    size_t n_refs, cap_refs;
     bool literal_plus;      /* LITERAL+ offered: never wait for "+" */
     bool failed;            /* an append ran out of memory */
+    bool want_tagged_ok;    /* in: also hand the tagged OK (its response code:
+                             * COPYUID, APPENDUID, MODIFIED) to the callback,
+                             * with tagged set */
     char tagged_code[32];   /* out: the tagged OK's response code name, or "" */
 };
 
@@ -82,6 +96,12 @@ void imap_cmd_addf(struct imap_cmd *c, const char *fmt, ...) __attribute__((form
 /* Appends bytes as an IMAP string: quoted when short and 7-bit printable,
  * else a literal (non-synchronising with LITERAL+). */
 void imap_cmd_add_string(struct imap_cmd *c, const char *p, size_t len);
+
+/* Appends len bytes at p as a literal without copying them: they are
+ * written straight from p when the command is sent (in chunks, each write
+ * bounded by the command timeout), so p must stay valid until
+ * imap_wire_run() returns. For message bodies (APPEND). */
+void imap_cmd_add_literal_ref(struct imap_cmd *c, const char *p, size_t len);
 
 /* Sends c, reads the reply, calls fn (may be NULL) per untagged response.
  * max_response bounds the bytes one response may take (0: default 64 MiB;
@@ -109,6 +129,12 @@ char *imap_value_strdup(const struct imap_value *v);
 /* Parses "1:3,7" (a uid sequence set from the server, no "*") into a
  * sorted array. Returns 0 or -1 (bad syntax, or more than max uids). */
 int imap_uidset_parse(const char *s, size_t len, size_t max, uint32_t **out, size_t *n_out);
+
+/* The same without sorting: uids in the order the set lists them (a range
+ * ascending), duplicates kept, as COPYUID pairs source and destination
+ * sets by position. */
+int imap_uidset_parse_ordered(const char *s, size_t len, size_t max, uint32_t **out,
+                              size_t *n_out);
 
 /* qsort comparator for uint32_t. */
 int imap_cmp_u32(const void *a, const void *b);
