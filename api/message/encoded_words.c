@@ -83,21 +83,6 @@ static int hex_value(char c)
     return -1;
 }
 
-static int b64_value(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 /* Appends the octets of the encoded-text; -1 when it is malformed (then the
  * caller keeps the word verbatim, so nothing must have been appended). */
 static int ew_octets(const struct encoded_word *ew, struct msg_buf *b)
@@ -128,7 +113,7 @@ static int ew_octets(const struct encoded_word *ew, struct msg_buf *b)
             pad++;
             continue;
         }
-        int v = b64_value(t[i]);
+        int v = msg_b64_value((unsigned char)t[i]);
         if (v < 0 || pad > 0)
             goto bad;
         digits++;

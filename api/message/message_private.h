@@ -78,6 +78,9 @@ void msg_words_add(struct msg_words *w, const char *ws, size_t ws_len,
                    const char *word, size_t word_len, bool ew_ok);
 void msg_words_finish(struct msg_words *w);
 
+/* The value of one base64 alphabet character (RFC 4648 §4), or -1. */
+int msg_b64_value(unsigned char c);
+
 /* Decodes RFC 2047 encoded-words in UTF-8 unstructured text into b. */
 void msg_decode_unstructured(struct msg_buf *b, const char *p, size_t n);
 

@@ -9,7 +9,7 @@
 #include "jmap_mime.h"
 #include "message_private.h"
 
-static int b64_value(unsigned char c)
+int msg_b64_value(unsigned char c)
 {
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
@@ -49,7 +49,7 @@ static size_t base64(const char *in, size_t len, struct msg_buf *out, bool *prob
     size_t count = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)in[i];
-        int v = b64_value(c);
+        int v = msg_b64_value(c);
         if (v < 0) {
             if (c == '=') {
                 b64_flush(out, &count, acc, k, problem);

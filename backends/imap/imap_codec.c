@@ -316,3 +316,45 @@ int imap_nstring(const struct imap_value *v, char **out)
     *out = imap_value_strdup(v);
     return *out != NULL ? 0 : -1;
 }
+
+int imap_msg_change_append(const struct imap_value *att, const char *cmd,
+                           struct backend_msg_change **v, size_t *n, size_t *cap,
+                           struct gw_error *err)
+{
+    struct backend_msg_change ch = { 0 };
+    bool have_flags = false;
+
+    if (att->type != IMAP_V_LIST || att->n % 2 != 0)
+        return gw_error_set(err, GW_ERR_PROTOCOL, "%s: malformed FETCH", cmd);
+    for (size_t i = 0; i < att->n; i += 2) {
+        const struct imap_value *k = &att->items[i], *val = &att->items[i + 1];
+        bool ok = true;
+        if (imap_value_is(k, "UID"))
+            ok = imap_value_u32(val, &ch.uid);
+        else if (imap_value_is(k, "MODSEQ"))
+            ok = val->type == IMAP_V_LIST && val->n == 1 &&
+                 imap_value_u64(&val->items[0], &ch.modseq);
+        else if (imap_value_is(k, "FLAGS") && !have_flags)
+            ok = have_flags = imap_flags_from(val, &ch.flags) == 0;
+        if (!ok) {
+            backend_flags_clear(&ch.flags);
+            return gw_error_set(err, GW_ERR_PROTOCOL, "%s: malformed FETCH item", cmd);
+        }
+    }
+    if (ch.uid == 0) {
+        backend_flags_clear(&ch.flags);
+        return 0;   /* an unsolicited FETCH without UID says nothing we can key */
+    }
+    if (*n == *cap) {
+        size_t ncap = *cap != 0 ? *cap * 2 : 32;
+        struct backend_msg_change *nv = realloc(*v, ncap * sizeof(*nv));
+        if (nv == NULL) {
+            backend_flags_clear(&ch.flags);
+            return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
+        }
+        *v = nv;
+        *cap = ncap;
+    }
+    (*v)[(*n)++] = ch;
+    return 0;
+}

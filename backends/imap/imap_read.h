@@ -25,6 +25,14 @@ int imap_fetch_part(struct mail_backend *b, uint32_t uid, const char *part, uint
  * v is not a list of atoms or on ENOMEM (out is then empty). */
 int imap_flags_from(const struct imap_value *v, struct backend_flags *out);
 
+/* Parses the attribute list att of an untagged FETCH (UID, MODSEQ, FLAGS)
+ * and appends it to the growing array *v (*n used, *cap allocated); one
+ * without a UID is skipped. cmd names the command in errors. Returns 0, or
+ * -1 with err (GW_ERR_PROTOCOL, GW_ERR_NOMEM) and nothing appended. */
+int imap_msg_change_append(const struct imap_value *att, const char *cmd,
+                           struct backend_msg_change **v, size_t *n, size_t *cap,
+                           struct gw_error *err);
+
 /* Appends a mailbox name (raw, as listed) to c as an IMAP string. */
 void imap_cmd_add_mailbox(struct imap_cmd *c, const char *name_raw);
 

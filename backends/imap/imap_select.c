@@ -114,43 +114,10 @@ static int on_vanished(struct backend_selected *s, const struct imap_untagged *u
 /* "n FETCH (UID u FLAGS (...) MODSEQ (m))" */
 static int on_fetch(struct select_ctx *sc, const struct imap_untagged *u, struct gw_error *err)
 {
-    struct backend_selected *s = sc->s;
-    struct backend_msg_change ch = { 0 };
-    bool have_flags = false;
-
-    if (u->n != 3 || u->v[2].type != IMAP_V_LIST || u->v[2].n % 2 != 0)
+    if (u->n != 3)
         return gw_error_set(err, GW_ERR_PROTOCOL, "SELECT: malformed FETCH");
-    const struct imap_value *att = &u->v[2];
-    for (size_t i = 0; i < att->n; i += 2) {
-        const struct imap_value *k = &att->items[i], *v = &att->items[i + 1];
-        bool ok = true;
-        if (imap_value_is(k, "UID"))
-            ok = imap_value_u32(v, &ch.uid);
-        else if (imap_value_is(k, "MODSEQ"))
-            ok = v->type == IMAP_V_LIST && v->n == 1 && imap_value_u64(&v->items[0], &ch.modseq);
-        else if (imap_value_is(k, "FLAGS") && !have_flags)
-            ok = have_flags = imap_flags_from(v, &ch.flags) == 0;
-        if (!ok) {
-            backend_flags_clear(&ch.flags);
-            return gw_error_set(err, GW_ERR_PROTOCOL, "SELECT: malformed FETCH item");
-        }
-    }
-    if (ch.uid == 0) {
-        backend_flags_clear(&ch.flags);
-        return 0;   /* an unsolicited FETCH without UID says nothing we can key */
-    }
-    if (s->n_changed == sc->cap_changed) {
-        size_t cap = sc->cap_changed != 0 ? sc->cap_changed * 2 : 32;
-        struct backend_msg_change *nc = realloc(s->changed, cap * sizeof(*nc));
-        if (nc == NULL) {
-            backend_flags_clear(&ch.flags);
-            return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
-        }
-        s->changed = nc;
-        sc->cap_changed = cap;
-    }
-    s->changed[s->n_changed++] = ch;
-    return 0;
+    return imap_msg_change_append(&u->v[2], "SELECT", &sc->s->changed, &sc->s->n_changed,
+                                  &sc->cap_changed, err);
 }
 
 static int on_untagged(void *ctx, const struct imap_untagged *u, struct gw_error *err)

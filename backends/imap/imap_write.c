@@ -189,41 +189,8 @@ struct store_ctx {
 /* "n FETCH (UID u MODSEQ (m) [FLAGS (...)])" */
 static int on_store_fetch(struct store_ctx *sc, const struct imap_value *att, struct gw_error *err)
 {
-    struct backend_msg_change ch = { 0 };
-    bool have_flags = false;
-
-    if (att->type != IMAP_V_LIST || att->n % 2 != 0)
-        return gw_error_set(err, GW_ERR_PROTOCOL, "STORE: malformed FETCH");
-    for (size_t i = 0; i < att->n; i += 2) {
-        const struct imap_value *k = &att->items[i], *v = &att->items[i + 1];
-        bool ok = true;
-        if (imap_value_is(k, "UID"))
-            ok = imap_value_u32(v, &ch.uid);
-        else if (imap_value_is(k, "MODSEQ"))
-            ok = v->type == IMAP_V_LIST && v->n == 1 && imap_value_u64(&v->items[0], &ch.modseq);
-        else if (imap_value_is(k, "FLAGS") && !have_flags)
-            ok = have_flags = imap_flags_from(v, &ch.flags) == 0;
-        if (!ok) {
-            backend_flags_clear(&ch.flags);
-            return gw_error_set(err, GW_ERR_PROTOCOL, "STORE: malformed FETCH item");
-        }
-    }
-    if (ch.uid == 0) {
-        backend_flags_clear(&ch.flags);
-        return 0;   /* without a uid it says nothing a caller can key */
-    }
-    if (sc->r->n_changed == sc->cap_changed) {
-        size_t cap = sc->cap_changed != 0 ? sc->cap_changed * 2 : 16;
-        struct backend_msg_change *nc = realloc(sc->r->changed, cap * sizeof(*nc));
-        if (nc == NULL) {
-            backend_flags_clear(&ch.flags);
-            return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
-        }
-        sc->r->changed = nc;
-        sc->cap_changed = cap;
-    }
-    sc->r->changed[sc->r->n_changed++] = ch;
-    return 0;
+    return imap_msg_change_append(att, "STORE", &sc->r->changed, &sc->r->n_changed,
+                                  &sc->cap_changed, err);
 }
 
 static int on_store(void *ctx, const struct imap_untagged *u, struct gw_error *err)
