@@ -270,6 +270,35 @@ static void test_update_errors(void **unused)
     H_ASSERT_INT_EQ(imap_find("INBOX", "<alpha@set.example>", NULL, 0), 1);
 }
 
+/* The destination vanished behind the gateway's back (the request's sync
+ * sees it gone): the move is refused as a whole, the message stays where
+ * it was, and the client is told which property is wrong. */
+static void test_move_to_vanished_mailbox(void **unused)
+{
+    (void)unused;
+    H_ASSERT(harness_imap_cmd(fx.imap, "CREATE Gone") == 0);
+    json_t *r = call("Mailbox/query", "\"filter\": {\"name\": \"Gone\"}");
+    char gone[64];
+    copy_id(gone, json_string_value(json_array_get(json_object_get(r, "ids"), 0)));
+    json_decref(r);
+    hs_states_read(&fx.env, &fx.st);
+    H_ASSERT(harness_imap_cmd(fx.imap, "DELETE Gone") == 0);
+    r = call("Email/set", "\"update\": {\"%s\": {\"mailboxIds\": {\"%s\": true}}}", fx.a, gone);
+    const char *t = hs_set_error(r, "notUpdated", fx.a);
+    H_ASSERT_MSG(t != NULL && strcmp(t, "invalidProperties") == 0,
+                 "move into a deleted mailbox gave %s", t != NULL ? t : "success");
+    json_decref(r);
+    H_ASSERT_INT_EQ(imap_find("INBOX", "<alpha@set.example>", NULL, 0), 1);
+    json_t *e = email(fx.a);
+    json_t *want = json_pack("{s:b}", fx.inbox, 1);
+    H_ASSERT(json_equal(json_object_get(e, "mailboxIds"), want));
+    json_decref(want);
+    json_decref(e);
+    const char *gone_ids[] = { gone, NULL };
+    hs_expect_changes(&fx.env, &fx.st, HS_EMAIL, NULL, NULL, NULL);
+    hs_expect_changes(&fx.env, &fx.st, HS_MAILBOX, NULL, NULL, gone_ids);
+}
+
 static void test_create_reported(void **unused)
 {
     (void)unused;
@@ -327,7 +356,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keywords),      cmocka_unit_test(test_move_copy),
-        cmocka_unit_test(test_update_errors), cmocka_unit_test(test_create_reported),
+        cmocka_unit_test(test_update_errors), cmocka_unit_test(test_move_to_vanished_mailbox),
+        cmocka_unit_test(test_create_reported),
         cmocka_unit_test(test_destroy),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
