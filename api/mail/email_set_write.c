@@ -219,7 +219,7 @@ static void undelete(struct email_set_ctx *c, const struct group *from,
 }
 
 static int copy_into(struct email_set_ctx *c, struct groups *g, const char *dest_id,
-                     const struct email_set_names *want, json_t **set_error)
+                     const struct email_set_names *want, bool may_move, json_t **set_error)
 {
     struct gw_error err = { 0 };
     struct backend_copy_result *r = NULL;
@@ -231,7 +231,7 @@ static int copy_into(struct email_set_ctx *c, struct groups *g, const char *dest
     }
     /* A mailbox being left gives its copy by MOVE; else copy from one
      * that stays. */
-    for (size_t i = 0; i < g->n && from == NULL; i++) {
+    for (size_t i = 0; may_move && i < g->n && from == NULL; i++) {
         if (!g->v[i].used && !names_has(want, g->v[i].mailbox_id))
             from = &g->v[i];
     }
@@ -254,6 +254,15 @@ static int copy_into(struct email_set_ctx *c, struct groups *g, const char *dest
     return rc;
 }
 
+static bool located_in(const struct groups *g, const char *mailbox_id)
+{
+    for (size_t j = 0; j < g->n; j++) {
+        if (strcmp(g->v[j].mailbox_id, mailbox_id) == 0)
+            return true;
+    }
+    return false;
+}
+
 int email_set_move(struct email_set_ctx *c, const char *email_id,
                    const struct email_set_names *want, json_t **set_error)
 {
@@ -262,11 +271,16 @@ int email_set_move(struct email_set_ctx *c, const char *email_id,
     int rc = -1;
     if (groups_load(c, email_id, &g, set_error) != 0)
         return -1;
+    /* Copies first while every original is still in place; the last new
+     * mailbox may then take one by MOVE. */
+    size_t last_new = want->n;
     for (size_t i = 0; i < want->n; i++) {
-        bool have = false;
-        for (size_t j = 0; j < g.n && !have; j++)
-            have = strcmp(g.v[j].mailbox_id, want->v[i]) == 0;
-        if (!have && copy_into(c, &g, want->v[i], want, set_error) != 0)
+        if (!located_in(&g, want->v[i]))
+            last_new = i;
+    }
+    for (size_t i = 0; i < want->n; i++) {
+        if (!located_in(&g, want->v[i]) &&
+            copy_into(c, &g, want->v[i], want, i == last_new, set_error) != 0)
             goto out;
     }
     for (size_t i = 0; i < g.n; i++) {

@@ -18,7 +18,7 @@ static struct {
     struct harness_mail_env env;
     struct harness_imap *imap;
     struct hs_states st;
-    char inbox[64], work[64];
+    char inbox[64], work[64], other[64];
     char a[64], a_thread[64];   /* the message moved around */
     char b[64];                 /* a bystander in INBOX that must never change */
 } fx;
@@ -53,6 +53,7 @@ static int group_setup(void **state)
         return -1;
     fx.imap = harness_imap_login(demo_dovecot_imap_port(fx.env.dovecot), "demo", "demo");
     if (fx.imap == NULL || harness_imap_cmd(fx.imap, "CREATE Work") != 0 ||
+        harness_imap_cmd(fx.imap, "CREATE Other") != 0 ||
         harness_imap_append(fx.imap, "INBOX", NULL, msg_a, sizeof(msg_a) - 1, NULL) != 0 ||
         harness_imap_append(fx.imap, "INBOX", "\\Seen", msg_b, sizeof(msg_b) - 1, NULL) != 0)
         return -1;
@@ -61,6 +62,9 @@ static int group_setup(void **state)
     json_decref(r);
     r = call("Mailbox/query", "\"filter\": {\"name\": \"Work\"}");
     copy_id(fx.work, json_string_value(json_array_get(json_object_get(r, "ids"), 0)));
+    json_decref(r);
+    r = call("Mailbox/query", "\"filter\": {\"name\": \"Other\"}");
+    copy_id(fx.other, json_string_value(json_array_get(json_object_get(r, "ids"), 0)));
     json_decref(r);
     email_by_subject("alpha", fx.a);
     email_by_subject("beta", fx.b);
@@ -229,6 +233,30 @@ static void test_move_copy(void **unused)
     H_ASSERT_INT_EQ(imap_find("INBOX", "<beta@set.example>", NULL, 0), 1);
     hs_expect_changes(&fx.env, &fx.st, HS_EMAIL, NULL, a, NULL);
     hs_expect_changes(&fx.env, &fx.st, HS_MAILBOX, NULL, work, NULL);
+
+    /* one mailbox to two others at once (copy, then move), and back */
+    r = call("Email/set", "\"update\": {\"%s\": {\"mailboxIds\": {\"%s\": true, \"%s\": true}}}",
+             fx.a, fx.work, fx.other);
+    expect_updated(r, fx.a);
+    json_decref(r);
+    H_ASSERT_INT_EQ(imap_find("INBOX", "<alpha@set.example>", NULL, 0), 0);
+    H_ASSERT_INT_EQ(imap_find("Work", "<alpha@set.example>", NULL, 0), 1);
+    H_ASSERT_INT_EQ(imap_find("Other", "<alpha@set.example>", NULL, 0), 1);
+    const char *three[] = { fx.inbox, fx.work, fx.other, NULL };
+    hs_expect_changes(&fx.env, &fx.st, HS_EMAIL, NULL, a, NULL);
+    hs_expect_changes(&fx.env, &fx.st, HS_MAILBOX, NULL, three, NULL);
+    r = call("Email/set", "\"update\": {\"%s\": {\"mailboxIds\": {\"%s\": true}}}", fx.a,
+             fx.inbox);
+    expect_updated(r, fx.a);
+    json_decref(r);
+    H_ASSERT_INT_EQ(imap_find("INBOX", "<alpha@set.example>", NULL, 0), 1);
+    H_ASSERT_INT_EQ(imap_find("Work", "<alpha@set.example>", NULL, 0), 0);
+    H_ASSERT_INT_EQ(imap_find("Other", "<alpha@set.example>", NULL, 0), 0);
+    e = email(fx.a);
+    H_ASSERT_MSG(e != NULL, "the Email id changed");
+    json_decref(e);
+    hs_expect_changes(&fx.env, &fx.st, HS_EMAIL, NULL, a, NULL);
+    hs_expect_changes(&fx.env, &fx.st, HS_MAILBOX, NULL, three, NULL);
 }
 
 static void test_update_errors(void **unused)

@@ -209,6 +209,24 @@ static void test_rename_and_move(void **unused)
     json_decref(r);
     hs_expect_changes(&fx.env, &fx.st, HS_MAILBOX, NULL, NULL, NULL);
     H_ASSERT(hs_imap_lists(fx.imap, "LIST", "INBOX"));
+
+    /* renaming the parent (to a non-ASCII name) keeps both ids */
+    r = call("Mailbox/set", "\"update\": {\"%s\": {\"name\": \"Projekte \u00e4\"}}", fx.projects);
+    H_ASSERT(json_object_get(json_object_get(r, "updated"), fx.projects) != NULL);
+    json_decref(r);
+    H_ASSERT(hs_imap_lists(fx.imap, "LIST", "Projekte &AOQ-/Y2026"));
+    json_t *child = mailbox(fx.year);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(child, "parentId")), fx.projects);
+    json_decref(child);
+    json_t *parent = mailbox(fx.projects);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(parent, "name")), "Projekte \xc3\xa4");
+    json_decref(parent);
+    const char *both[] = { fx.projects, fx.year, NULL };
+    hs_expect_changes(&fx.env, &fx.st, HS_MAILBOX, NULL, both, NULL);
+    r = call("Mailbox/set", "\"update\": {\"%s\": {\"name\": \"Projects\"}}", fx.projects);
+    json_decref(r);
+    H_ASSERT(hs_imap_lists(fx.imap, "LIST", "Projects/Y2026"));
+    hs_expect_changes(&fx.env, &fx.st, HS_MAILBOX, NULL, both, NULL);
 }
 
 static void test_destroy(void **unused)
