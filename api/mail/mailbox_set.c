@@ -103,10 +103,13 @@ static const struct mail_store_mailbox *find_raw(const struct mail_store_mailbox
 /* Re-reads the cache after a change (the list is then current). */
 static int reload(struct mailbox_set_ctx *c, struct gw_error *err)
 {
-    if (jmap_mail_sync_now(c->m, err) != 0)
-        return -1;
+    struct mail_store_mailbox_list *fresh = NULL;
+    if (jmap_mail_sync_now(c->m, err) != 0 ||
+        mail_store_list_mailboxes(c->m->ms, c->m->account_id, &fresh, err) != 0)
+        return -1;   /* the old list stays: never NULL while entries run */
     mail_store_mailbox_list_free(&c->list);
-    return mail_store_list_mailboxes(c->m->ms, c->m->account_id, &c->list, err);
+    c->list = fresh;
+    return 0;
 }
 
 /* The connection, taken once per entry and given back before a sync (the
@@ -121,7 +124,9 @@ static int acquire(struct mailbox_set_ctx *c, struct mail_backend **b, json_t **
     return -1;
 }
 
-/* After a backend write: sync, then report the write's own failure if any. */
+/* After a backend write: sync, then report the write's own failure if any.
+ * A write that happened is reported as done even when the sync fails (the
+ * next request's sync catches up); only its result may then be missing. */
 static int finish_write(struct mailbox_set_ctx *c, struct mail_backend **b, int rc,
                         const struct gw_error *werr, json_t **set_error)
 {
@@ -131,13 +136,8 @@ static int finish_write(struct mailbox_set_ctx *c, struct mail_backend **b, int 
         gw_log_info("account %s: Mailbox/set: %s", c->m->account_id, werr->msg);
         *set_error = jmap_set_error_from_gw(werr);
     }
-    if (reload(c, &err) != 0) {
+    if (reload(c, &err) != 0)
         gw_log_warn("account %s: sync after Mailbox/set: %s", c->m->account_id, err.msg);
-        if (rc == 0) {
-            *set_error = jmap_set_error_from_gw(&err);
-            return -1;
-        }
-    }
     return rc;
 }
 
