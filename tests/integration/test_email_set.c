@@ -327,6 +327,47 @@ static void test_move_to_vanished_mailbox(void **unused)
     hs_expect_changes(&fx.env, &fx.st, HS_MAILBOX, NULL, NULL, gone_ids);
 }
 
+/* A mailbox created by the first call of a request is named by its
+ * creation id in the second call's mailboxIds patch. */
+static void test_creation_reference(void **unused)
+{
+    (void)unused;
+    char body[1024];
+    snprintf(body, sizeof(body),
+             "{\"using\":[\"urn:ietf:params:jmap:core\",\"urn:ietf:params:jmap:mail\"],"
+             "\"methodCalls\":["
+             "[\"Mailbox/set\",{\"accountId\":\"%s\",\"create\":{\"n\":{\"name\":\"Fresh\"}}},\"0\"],"
+             "[\"Email/set\",{\"accountId\":\"%s\",\"update\":{\"%s\":{\"mailboxIds/#n\":true}}},"
+             "\"1\"]]}",
+             fx.env.account_id, fx.env.account_id, fx.a);
+    json_t *resp = harness_api_ok(fx.env.gw->port, "demo", "demo", body);
+    json_t *calls = json_object_get(resp, "methodResponses");
+    const char *fresh = json_string_value(json_object_get(
+        json_object_get(json_object_get(json_array_get(json_array_get(calls, 0), 1), "created"),
+                        "n"),
+        "id"));
+    H_ASSERT(fresh != NULL);
+    char fresh_id[64];
+    copy_id(fresh_id, fresh);
+    expect_updated(json_array_get(json_array_get(calls, 1), 1), fx.a);
+    json_decref(resp);
+    H_ASSERT_INT_EQ(imap_find("Fresh", "<alpha@set.example>", NULL, 0), 1);
+    H_ASSERT_INT_EQ(imap_find("INBOX", "<alpha@set.example>", NULL, 0), 1);
+    json_t *e = email(fx.a);
+    H_ASSERT(json_object_get(json_object_get(e, "mailboxIds"), fresh_id) != NULL);
+    json_decref(e);
+    const char *a[] = { fx.a, NULL }, *created[] = { fresh_id, NULL };
+    hs_expect_changes(&fx.env, &fx.st, HS_EMAIL, NULL, a, NULL);
+    hs_expect_changes(&fx.env, &fx.st, HS_MAILBOX, created, NULL, NULL);
+
+    json_t *r = call("Email/set", "\"update\": {\"%s\": {\"mailboxIds/%s\": null}}", fx.a,
+                     fresh_id);
+    expect_updated(r, fx.a);
+    json_decref(r);
+    H_ASSERT_INT_EQ(imap_find("Fresh", "<alpha@set.example>", NULL, 0), 0);
+    hs_states_read(&fx.env, &fx.st);
+}
+
 static void test_create_reported(void **unused)
 {
     (void)unused;
@@ -385,7 +426,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keywords),      cmocka_unit_test(test_move_copy),
         cmocka_unit_test(test_update_errors), cmocka_unit_test(test_move_to_vanished_mailbox),
-        cmocka_unit_test(test_create_reported),
+        cmocka_unit_test(test_creation_reference), cmocka_unit_test(test_create_reported),
         cmocka_unit_test(test_destroy),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
