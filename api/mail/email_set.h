@@ -46,6 +46,15 @@ int email_set_store_keywords(struct email_set_ctx *c, const char *email_id,
 int email_set_move(struct email_set_ctx *c, const char *email_id,
                    const struct email_set_names *want, json_t **set_error);
 
+struct backend_copy_result;
+
+/* The SetError telling the truth about a copy or move that failed (r may
+ * be NULL): the gateway error's own when nothing happened, else a
+ * description of where the message now is (both mailboxes after a half
+ * move, unknown after a lost connection). New reference. */
+json_t *email_set_copy_failure(const struct backend_copy_result *r, const struct gw_error *err,
+                               bool move);
+
 /* Expunges the Email from every mailbox it is in. 0, or -1 with
  * *set_error (notFound when it has no location). */
 int email_set_expunge_all(struct email_set_ctx *c, const char *email_id, json_t **set_error);

@@ -187,9 +187,8 @@ static const char *mailbox_raw(struct email_set_ctx *c, const char *id)
     return NULL;
 }
 
-/* The truth about a move or copy that failed, for the client. */
-static json_t *copy_failure(const struct backend_copy_result *r, const struct gw_error *err,
-                            bool move)
+json_t *email_set_copy_failure(const struct backend_copy_result *r, const struct gw_error *err,
+                               bool move)
 {
     if (r == NULL || r->outcome == BACKEND_COPY_NONE)
         return jmap_set_error_from_gw(err);
@@ -246,7 +245,7 @@ static int copy_into(struct email_set_ctx *c, struct groups *g, const char *dest
     if (rc != 0) {
         gw_log_info("account %s: Email/set %s: %s", c->m->account_id, move ? "move" : "copy",
                     err.msg);
-        *set_error = copy_failure(r, &err, move);
+        *set_error = email_set_copy_failure(r, &err, move);
         if (r != NULL)
             undelete(c, from, r);
     }
