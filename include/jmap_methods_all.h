@@ -11,6 +11,9 @@ extern const size_t jmap_core_method_count;
 extern const struct jmap_method jmap_mailbox_methods[];
 extern const size_t jmap_mailbox_method_count;
 
+extern const struct jmap_method jmap_mailbox_set_methods[];
+extern const size_t jmap_mailbox_set_method_count;
+
 extern const struct jmap_method jmap_thread_methods[];
 extern const size_t jmap_thread_method_count;
 
@@ -21,5 +24,7 @@ extern const size_t jmap_search_snippet_method_count;
 
 extern const struct jmap_method jmap_email_methods[];
 extern const size_t jmap_email_method_count;
+extern const struct jmap_method jmap_email_set_methods[];
+extern const size_t jmap_email_set_method_count;
 
 #endif

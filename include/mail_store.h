@@ -216,6 +216,27 @@ int mail_store_email_locate(struct mail_store *ms, const char *account_id, const
                             char **mailbox_name_raw, uint32_t *uidvalidity, uint32_t *uid,
                             struct gw_error *err);
 
+/* Every location of an Email (for writes that must reach each copy): the
+ * mailboxes holding it, ordered by mailbox id then uid. Only locations in
+ * a live mailbox with the UIDVALIDITY they were seen under. An unknown or
+ * destroyed Email gives an empty list (not an error). *out is new: free
+ * with mail_store_location_list_free(). */
+struct mail_store_location {
+    char mailbox_id[MAIL_STORE_ID_MAX];
+    char *name_raw;
+    uint32_t uidvalidity, uid;
+};
+
+struct mail_store_location_list {
+    struct mail_store_location *v;
+    size_t n;
+};
+
+int mail_store_email_locations(struct mail_store *ms, const char *account_id,
+                               const char *email_id, struct mail_store_location_list **out,
+                               struct gw_error *err);
+void mail_store_location_list_free(struct mail_store_location_list **l);
+
 /* Maps the UIDs of one mailbox (e.g. an IMAP SEARCH answer) to Email ids.
  * ids_out[i] gets the id of uids[i], or "" when that UID is not cached. */
 int mail_store_emails_by_uid(struct mail_store *ms, const char *account_id, const char *mailbox_id,
