@@ -168,7 +168,8 @@ bool compose_header_plain(const char *text, size_t len)
 
 void compose_encoded_words(struct msg_buf *b, const char *text, size_t len)
 {
-    /* 45 octets are 60 base64 characters: "=?UTF-8?B?" + 60 + "?=" = 72. */
+    /* 42 octets are 56 base64 characters: "=?UTF-8?B?" + 56 + "?=" = 68,
+     * so a first word still fits after "Subject: ". */
     size_t i = 0;
     bool first = true;
     while (i < len || first) {
@@ -184,7 +185,7 @@ void compose_encoded_words(struct msg_buf *b, const char *text, size_t len)
                 step = 2;
             if (end + step > len)
                 step = len - end;
-            if (end + step - i > 45 && end > i)
+            if (end + step - i > 42 && end > i)
                 break;
             end += step;
         }
@@ -397,7 +398,7 @@ bool compose_write_folded(struct msg_buf *b, const char *name, const char *value
         size_t w = end - i;
         if (w > COMPOSE_LINE_HARD - 1)
             return false;
-        if (col + w > COMPOSE_LINE_SOFT && i > 0 && value[i] == ' ') {
+        if (col + w > COMPOSE_LINE_SOFT && col > 1 && value[i] == ' ') {
             msg_buf_put(b, "\r\n", 2);
             col = 0;
         }
