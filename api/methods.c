@@ -26,6 +26,7 @@ static void sort_methods(void)
     } tables[] = {
         { jmap_core_methods, &jmap_core_method_count },
         { jmap_email_methods, &jmap_email_method_count },
+        { jmap_email_write_methods, &jmap_email_write_method_count },
         { jmap_mailbox_methods, &jmap_mailbox_method_count },
         { jmap_thread_methods, &jmap_thread_method_count },
         { jmap_email_query_methods, &jmap_email_query_method_count },

@@ -293,7 +293,16 @@ json_t *email_create_one(struct jmap_mail *m, json_t *obj, json_t **set_error)
     }
     if (*set_error != NULL)
         goto out;
-    struct jmap_compose_opts opts = { .blob = compose_blob, .blob_ctx = m };
+    /* A generated Message-ID takes the sender's domain, as mail clients do. */
+    const char *from = json_string_value(
+        json_object_get(json_array_get(json_object_get(obj, "from"), 0), "email"));
+    const char *at = from != NULL ? strrchr(from, '@') : NULL;
+    bool domain_ok = at != NULL && at[1] != '\0' && strlen(at + 1) < 100;
+    for (const char *p = domain_ok ? at + 1 : ""; *p != '\0'; p++)
+        domain_ok &= (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || *p == '-' || *p == '.';
+    struct jmap_compose_opts opts = { .blob = compose_blob, .blob_ctx = m,
+                                      .domain = domain_ok ? at + 1 : NULL };
     if (jmap_compose(obj, &opts, &msg, &len, set_error, &err) != 0) {
         if (*set_error == NULL)
             *set_error = email_set_error_from_gw(&err);

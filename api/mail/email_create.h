@@ -62,4 +62,12 @@ int email_blob_fetch(struct jmap_mail *m, const char *blob_id, char **data, size
 /* A SetError {type, description} of a gateway error (new reference). */
 json_t *email_set_error_from_gw(const struct gw_error *err);
 
+/* Method helpers shared by email_import.c and email_parse.c. */
+/* invalidArguments for an argument not in allowed (NULL-terminated;
+ * accountId is always allowed), else NULL. */
+json_t *email_args_known(json_t *args, const char *const *allowed);
+/* The Email/parse handler (email_parse.c), listed in email_import.c's
+ * method table. */
+json_t *email_parse_method(struct jmap_invocation *inv, json_t *args, json_t **error);
+
 #endif
