@@ -25,6 +25,7 @@ struct upload_store {
     char *dir;
     struct upload_store_limits limits;
     pthread_mutex_t lock;       /* commit and expiry of one store */
+    struct timespec last_stamp; /* newest commit time given out (lock) */
 };
 
 struct upload_spool {
@@ -205,14 +206,19 @@ void upload_spool_abort(struct upload_spool **spp)
 
 struct aged {
     char name[UPLOAD_BLOB_ID_LEN + 1];
-    time_t mtime;
+    struct timespec mtime;      /* to the nanosecond: uploads of one second
+                                 * still expire oldest first */
     uint64_t size;
 };
 
 static int by_age(const void *a, const void *b)
 {
     const struct aged *x = a, *y = b;
-    return x->mtime < y->mtime ? 1 : x->mtime > y->mtime ? -1 : strcmp(x->name, y->name);
+    if (x->mtime.tv_sec != y->mtime.tv_sec)
+        return x->mtime.tv_sec < y->mtime.tv_sec ? 1 : -1;
+    if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+        return x->mtime.tv_nsec < y->mtime.tv_nsec ? 1 : -1;
+    return strcmp(x->name, y->name);
 }
 
 /* Expires one account directory (lock held). Newest first; the ones past
@@ -242,7 +248,7 @@ static unsigned expire_account(struct upload_store *s, const char *account, time
             cap = ncap;
         }
         memcpy(v[n].name, e->d_name, UPLOAD_BLOB_ID_LEN + 1);
-        v[n].mtime = st.st_mtime;
+        v[n].mtime = st.st_mtim;
         v[n].size = (uint64_t)st.st_size;
         n++;
     }
@@ -251,7 +257,7 @@ static unsigned expire_account(struct upload_store *s, const char *account, time
     for (size_t i = 0; i < n; i++) {
         bytes += v[i].size;
         if (i < s->limits.max_count && bytes <= s->limits.max_bytes &&
-            now - v[i].mtime <= (time_t)s->limits.max_age_s)
+            now - v[i].mtime.tv_sec <= (time_t)s->limits.max_age_s)
             continue;
         char type[UPLOAD_BLOB_ID_LEN + 8];
         snprintf(type, sizeof(type), "%s.type", v[i].name);
@@ -278,6 +284,26 @@ unsigned upload_store_expire(struct upload_store *s, time_t now)
         closedir(d);
     pthread_mutex_unlock(&s->lock);
     return removed;
+}
+
+/* Gives a committed blob an mtime later than every earlier one (lock
+ * held): the file system's own clock is too coarse to order uploads made
+ * within a few milliseconds, and expiry goes oldest first. */
+static void stamp(struct upload_store *s, const char *path)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (now.tv_sec < s->last_stamp.tv_sec ||
+        (now.tv_sec == s->last_stamp.tv_sec && now.tv_nsec <= s->last_stamp.tv_nsec)) {
+        now = s->last_stamp;
+        if (++now.tv_nsec == 1000000000L) {
+            now.tv_sec++;
+            now.tv_nsec = 0;
+        }
+    }
+    s->last_stamp = now;
+    struct timespec times[2] = { now, now };
+    utimensat(AT_FDCWD, path, times, 0);
 }
 
 static int write_file(const char *path, const char *data, size_t len)
@@ -326,6 +352,7 @@ int upload_spool_commit(struct upload_spool *sp, const char *account_id, const c
             gw_error_set(err, GW_ERR_INTERNAL, "cannot store an upload: %s", strerror(errno));
         } else {
             rc = 0;
+            stamp(s, path);
             expire_account(s, account_id, time(NULL));
         }
     }
