@@ -261,8 +261,12 @@ int email_blob_fetch(struct jmap_mail *m, const char *blob_id, char **data, size
                      struct gw_error *err)
 {
     const char *id = resolve_ref(m, blob_id);
+    char whole[JMAP_BLOB_ID_MAX];
     if (id == NULL)
         return gw_error_set(err, GW_ERR_NOTFOUND, "no such blob");
+    /* "#cid" of an Email created earlier names that Email's message. */
+    if (id != blob_id && !upload_blob_id_is(id) && jmap_blob_id_make(id, NULL, whole))
+        id = whole;
     if (upload_blob_id_is(id))
         return upload_store_read(upload_store_default(), m->account_id, id, data, len, NULL, err);
     struct jmap_blob_bytes bytes = { 0 };

@@ -54,7 +54,8 @@ json_t *email_append_message(struct jmap_mail *m, const struct email_meta *meta,
 
 /* The bytes of a blob of the account: an upload (include/upload_store.h)
  * or a blob of a stored Email (include/jmap_download.h); "#cid" names the
- * blob of an object created earlier in the request. *data new (free()).
+ * message of an Email created (or imported) earlier in the request.
+ * *data new (free()).
  * GW_ERR_NOTFOUND when there is no such blob. */
 int email_blob_fetch(struct jmap_mail *m, const char *blob_id, char **data, size_t *len,
                      struct gw_error *err);
