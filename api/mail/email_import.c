@@ -4,10 +4,13 @@
  * that are not Email/set (Email/parse lives in email_parse.c). */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "email_create.h"
 #include "gw_log.h"
+#include "jmap_message.h"
 #include "jmap_methods_all.h"
+#include "jmap_mime.h"
 
 /* Arguments not in allowed (NULL-terminated; accountId always is) are
  * invalidArguments. */
@@ -23,6 +26,35 @@ json_t *email_args_known(json_t *args, const char *const *allowed)
             return jmap_error_invalid_arguments(key, "unknown argument");
     }
     return NULL;
+}
+
+/* RFC 8621 §4.8: receivedAt defaults to the time of the most recent
+ * Received header field (the topmost: each relay prepends its own), the
+ * date after its last ';' (RFC 5321 §4.4). 0 when there is none. */
+static time_t received_time(const char *data, size_t len)
+{
+    struct jmap_mime_message *msg = NULL;
+    time_t res = 0;
+    if (jmap_mime_parse(data, len, &msg, NULL) != 0)
+        return 0;
+    for (size_t i = 0; i < msg->root.n_fields; i++) {
+        const struct jmap_mime_field *f = &msg->root.fields[i];
+        if (f->name_len != 8 || strncasecmp(f->name, "Received", 8) != 0)
+            continue;
+        const char *semi = NULL;
+        for (size_t k = 0; k < f->value_len; k++)
+            if (f->value[k] == ';')
+                semi = f->value + k;
+        long long utc = 0;
+        int offset = 0;
+        if (semi != NULL &&
+            jmap_header_parse_date(semi + 1, f->value_len - (size_t)(semi + 1 - f->value), &utc,
+                                   &offset) == 0 && utc > 0)
+            res = (time_t)utc;
+        break;
+    }
+    jmap_mime_message_free(&msg);
+    return res;
 }
 
 static json_t *import_one(struct jmap_mail *m, json_t *obj, json_t **fail)
@@ -68,6 +100,9 @@ static json_t *import_one(struct jmap_mail *m, json_t *obj, json_t **fail)
                               "The blob is not a message (empty, or holds NUL octets).");
         goto out;
     }
+    json_t *received = json_object_get(obj, "receivedAt");
+    if (received == NULL || json_is_null(received))
+        meta.received_at = received_time(data, len);
     res = email_append_message(m, &meta, data, len, &set_error);
 out:
     free(data);

@@ -233,7 +233,8 @@ int jmap_compose(json_t *email, const struct jmap_compose_opts *opts, char **out
         }
         if (!json_is_object(structure))
             compose_invalid(&c, "", "bodyStructure");
-        else if (!clash && compose_node_from_structure(&c, structure, "bodyStructure", 0, &top) != 0)
+        else if (!clash &&
+                 compose_node_from_structure(&c, structure, "bodyStructure", 0, &top) != 0)
             goto out;
     } else if (flat_tree(&c, email, &top) != 0) {
         goto out;

@@ -43,7 +43,9 @@ static void qp_line(struct msg_buf *b, const unsigned char *p, size_t n)
         size_t w = 1;
         bool last = i + 1 == n;
         /* White space at the end of a line would be stripped in transit. */
-        if ((p[i] >= 33 && p[i] <= 126 && p[i] != '=') || ((p[i] == ' ' || p[i] == '\t') && !last)) {
+        bool literal = (p[i] >= 33 && p[i] <= 126 && p[i] != '=') ||
+                       ((p[i] == ' ' || p[i] == '\t') && !last);
+        if (literal) {
             enc[0] = (char)p[i];
         } else {
             enc[0] = '=';

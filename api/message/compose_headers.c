@@ -91,7 +91,8 @@ static bool claim(struct compose_ctx *c, json_t *taken, const char *prefix, cons
     char path[COMPOSE_PATH_MAX];
     int n = prefix[0] != '\0' ? snprintf(path, sizeof(path), "%s/%s", prefix, prop)
                               : snprintf(path, sizeof(path), "%s", prop);
-    if (n < 0 || (size_t)n >= sizeof(path) || json_object_set_new(taken, lower, json_string(path)) != 0)
+    if (n < 0 || (size_t)n >= sizeof(path) ||
+        json_object_set_new(taken, lower, json_string(path)) != 0)
         compose_fail(c, GW_ERR_NOMEM, "out of memory");
     return true;
 }
@@ -136,7 +137,8 @@ int compose_fields_collect(struct compose_ctx *c, json_t *obj, bool is_email, co
         field[hp.name_len] = '\0';
         bool bad = field_is(field, "content-transfer-encoding") ||
                    (is_email && strncasecmp(field, "content-", 8) == 0);
-        for (size_t k = 0; !is_email && k < sizeof(part_owned_fields) / sizeof(part_owned_fields[0]); k++)
+        size_t n_owned = sizeof(part_owned_fields) / sizeof(part_owned_fields[0]);
+        for (size_t k = 0; !is_email && k < n_owned; k++)
             bad |= field_is(field, part_owned_fields[k]);
         if (bad) {
             compose_invalid(c, prefix, key);
@@ -419,7 +421,9 @@ static bool raw_ok(const char *s, size_t len)
         if (s[i] == '\0')
             return false;
         if (s[i] == '\r' || s[i] == '\n') {
-            if (s[i] != '\r' || i + 2 >= len || s[i + 1] != '\n' || (s[i + 2] != ' ' && s[i + 2] != '\t'))
+            bool folds = s[i] == '\r' && i + 2 < len && s[i + 1] == '\n' &&
+                         (s[i + 2] == ' ' || s[i + 2] == '\t');
+            if (!folds)
                 return false;
             i++;
             col = 0;

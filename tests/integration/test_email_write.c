@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "demo_dovecot.h"
 
@@ -208,6 +209,52 @@ static void test_upload_too_large(void **state)
     free(bytes);
 }
 
+/* A chunked upload of total bytes in 4 KiB chunks; the response. */
+static void upload_chunked(size_t total, struct harness_response *r)
+{
+    char head[600], chunk[4200], pad[4096];
+    char *auth = harness_basic_auth("demo", "demo");
+    int n = snprintf(head, sizeof(head),
+                     "POST /jmap/upload/%s/ HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n"
+                     "Content-Type: application/octet-stream\r\n"
+                     "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+                     fx.account_id, auth);
+    free(auth);
+    int64_t start = harness_now_ms();
+    int fd = harness_connect(fx.gw->port);
+    H_ASSERT(fd >= 0 && n > 0 && harness_send_all(fd, head, (size_t)n) == 0);
+    memset(pad, 'c', sizeof(pad));
+    for (size_t sent = 0; sent < total;) {
+        size_t len = total - sent < sizeof(pad) ? total - sent : sizeof(pad);
+        n = snprintf(chunk, sizeof(chunk), "%zx\r\n%.*s\r\n", len, (int)len, pad);
+        H_ASSERT_MSG(harness_send_all(fd, chunk, (size_t)n) == 0,
+                     "gateway closed the connection within the discard bound");
+        sent += len;
+    }
+    H_ASSERT(harness_send_all(fd, "0\r\n\r\n", 5) == 0);
+    H_ASSERT(harness_http_read_response(fd, start, r) == 0);
+    close(fd);
+}
+
+/* Without a Content-Length the limit is enforced while reading: the
+ * spool stops at maxSizeUpload and the answer is 413 at the end. */
+static void test_upload_chunked(void **state)
+{
+    (void)state;
+    struct harness_response r;
+    upload_chunked(MAX_UPLOAD + 5000, &r);
+    json_t *p = H_ASSERT_PROBLEM(&r, 413, "urn:ietf:params:jmap:error:limit");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(p, "limit")), "maxSizeUpload");
+    json_decref(p);
+    harness_response_free(&r);
+    upload_chunked(10000, &r);
+    H_ASSERT_STATUS(&r, 201);
+    json_t *j = harness_response_json(&r);
+    H_ASSERT_INT_EQ(json_integer_value(json_object_get(j, "size")), 10000);
+    json_decref(j);
+    harness_response_free(&r);
+}
+
 /* Past the per-account count (64) the oldest uploads are gone. */
 static void test_upload_expiry(void **state)
 {
@@ -340,6 +387,33 @@ static void test_import(void **state)
                      strstr(last, "See the attached message.") != NULL,
                  "FETCH: %s", last);
     imap_uid("WriteTests", "import-1@example.org");
+    free(blob);
+}
+
+/* Without receivedAt the topmost Received field's date is used. */
+static void test_import_received(void **state)
+{
+    (void)state;
+    static const char msg[] =
+        "Received: from relay2.example.org by mx.example.net; Tue, 05 May 2015 10:11:12 +0200\r\n"
+        "Received: from client by relay2.example.org; Tue, 05 May 2015 09:00:00 +0200\r\n"
+        "From: r@example.org\r\nSubject: received default\r\n"
+        "Message-ID: <import-received@example.org>\r\n\r\nBody\r\n";
+    char *blob = upload("message/rfc822", msg, strlen(msg));
+    char *args = NULL;
+    H_ASSERT(asprintf(&args, "{\"accountId\": \"%s\", \"emails\": {\"r\": {\"blobId\": \"%s\","
+                             " \"mailboxIds\": {\"%s\": true}}}}",
+                      fx.account_id, blob, fx.inbox_id) > 0);
+    json_t *res = harness_jmap_ok(fx.gw->port, "demo", "demo", "Email/import", args);
+    free(args);
+    const char *id = json_string_value(
+        json_object_get(json_object_get(json_object_get(res, "created"), "r"), "id"));
+    H_ASSERT_MSG(id != NULL, "not imported: %s", json_dumps(res, 0));
+    json_t *e = email_get(id, "[\"receivedAt\", \"keywords\"]");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(e, "receivedAt")), "2015-05-05T08:11:12Z");
+    H_ASSERT_INT_EQ((long long)json_object_size(json_object_get(e, "keywords")), 0);
+    json_decref(e);
+    json_decref(res);
     free(blob);
 }
 
@@ -509,8 +583,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_upload, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_upload_too_large, harness_teardown_check_alive),
+        cmocka_unit_test_teardown(test_upload_chunked, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_upload_expiry, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_import, harness_teardown_check_alive),
+        cmocka_unit_test_teardown(test_import_received, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_parse, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_copy, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_create_with_attachments, harness_teardown_check_alive),
