@@ -4,7 +4,7 @@
  * Pure C over JSON (library gw_message): the bytes of blobs referenced by
  * an EmailBodyPart come from a callback, so the builder knows nothing of
  * IMAP or the upload store. The result is 7-bit clean except inside an
- * attached message/rfc822 blob (kept verbatim, labelled 8bit/binary), uses
+ * attached message/rfc822 blob (kept verbatim, labelled 8bit), uses
  * CRLF line ends, keeps lines within 78 octets where the input allows and
  * within 998 always (a header token that cannot fit is an
  * invalidProperties error naming its property).
@@ -19,8 +19,11 @@
  * - text from bodyValues is charset=utf-8, 7bit when it is ASCII with
  *   short lines, else quoted-printable; LF and CR line ends become CRLF.
  * - blobs are base64, except text blobs that are already 7-bit clean
- *   CRLF text with short lines (then 7bit) and message/rfc822 (verbatim).
- *   Decoding the part gives the blob's bytes back exactly.
+ *   CRLF text with short lines (then 7bit) and message/rfc822 (verbatim,
+ *   7bit or 8bit, bare LF or CR line ends made CRLF; only one holding NUL
+ *   octets, which no RFC 5322 message has, falls back to base64).
+ *   Decoding the part gives the blob's bytes back exactly, but for those
+ *   line ends.
  */
 #ifndef JMAP_COMPOSE_H
 #define JMAP_COMPOSE_H

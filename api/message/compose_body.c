@@ -190,12 +190,28 @@ static void leaf_from_blob(struct compose_ctx *c, struct compose_node *n, struct
             compose_fail(c, GW_ERR_NOMEM, "out of memory");
         return;
     }
-    /* An attached message stays as it is (RFC 2046 §5.2.1: no base64). */
     bool clean = compose_is_7bit(data, len, COMPOSE_LINE_HARD);
-    if (strcasecmp(l->type, "message/rfc822") == 0 || strcasecmp(l->type, "message/global") == 0) {
+    bool message = strcasecmp(l->type, "message/rfc822") == 0 ||
+                   strcasecmp(l->type, "message/global") == 0;
+    if (message && !clean && memchr(data, '\0', len) == NULL) {
+        /* An attached message goes as it is (RFC 2046 §5.2.1: no base64),
+         * its line ends made CRLF as RFC 5322 has them (a Unix mbox export
+         * has LF); 8bit when it is not plain ASCII. */
+        size_t crlf_len = 0;
+        char *crlf = compose_crlf(data, len, &crlf_len);
+        free(data);
+        if (crlf == NULL) {
+            compose_fail(c, GW_ERR_NOMEM, "out of memory");
+            return;
+        }
+        l->data = crlf;
+        l->len = crlf_len;
+        l->encoding = compose_is_7bit(crlf, crlf_len, COMPOSE_LINE_HARD) ? NULL : "8bit";
+        return;
+    }
+    if (message && clean) {
         l->data = data;
         l->len = len;
-        l->encoding = clean ? NULL : memchr(data, '\0', len) != NULL ? "binary" : "8bit";
         return;
     }
     if (clean && strncasecmp(l->type, "text/", 5) == 0) {
