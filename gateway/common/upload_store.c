@@ -268,6 +268,10 @@ static unsigned expire_account(struct upload_store *s, const char *account, time
     }
     free(v);
     closedir(d);
+    /* An account with nothing left keeps no directory (commits create it
+     * again under the same lock). */
+    if (n == removed)
+        rmdir(path);
     return removed;
 }
 

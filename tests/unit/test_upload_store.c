@@ -135,6 +135,12 @@ static void test_expiry(void **state)
     /* age: everything older than a minute */
     assert_int_equal(upload_store_expire(s, time(NULL) + 61), 5);
     assert_int_equal(upload_store_read(s, "cnt", info[3].blob_id, &data, &len, NULL, &err), -1);
+    char emptied[128];
+    snprintf(emptied, sizeof(emptied), "%s/cnt", dir);
+    assert_int_equal(access(emptied, F_OK), -1);
+    put(s, "cnt", "again", 5, &info[4]);
+    assert_int_equal(upload_store_read(s, "cnt", info[4].blob_id, &data, &len, NULL, &err), 0);
+    free(data);
     upload_store_free(&s);
 
     /* a spool left behind by a crash is removed on open */
