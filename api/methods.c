@@ -27,6 +27,7 @@ static void sort_methods(void)
         { jmap_core_methods, &jmap_core_method_count },
         { jmap_email_methods, &jmap_email_method_count },
         { jmap_email_set_methods, &jmap_email_set_method_count },
+        { jmap_email_write_methods, &jmap_email_write_method_count },
         { jmap_mailbox_methods, &jmap_mailbox_method_count },
         { jmap_mailbox_set_methods, &jmap_mailbox_set_method_count },
         { jmap_thread_methods, &jmap_thread_method_count },

@@ -10,6 +10,7 @@
 
 #include "http_gateway.h"
 #include "jmap_download.h"
+#include "upload_store.h"
 
 /* A media type we can put in a header: printable ASCII, a '/', no CR/LF,
  * and short. Anything else is the client's mistake (400). */
@@ -99,10 +100,26 @@ static enum range_result parse_range(const char *h, size_t total, size_t *first,
     return RANGE_OK;
 }
 
+/* jmap_download_blob_from() for uploaded blobs too (include/upload_store.h). */
+static int blob_from(const struct http_gateway *gw, struct account *account, const char *blob_id,
+                     uint64_t start, struct jmap_blob_bytes *out, uint64_t *total,
+                     struct gw_error *err)
+{
+    if (!upload_blob_id_is(blob_id))
+        return jmap_download_blob_from(account, blob_id, start, out, total, err);
+    if (upload_store_read(gw->uploads, account_id(account), blob_id, &out->data, &out->len, NULL,
+                          err) != 0)
+        return -1;
+    *total = out->len;
+    size_t skip = start < out->len ? (size_t)start : out->len;
+    memmove(out->data, out->data + skip, out->len - skip + 1);
+    out->len -= skip;
+    return 0;
+}
+
 void download_handle(const struct http_gateway *gw, struct account *account,
                      const struct http_request *req, struct http_reply *reply)
 {
-    (void)gw;
     char header[1100];
     struct jmap_blob_bytes blob = { 0 };
     struct gw_error err = { 0 };
@@ -143,7 +160,7 @@ void download_handle(const struct http_gateway *gw, struct account *account,
     if (range != NULL && strncmp(range, "bytes=", 6) == 0 && isdigit((unsigned char)range[6]) &&
         parse_range(range, SIZE_MAX, &first, &last) == RANGE_OK)
         start = first;
-    if (jmap_download_blob_from(account, blob_id, start, &blob, &total, &err) < 0) {
+    if (blob_from(gw, account, blob_id, start, &blob, &total, &err) < 0) {
         if (err.code == GW_ERR_NOTFOUND)
             http_reply_problem(reply, 404, "about:blank", "No such blob.", NULL);
         else if (err.code == GW_ERR_TOO_LARGE)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jmap_api.h"
+#include "upload_store.h"
 
 void http_request_clear(struct http_request *req)
 {
@@ -19,6 +20,7 @@ void http_request_clear(struct http_request *req)
     free(req->headers.range);
     free(req->query_type);
     free(req->body);
+    upload_spool_abort(&req->upload);
     memset(req, 0, sizeof(*req));
 }
 

@@ -15,6 +15,7 @@
 
 #include "gw_log.h"
 #include "http_gateway.h"
+#include "upload_store.h"
 
 #define BODY_INITIAL_CAPACITY 4096
 #define HTTP_CONNECTION_TIMEOUT_S 120
@@ -34,6 +35,7 @@ struct exchange {
     const struct http_route *route;
     enum exchange_phase phase;
     bool body_too_large;
+    bool spool_failed;          /* the upload store refused a write */
     size_t body_cap;
     uint64_t body_seen;         /* bytes of body received, kept or not */
     struct http_request req;
@@ -164,6 +166,34 @@ static int append_body(struct exchange *ex, const char *data, size_t size, uint6
     return 0;
 }
 
+/* The upload route's body goes to a spool file as it arrives; past
+ * maxSizeUpload the spool is dropped and the rest only counted, as in
+ * append_body(). Returns -1 to close the connection. */
+static int spool_body(struct exchange *ex, const char *data, size_t size)
+{
+    struct http_gateway *gw = ex->server->gw;
+    uint64_t max = gw->limits.max_size_upload;
+    struct gw_error err = { 0 };
+    ex->body_seen += size;
+    if (ex->body_too_large || ex->spool_failed)
+        return ex->body_seen > discard_bound(max) ? -1 : 0;
+    if (ex->req.upload == NULL && upload_spool_begin(gw->uploads, &ex->req.upload, &err) != 0) {
+        gw_log_error("upload: %s", err.msg);
+        ex->spool_failed = true;
+        return 0;
+    }
+    if (size > 0 && upload_spool_write(ex->req.upload, data, size, &err) != 0) {
+        if (err.code == GW_ERR_TOO_LARGE) {
+            ex->body_too_large = true;
+        } else {
+            gw_log_error("upload: %s", err.msg);
+            ex->spool_failed = true;
+        }
+        upload_spool_abort(&ex->req.upload);
+    }
+    return 0;
+}
+
 static struct exchange *exchange_new(struct http_server *server, struct MHD_Connection *c,
                                      const char *url, const char *method)
 {
@@ -230,18 +260,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
                 *upload_data_size = 0;   /* bodies of GET etc. are ignored */
                 return MHD_YES;
             }
-            if (append_body(ex, upload_data, *upload_data_size,
-                            server->gw->limits.max_size_request) != 0)
+            int rc = http_route_spools_body(ex->route)
+                         ? spool_body(ex, upload_data, *upload_data_size)
+                         : append_body(ex, upload_data, *upload_data_size,
+                                       server->gw->limits.max_size_request);
+            if (rc != 0)
                 return MHD_NO;
             *upload_data_size = 0;
             return MHD_YES;
         }
+        bool spools = http_route_spools_body(ex->route);
+        if (spools && !ex->body_too_large && ex->req.upload == NULL)
+            spool_body(ex, "", 0);      /* an empty upload is a blob too */
         if (ex->body_too_large) {
             /* libmicrohttpd cannot queue a reply while a body is still
              * arriving, so a chunked body over the limit is answered here,
              * at its end, having been discarded rather than buffered. */
-            http_reply_problem(&ex->reply, 413, "urn:ietf:params:jmap:error:limit",
-                               "The request is larger than maxSizeRequest.", "maxSizeRequest");
+            if (spools)
+                http_reply_problem(&ex->reply, 413, "urn:ietf:params:jmap:error:limit",
+                                   "The upload is larger than maxSizeUpload.", "maxSizeUpload");
+            else
+                http_reply_problem(&ex->reply, 413, "urn:ietf:params:jmap:error:limit",
+                                   "The request is larger than maxSizeRequest.", "maxSizeRequest");
+            ex->phase = PHASE_REPLY;
+            return queue_reply(ex);
+        }
+        if (ex->spool_failed) {
+            http_reply_problem(&ex->reply, 503, "about:blank",
+                               "The upload could not be stored; try again later.", NULL);
             ex->phase = PHASE_REPLY;
             return queue_reply(ex);
         }

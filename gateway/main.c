@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "account.h"
 #include "demo_dovecot.h"
@@ -15,10 +16,16 @@
 #include "http_gateway.h"
 #include "http_server.h"
 #include "store.h"
+#include "upload_store.h"
 #include "worker_pool.h"
 
 #define EVICT_INTERVAL_S 30
 #define SHUTDOWN_DRAIN_MS 5000
+/* Uploads not used within this long are gone (RFC 8620 §6.1 asks for at
+ * least an hour), and no account keeps more than this many or bytes. */
+#define UPLOAD_MAX_AGE_S 3600
+#define UPLOAD_MAX_COUNT 64
+#define UPLOAD_MAX_SIZES_KEPT 4
 
 /* Fixed loopback ports of the demo, chosen away from the system services. */
 #define DEMO_IMAP_PORT 10143
@@ -98,7 +105,8 @@ static void print_banner(const struct gw_config *cfg, bool demo)
 }
 
 /* Waits for SIGTERM/SIGINT, evicting idle accounts meanwhile. */
-static void wait_for_shutdown(const sigset_t *signals, struct account_registry *accounts)
+static void wait_for_shutdown(const sigset_t *signals, struct account_registry *accounts,
+                              struct upload_store *uploads)
 {
     for (;;) {
         struct timespec interval = { .tv_sec = EVICT_INTERVAL_S, .tv_nsec = 0 };
@@ -112,6 +120,7 @@ static void wait_for_shutdown(const sigset_t *signals, struct account_registry *
             return;
         }
         account_registry_evict_idle(accounts);
+        upload_store_expire(uploads, time(NULL));
     }
 }
 
@@ -121,6 +130,7 @@ int main(int argc, char **argv)
     struct gw_error err = { 0 };
     struct demo_dovecot *demo = NULL;
     struct store *store = NULL;
+    struct upload_store *uploads = NULL;
     struct account_registry *accounts = NULL;
     struct worker_pool *workers = NULL;
     struct http_server *server = NULL;
@@ -147,7 +157,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    char db_path[4096];
+    char db_path[4096], upload_dir[4096];
     if (make_dir(cfg.state_dir, &err) != 0 ||
         path_join(db_path, sizeof(db_path), cfg.state_dir, "gateway.db", &err) != 0)
         goto out;
@@ -155,6 +165,16 @@ int main(int argc, char **argv)
         goto out;
     if (store_open(db_path, &store, &err) != 0)
         goto out;
+    struct upload_store_limits upload_limits = {
+        .max_size = cfg.limits.max_size_upload,
+        .max_count = UPLOAD_MAX_COUNT,
+        .max_bytes = UPLOAD_MAX_SIZES_KEPT * cfg.limits.max_size_upload,
+        .max_age_s = UPLOAD_MAX_AGE_S,
+    };
+    if (path_join(upload_dir, sizeof(upload_dir), cfg.state_dir, "uploads", &err) != 0 ||
+        upload_store_open(upload_dir, &upload_limits, &uploads, &err) != 0)
+        goto out;
+    upload_store_set_default(uploads);
 
     struct account_registry_options reg_opts = {
         .pool_size = cfg.imap_pool_size,
@@ -169,6 +189,7 @@ int main(int argc, char **argv)
         goto out;
     }
     http_gateway_init(&gw, &cfg, accounts);
+    gw.uploads = uploads;
     if (http_server_start(&gw, workers, &server, &err) != 0)
         goto out;
 
@@ -176,7 +197,7 @@ int main(int argc, char **argv)
     gw_log_info("listening on %s:%u, IMAP %s:%u (%s), %u workers", cfg.listen_host,
                 cfg.listen_port, cfg.imap.host, cfg.imap.port, gw_tls_mode_name(cfg.imap.tls),
                 cfg.workers);
-    wait_for_shutdown(&signals, accounts);
+    wait_for_shutdown(&signals, accounts, uploads);
     status = 0;
 out:
     if (status != 0)
@@ -184,6 +205,8 @@ out:
     http_server_stop(&server, SHUTDOWN_DRAIN_MS);
     worker_pool_free(&workers);
     account_registry_free(&accounts);
+    upload_store_set_default(NULL);
+    upload_store_free(&uploads);
     store_close(&store);
     demo_dovecot_free(&demo);
     gw_config_free(&cfg);

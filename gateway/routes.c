@@ -70,11 +70,9 @@ static void handle_api(const struct http_gateway *gw, struct account *account,
 static void handle_not_yet(const struct http_gateway *gw, struct account *account,
                            const struct http_request *req, struct http_reply *reply)
 {
-    char detail[200];
-    const char *what = strncmp(req->path, "/jmap/upload/", 13) == 0     ? "Blob upload"
-                                                                         : "Push (EventSource)";
-    snprintf(detail, sizeof(detail), "%s is not available in this version of the gateway.", what);
-    http_reply_problem(reply, 404, "about:blank", detail, NULL);
+    http_reply_problem(reply, 404, "about:blank",
+                       "Push (EventSource) is not available in this version of the gateway.",
+                       NULL);
 }
 
 static const struct http_route routes[] = {
@@ -84,7 +82,7 @@ static const struct http_route routes[] = {
       handle_session },
     { "/jmap/api", false, METHOD_BIT(HTTP_POST), "POST, OPTIONS", handle_api },
     { "/jmap/api/", false, METHOD_BIT(HTTP_POST), "POST, OPTIONS", handle_api },
-    { "/jmap/upload/", true, METHOD_BIT(HTTP_POST), "POST, OPTIONS", handle_not_yet },
+    { "/jmap/upload/", true, METHOD_BIT(HTTP_POST), "POST, OPTIONS", upload_handle },
     { "/jmap/download/", true, METHOD_BIT(HTTP_GET) | METHOD_BIT(HTTP_HEAD), "GET, HEAD, OPTIONS",
       download_handle },
     { "/jmap/eventsource/", true, METHOD_BIT(HTTP_GET), "GET, OPTIONS", handle_not_yet },
@@ -97,6 +95,7 @@ void http_gateway_init(struct http_gateway *gw, const struct gw_config *cfg,
     gw->cfg = cfg;
     gw->accounts = accounts;
     gw->limits = cfg->limits;
+    gw->uploads = NULL;
 }
 
 const struct http_route *http_route_match(const char *path)
@@ -113,6 +112,11 @@ const struct http_route *http_route_match(const char *path)
 bool http_route_wants_body(const struct http_route *route)
 {
     return (route->methods & METHOD_BIT(HTTP_POST)) != 0;
+}
+
+bool http_route_spools_body(const struct http_route *route)
+{
+    return route->handler == upload_handle;
 }
 
 void http_reply_not_found(struct http_reply *reply, const char *path)
@@ -145,6 +149,23 @@ bool http_route_precheck(const struct http_gateway *gw, const struct http_route 
         http_reply_problem(reply, 405, "about:blank", detail, NULL);
         http_reply_add_header(reply, "Allow", route->allow);
         return true;
+    }
+    if (route->handler == upload_handle) {
+        if (gw->uploads == NULL) {
+            http_reply_problem(reply, 404, "about:blank",
+                               "Blob upload is not available on this gateway.", NULL);
+            return true;
+        }
+        uintmax_t len = 0;
+        char *end = NULL;
+        if (req->headers.content_length != NULL)
+            len = strtoumax(req->headers.content_length, &end, 10);
+        if (len > gw->limits.max_size_upload) {
+            http_reply_problem(reply, 413, "urn:ietf:params:jmap:error:limit",
+                               "The upload is larger than maxSizeUpload.", "maxSizeUpload");
+            return true;
+        }
+        return false;
     }
     if (route->handler != handle_api)
         return false;

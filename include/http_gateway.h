@@ -16,6 +16,7 @@ struct http_gateway {
     const struct gw_config *cfg;
     struct account_registry *accounts;
     struct jmap_core_limits limits;
+    struct upload_store *uploads;   /* the uploadUrl's store; NULL: no uploads */
 };
 
 struct http_route;
@@ -36,6 +37,10 @@ bool http_route_precheck(const struct http_gateway *gw, const struct http_route 
 /* Whether the route reads a request body (POST). */
 bool http_route_wants_body(const struct http_route *route);
 
+/* Whether the route's body goes to the upload store (req->upload) as it
+ * arrives, bounded by maxSizeUpload, rather than into memory. */
+bool http_route_spools_body(const struct http_route *route);
+
 /* Runs the route on a worker thread: authenticates and answers. Always
  * fills reply. */
 void http_route_run(const struct http_gateway *gw, const struct http_route *route,
@@ -45,6 +50,11 @@ void http_route_run(const struct http_gateway *gw, const struct http_route *rout
  * account. */
 void download_handle(const struct http_gateway *gw, struct account *account,
                      const struct http_request *req, struct http_reply *reply);
+
+/* The uploadUrl (upload.c): keeps req->upload as a blob of the account
+ * and answers {accountId, blobId, type, size}. */
+void upload_handle(const struct http_gateway *gw, struct account *account,
+                   const struct http_request *req, struct http_reply *reply);
 
 /* Answers 404 with a problem JSON for an unknown path. */
 void http_reply_not_found(struct http_reply *reply, const char *path);

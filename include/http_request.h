@@ -34,6 +34,9 @@ struct http_request {
     struct http_request_headers headers;
     char *body;             /* NUL-terminated copy of the body (may contain NULs) */
     size_t body_len;
+    /* The upload route's body: spooled to a file of the upload store
+     * instead of body (include/upload_store.h); NULL otherwise. */
+    struct upload_spool *upload;
 };
 
 #define HTTP_REPLY_MAX_HEADERS 12

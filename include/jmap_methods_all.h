@@ -26,5 +26,7 @@ extern const struct jmap_method jmap_email_methods[];
 extern const size_t jmap_email_method_count;
 extern const struct jmap_method jmap_email_set_methods[];
 extern const size_t jmap_email_set_method_count;
+extern const struct jmap_method jmap_email_write_methods[];
+extern const size_t jmap_email_write_method_count;
 
 #endif
