@@ -112,8 +112,9 @@ static void test_expiry(void **state)
      * apart explicitly) */
     for (int i = 0; i < 4; i++) {
         put(s, "cnt", "12345", 5, &info[i]);
-        char path[256];
-        snprintf(path, sizeof(path), "%s/cnt/%s", dir, info[i].blob_id);
+        char path[2048];
+        int n = snprintf(path, sizeof(path), "%s/cnt/%s", dir, info[i].blob_id);
+        assert_true(n > 0 && (size_t)n < sizeof(path));
         struct timespec t[2] = { { .tv_sec = time(NULL) - 40 + i }, { .tv_sec = time(NULL) - 40 + i } };
         assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
     }
