@@ -238,11 +238,13 @@ static int fetch_box(struct mail_store *ms, struct mail_backend *b, struct mail_
     if (uid_difference(x->current, x->n_current, x->known, x->n_known, &fresh, &n_fresh) < 0)
         goto nomem;
     if (n_fresh > 0) {
+        /* Only what the cache keeps: no MODSEQ (SELECT gives the mailbox's),
+         * no ENVELOPE (the header block has it all, undecoded). */
         struct backend_fetch_req fr = {
             .uids = fresh, .n_uids = n_fresh,
             .items = BACKEND_FETCH_FLAGS | BACKEND_FETCH_INTERNALDATE | BACKEND_FETCH_SIZE |
                      BACKEND_FETCH_BODYSTRUCTURE | BACKEND_FETCH_PREVIEW |
-                     BACKEND_FETCH_HEADERS | BACKEND_FETCH_MODSEQ | BACKEND_FETCH_OBJECTID |
+                     BACKEND_FETCH_HEADERS | BACKEND_FETCH_OBJECTID |
                      (ms->opts.ignore_xguid ? 0 : BACKEND_FETCH_GUID),
             .header_fields = header_fields,
             .n_header_fields = sizeof(header_fields) / sizeof(header_fields[0]),
