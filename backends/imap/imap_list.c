@@ -109,7 +109,7 @@ static int on_status(struct list_ctx *lc, const struct imap_untagged *u, struct 
     for (size_t i = 0; i < u->v[2].n; i += 2) {
         if (imap_value_is(&kv[i], "MAILBOXID")) {
             free(m->mailboxid);
-            if (imap_objectid(&kv[i + 1], &m->mailboxid) < 0 || m->mailboxid == NULL)
+            if (imap_objectid(&kv[i + 1], &m->mailboxid) < 0)
                 return gw_error_set(err, GW_ERR_PROTOCOL, "STATUS: malformed MAILBOXID");
             continue;
         }

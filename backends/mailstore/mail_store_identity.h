@@ -1,7 +1,8 @@
 /* mail_store_identity.h - backends-internal: which Email and Thread a new
  * location belongs to (include/mail_store.h has the rules), for the email
- * sync's apply step (mail_store_email_apply.c). Every call runs inside
- * that step's transaction, with the store lock held. */
+ * sync's apply step (mail_store_email_apply.c: every mail_identity_ call
+ * runs inside that step's transaction, with the store lock held), and the
+ * Mailbox rights round of the mailbox sync (mail_store_rights.c). */
 #ifndef BACKENDS_MAIL_STORE_IDENTITY_H
 #define BACKENDS_MAIL_STORE_IDENTITY_H
 
