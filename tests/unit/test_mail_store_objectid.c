@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../backends/imap/imap_read.h"
 #include "backend_mail.h"
 #include "fake_imap.h"
 #include "mail_store.h"
@@ -437,6 +438,52 @@ static void test_objectid(void **unused)
     store_close(&st);
 }
 
+/* RFC 8474 objectid values: "(" 1*255(ALPHA / DIGIT / "_" / "-") ")" or NIL. */
+static void test_objectid_values(void **unused)
+{
+    (void)unused;
+    static const struct {
+        const char *atom;   /* the one item inside the list; NULL: NIL */
+        bool list;          /* parenthesised */
+        int rc;
+        const char *want;
+    } cases[] = {
+        { "M6d99ac3275bb4e", true, 0, "M6d99ac3275bb4e" },
+        { "F2212ea87-6097-4256_9d51", true, 0, "F2212ea87-6097-4256_9d51" },
+        { NULL, false, 0, NULL },
+        { "M6d99ac3275bb4e", false, -1, NULL },     /* not in parentheses */
+        { "a.b", true, -1, NULL },
+        { "a/b", true, -1, NULL },
+        { "", true, -1, NULL },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct imap_value atom = { .type = IMAP_V_ATOM };
+        struct imap_value v = { .type = IMAP_V_NIL };
+        if (cases[i].atom != NULL) {
+            atom.s = cases[i].atom;
+            atom.len = strlen(cases[i].atom);
+            v = cases[i].list ? (struct imap_value){ .type = IMAP_V_LIST, .items = &atom, .n = 1 }
+                              : atom;
+        }
+        char *out = NULL;
+        assert_int_equal(imap_objectid(&v, &out), cases[i].rc);
+        if (cases[i].want != NULL)
+            assert_string_equal(out, cases[i].want);
+        else
+            assert_null(out);
+        free(out);
+    }
+    /* Longer than 255 characters. */
+    char longer[300];
+    memset(longer, 'a', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    struct imap_value atom = { .type = IMAP_V_ATOM, .s = longer, .len = strlen(longer) };
+    struct imap_value v = { .type = IMAP_V_LIST, .items = &atom, .n = 1 };
+    char *out = NULL;
+    assert_int_equal(imap_objectid(&v, &out), -1);
+    assert_null(out);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -465,6 +512,7 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_objectid_values),
         cmocka_unit_test(test_objectid),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
