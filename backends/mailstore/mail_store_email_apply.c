@@ -382,9 +382,10 @@ static int assign_thread(struct apply *a, const struct header_facts *h, const ch
         a->threads_changed = true;
         return touch(a, sql_touch_thread, thread);
     }
-    json_array_foreach(h->message_ids, i, v) {
-        if (threadid != NULL)
-            break;      /* the server threads: its id alone decides */
+    /* When the server threads, its id alone decides: no Message-ID keys
+     * (json_array_foreach over NULL runs no step). */
+    json_t *ids = threadid != NULL ? NULL : h->message_ids;
+    json_array_foreach(ids, i, v) {
         sqlite3_stmt *st = stmt(a, sql_thread_of_key);
         if (st == NULL)
             return -1;
@@ -416,9 +417,7 @@ static int assign_thread(struct apply *a, const struct header_facts *h, const ch
         if (threadid != NULL && mail_identity_bind_thread(&a->idn, threadid, thread, a->err) < 0)
             return -1;
     }
-    json_array_foreach(h->message_ids, i, v) {
-        if (threadid != NULL)
-            break;
+    json_array_foreach(ids, i, v) {
         sqlite3_stmt *st = stmt(a, sql_key);
         if (st == NULL)
             return -1;
