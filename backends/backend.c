@@ -163,6 +163,7 @@ void backend_mailbox_list_free(struct backend_mailbox_list **l)
     for (size_t i = 0; i < (*l)->n; i++) {
         free((*l)->items[i].name_raw);
         free((*l)->items[i].name_utf8);
+        free((*l)->items[i].mailboxid);
     }
     free((*l)->items);
     free(*l);
@@ -259,6 +260,8 @@ void backend_message_summary_free(struct backend_message_summary **m)
         return;
     backend_flags_clear(&(*m)->flags);
     free((*m)->guid);
+    free((*m)->emailid);
+    free((*m)->threadid);
     free((*m)->preview);
     envelope_free((*m)->envelope);
     free((*m)->headers);

@@ -63,6 +63,7 @@ struct backend_mailbox {
     unsigned flags;     /* enum backend_mailbox_flag */
     enum backend_special_use special_use;
     struct backend_mailbox_status status;
+    char *mailboxid;    /* RFC 8474 MAILBOXID when the server has OBJECTID, else NULL */
 };
 
 struct backend_mailbox_list {
@@ -78,6 +79,13 @@ struct backend_mailbox_list {
 int backend_list_mailboxes(struct mail_backend *b, struct backend_mailbox_list **out,
                            struct gw_error *err);
 void backend_mailbox_list_free(struct backend_mailbox_list **l);
+
+/* RFC 4314 MYRIGHTS of one mailbox (name_raw as listed): *rights is the
+ * server's rights letters ("lrswipkxte..."), new (free()). GW_ERR_INVALID
+ * when the backend or server has no ACL (callers then grant every right);
+ * GW_ERR_NOTFOUND for a mailbox that is gone. */
+int backend_mailbox_myrights(struct mail_backend *b, const char *name_raw, char **rights,
+                             struct gw_error *err);
 
 /* ---- Selecting ------------------------------------------------------- */
 
@@ -147,6 +155,8 @@ enum backend_fetch_item {
     BACKEND_FETCH_GUID = 1u << 6,           /* X-GUID; ignored when not offered */
     BACKEND_FETCH_HEADERS = 1u << 7,        /* the header_fields block */
     BACKEND_FETCH_PREVIEW = 1u << 8,        /* RFC 8970 PREVIEW; ignored when not offered */
+    BACKEND_FETCH_OBJECTID = 1u << 9,       /* RFC 8474 EMAILID THREADID; ignored
+                                             * without OBJECTID */
 };
 
 struct backend_address {
@@ -205,6 +215,8 @@ struct backend_message_summary {
     int tz_offset_min;          /* the internaldate's zone, e.g. +120 */
     uint64_t size;              /* RFC822.SIZE */
     char *guid;                 /* X-GUID or NULL */
+    char *emailid, *threadid;   /* RFC 8474 EMAILID / THREADID, or NULL (not
+                                 * offered, or THREADID NIL) */
     char *preview;              /* server-made preview text (UTF-8) or NULL */
     struct backend_envelope *envelope;
     char *headers;              /* header block bytes (CRLF lines), NUL-terminated */

@@ -23,6 +23,7 @@
 #ifndef MAIL_STORE_H
 #define MAIL_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,7 +47,10 @@ enum mail_store_type {
 int mail_store_open(struct store *st, struct mail_store **out, struct gw_error *err);
 void mail_store_close(struct mail_store **ms);
 
-/* One backend_list_mailboxes round trip; applies the rules above.
+/* One backend_list_mailboxes round trip; applies the rules above (with
+ * RFC 8474 MAILBOXID, when the server gives it, matching first: a mailbox
+ * renamed and given a new UIDVALIDITY keeps its id). On a server with ACL,
+ * MYRIGHTS for the mailboxes whose rights are due (see rights below).
  * The account must exist (store_account_ensure). */
 int mail_store_sync_mailboxes(struct mail_store *ms, const char *account_id,
                               struct mail_backend *b, struct gw_error *err);
@@ -94,7 +98,11 @@ struct mail_store_mailbox {
                                              * sent 3, archive 4, junk 5, trash 6;
                                              * every other mailbox 10 */
     unsigned rights;                        /* enum mail_store_right; all when the
-                                             * server has no ACL */
+                                             * server has no ACL. Refreshed by
+                                             * mail_store_sync_mailboxes() for new or
+                                             * renamed mailboxes at once, else every
+                                             * rights_ttl_s (a quiet account pays no
+                                             * MYRIGHTS per request) */
 };
 
 /* Mailbox myRights (RFC 8621 §2), from IMAP MYRIGHTS (RFC 4314) when the
@@ -117,6 +125,26 @@ struct mail_store_mailbox_list {
     size_t n;
 };
 
+/* enum mail_store_right bits of RFC 4314 rights letters: mayReadItems
+ * needs l and r, mayAddItems i, mayRemoveItems t and e, maySetSeen s,
+ * maySetKeywords w, mayCreateChild k, mayRename and mayDelete x, maySubmit
+ * p. The RFC 2086 letters count as their RFC 4314 successors: c as k,
+ * d as t and e. Unknown letters are ignored; NULL gives 0. */
+unsigned mail_store_rights_from_imap(const char *letters);
+
+/* Tuning, mostly for tests. */
+struct mail_store_options {
+    bool ignore_xguid;          /* never ask for or trust X-GUID: identity then
+                                 * comes from OBJECTID or the content key only */
+    unsigned rights_ttl_s;      /* MYRIGHTS of a known mailbox is asked again
+                                 * after this long (0: the default, 300 s); a
+                                 * new or renamed mailbox is asked at once */
+};
+
+/* Replaces the options (the defaults are all zero). Call before syncing;
+ * not thread-safe against a running sync. */
+void mail_store_set_options(struct mail_store *ms, const struct mail_store_options *o);
+
 /* The account's live mailboxes, by name. *out is new; free with
  * mail_store_mailbox_list_free(). */
 int mail_store_list_mailboxes(struct mail_store *ms, const char *account_id,
@@ -125,13 +153,25 @@ void mail_store_mailbox_list_free(struct mail_store_mailbox_list **l);
 
 /* ---- Emails and threads (the read path) ------------------------------
  * Email ids ("E" + 13 base32) are minted and mapped to locations
- * (mailbox id, UIDVALIDITY, UID). With X-GUID (Dovecot) one GUID is one
- * Email, however many mailboxes hold a copy (several mailboxIds). Without
- * it, a message that vanished from one mailbox and appeared in another in
- * the same sync with the same content key (Message-ID, Date, size) keeps
- * its id. Thread ids ("T" + 13 base32) come from Message-ID, References
- * and In-Reply-To across all mailboxes; a message linking two threads
- * joins the older one; an Email's threadId never changes. */
+ * (mailbox id, UIDVALIDITY, UID), and to the server's identity of the
+ * message when it has one: RFC 8474 EMAILID (OBJECTID), else Dovecot's
+ * X-GUID. One server identity is one Email, however many mailboxes hold a
+ * copy (several mailboxIds); the JMAP id stays the gateway's own, so it is
+ * stable even if the server's ids are not kept.
+ * A new location the server does not identify (or identifies as unknown)
+ * takes over the Email of a location that vanished in the same sync with
+ * the same content key (RFC822.SIZE and the MAIL_STORE_HEADER_FIELDS
+ * block: Message-ID, Date, From, To, Subject...), one to one: two
+ * identical copies moved keep their two ids, and a copy whose original
+ * stays is a new Email (identical messages are never merged without a
+ * server identity saying so). A location of a known server identity
+ * needs no key. Only an Email with no other location left is taken over
+ * under a different server identity (a client moving by APPEND +
+ * EXPUNGE).
+ * Thread ids ("T" + 13 base32): with THREADID, one per server thread id;
+ * otherwise from Message-ID, References and In-Reply-To across all
+ * mailboxes; a message linking two threads joins the older one; an
+ * Email's threadId never changes. */
 
 /* Longest id this store mints plus NUL. */
 #define MAIL_STORE_ID_MAX 16
@@ -145,7 +185,8 @@ void mail_store_mailbox_list_free(struct mail_store_mailbox_list **l);
  * - flag changes (QRESYNC FETCHes, CHANGEDSINCE, or a FLAGS diff) update
  *   keywords;
  * - new UIDs are fetched in ONE batched UID FETCH (FLAGS INTERNALDATE
- *   RFC822.SIZE BODYSTRUCTURE X-GUID PREVIEW and the header fields of
+ *   RFC822.SIZE BODYSTRUCTURE X-GUID EMAILID THREADID PREVIEW (the last
+ *   three when offered) and the header fields of
  *   MAIL_STORE_HEADER_FIELDS) and become Emails (or new locations of
  *   known Emails).
  * Mailbox totals, unread counts and thread counts are recomputed for the

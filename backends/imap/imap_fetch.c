@@ -67,6 +67,14 @@ static int fetch_item(const struct imap_value *k, const struct imap_value *v,
         m->items |= BACKEND_FETCH_GUID;
         return imap_nstring(v, &m->guid);
     }
+    if (imap_value_is(k, "EMAILID") && m->emailid == NULL) {
+        m->items |= BACKEND_FETCH_OBJECTID;
+        return imap_objectid(v, &m->emailid);
+    }
+    if (imap_value_is(k, "THREADID") && m->threadid == NULL) {
+        m->items |= BACKEND_FETCH_OBJECTID;
+        return imap_objectid(v, &m->threadid);
+    }
     if (imap_value_is(k, "PREVIEW") && m->preview == NULL) {
         m->items |= BACKEND_FETCH_PREVIEW;
         return imap_nstring(v, &m->preview);
@@ -140,6 +148,8 @@ static void add_items(struct imap_cmd *c, struct imap_backend *ib, const struct 
         imap_cmd_add(c, " MODSEQ");
     if ((it & BACKEND_FETCH_PREVIEW) && backend_has_capability(&ib->base, "PREVIEW"))
         imap_cmd_add(c, " PREVIEW");
+    if ((it & BACKEND_FETCH_OBJECTID) && backend_has_capability(&ib->base, "OBJECTID"))
+        imap_cmd_add(c, " EMAILID THREADID");
     if ((it & BACKEND_FETCH_GUID) && ib->xguid != IMAP_XGUID_NO)
         imap_cmd_add(c, " X-GUID");
     if (it & BACKEND_FETCH_HEADERS) {

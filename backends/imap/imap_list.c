@@ -107,13 +107,19 @@ static int on_status(struct list_ctx *lc, const struct imap_untagged *u, struct 
     const struct imap_value *kv = u->v[2].items;
     struct backend_mailbox_status *st = &m->status;
     for (size_t i = 0; i < u->v[2].n; i += 2) {
+        if (imap_value_is(&kv[i], "MAILBOXID")) {
+            free(m->mailboxid);
+            if (imap_objectid(&kv[i + 1], &m->mailboxid) < 0)
+                return gw_error_set(err, GW_ERR_PROTOCOL, "STATUS: malformed MAILBOXID");
+            continue;
+        }
         static const char *const known[] = { "MESSAGES", "UNSEEN", "UIDVALIDITY", "UIDNEXT",
                                              "HIGHESTMODSEQ" };
         bool ours = false;
         for (size_t k = 0; k < sizeof(known) / sizeof(known[0]) && !ours; k++)
             ours = imap_value_is(&kv[i], known[k]);
         if (!ours)
-            continue;   /* e.g. MAILBOXID (x), SIZE: not asked for here */
+            continue;   /* e.g. SIZE: not asked for here */
         uint64_t v;
         if (!imap_value_u64(&kv[i + 1], &v))
             return gw_error_set(err, GW_ERR_PROTOCOL, "STATUS: malformed value");
@@ -159,15 +165,19 @@ static int on_untagged(void *ctx, const struct imap_untagged *u, struct gw_error
     return 0;
 }
 
-static void add_status_items(struct imap_cmd *c, bool condstore)
+/* MAILBOXID (RFC 8474) rides along so a renamed mailbox is known by the
+ * server's own id. */
+static void add_status_items(struct imap_cmd *c, bool condstore, bool objectid)
 {
     imap_cmd_add(c, "(MESSAGES UNSEEN UIDVALIDITY UIDNEXT");
+    if (objectid)
+        imap_cmd_add(c, " MAILBOXID");
     imap_cmd_add(c, condstore ? " HIGHESTMODSEQ)" : ")");
 }
 
 /* Plain IMAP4rev1: LIST, LSUB, then STATUS per selectable mailbox. */
 static int list_fallback(struct imap_backend *ib, struct list_ctx *lc, bool condstore,
-                         struct gw_error *err)
+                         bool objectid, struct gw_error *err)
 {
     struct imap_cmd c;
     int r = 0;
@@ -188,7 +198,7 @@ static int list_fallback(struct imap_backend *ib, struct list_ctx *lc, bool cond
         imap_cmd_add(&c, "STATUS ");
         imap_cmd_add_mailbox(&c, lc->l->items[i].name_raw);
         imap_cmd_add(&c, " ");
-        add_status_items(&c, condstore);
+        add_status_items(&c, condstore, objectid);
         r = imap_wire_run(ib, &c, "STATUS", 0, on_untagged, lc, err);
         imap_cmd_free(&c);
     }
@@ -227,6 +237,7 @@ int imap_list_mailboxes(struct mail_backend *b, struct backend_mailbox_list **ou
     struct imap_backend *ib = imap_backend_from(b);
     struct list_ctx lc = { 0 };
     bool condstore = backend_has_capability(b, "CONDSTORE");
+    bool objectid = backend_has_capability(b, "OBJECTID");
     int r;
 
     *out = NULL;
@@ -244,12 +255,12 @@ int imap_list_mailboxes(struct mail_backend *b, struct backend_mailbox_list **ou
         if (backend_has_capability(b, "SPECIAL-USE"))
             imap_cmd_add(&c, "SPECIAL-USE ");
         imap_cmd_add(&c, "STATUS ");
-        add_status_items(&c, condstore);
+        add_status_items(&c, condstore, objectid);
         imap_cmd_add(&c, ")");
         r = imap_wire_run(ib, &c, "LIST", 0, on_untagged, &lc, err);
         imap_cmd_free(&c);
     } else {
-        r = list_fallback(ib, &lc, condstore, err);
+        r = list_fallback(ib, &lc, condstore, objectid, err);
     }
     if (r < 0) {
         backend_mailbox_list_free(out);

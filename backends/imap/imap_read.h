@@ -40,6 +40,11 @@ void imap_cmd_add_mailbox(struct imap_cmd *c, const char *name_raw);
  * on ENOMEM. */
 int imap_nstring(const struct imap_value *v, char **out);
 
+/* An RFC 8474 objectid value: "(id)" -> new copy of id, NIL -> NULL (both
+ * return 0). -1 for anything else (bad syntax, characters outside
+ * ALPHA / DIGIT / "_" / "-", longer than 255) or on ENOMEM. */
+int imap_objectid(const struct imap_value *v, char **out);
+
 /* Fills e (already owned by its summary or part, so a failure half way
  * leaves nothing to leak) from an ENVELOPE list. Returns 0 or -1. */
 int imap_envelope_fill(const struct imap_value *v, struct backend_envelope *e);

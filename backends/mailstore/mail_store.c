@@ -14,7 +14,7 @@
 
 static const char *const sql_live =
     "SELECT mailbox_id, name_raw, uidvalidity, name_utf8, ifnull(parent_id,''), ifnull(role,''),"
-    " subscribed, total, unseen FROM mailboxes"
+    " subscribed, total, unseen, ifnull(mailboxid,''), rights, rights_checked FROM mailboxes"
     " WHERE account_id = ?1 AND destroyed_modseq IS NULL";
 static const char *const sql_insert =
     "INSERT INTO mailboxes(account_id, mailbox_id, name_raw, name_utf8, parent_id, delimiter, role,"
@@ -37,7 +37,7 @@ static const char *const sql_list =
     /* Counts of the cache once it holds the mailbox; IMAP's before. */
     " CASE WHEN synced_uidvalidity = uidvalidity THEN jmap_total ELSE total END,"
     " CASE WHEN synced_uidvalidity = uidvalidity THEN jmap_unread ELSE unseen END,"
-    " total_threads, unread_threads, name_raw"
+    " total_threads, unread_threads, name_raw, rights"
     " FROM mailboxes WHERE account_id = ?1 AND destroyed_modseq IS NULL ORDER BY name_utf8";
 static const char *const sql_state =
     "SELECT CASE ?2 WHEN 0 THEN mailbox_state WHEN 1 THEN email_state ELSE thread_state END,"
@@ -172,4 +172,9 @@ sqlite3_stmt *mail_store_stmt(struct mail_store *ms, const char *sql, struct gw_
     }
     /* More statements than slots is a programming error, not input. */
     abort();
+}
+
+void mail_store_set_options(struct mail_store *ms, const struct mail_store_options *o)
+{
+    ms->opts = *o;
 }

@@ -15,6 +15,7 @@ pthread_mutex_t *store_db_lock(struct store *s);
 
 struct mail_store {
     struct store *st;
+    struct mail_store_options opts;
     sqlite3 *db;
     sqlite3_stmt *live_mailboxes, *insert_mailbox, *update_mailbox, *destroy_mailbox,
         *drop_locations, *bump, *state, *list_mailboxes;
@@ -24,7 +25,7 @@ struct mail_store {
     struct {
         const char *sql;
         sqlite3_stmt *st;
-    } cache[48];
+    } cache[64];
 };
 
 /* The prepared statement for sql (a string constant: its address is the

@@ -11,6 +11,7 @@
 #include "jmap_message.h"
 #include "jmap_mime.h"
 #include "jmap_text.h"
+#include "mail_store_identity.h"
 #include "mail_store_sync_internal.h"
 
 /* Temp tables (this connection only) collect the Emails and Threads a
@@ -33,10 +34,6 @@ static const char *const sql_drop_uid =
 static const char *const sql_set_flags =
     "UPDATE email_locations SET flags = ?4"
     " WHERE account_id = ?1 AND mailbox_id = ?2 AND uid = ?3 AND flags != ?4";
-static const char *const sql_by_guid =
-    "SELECT email_id, destroyed_modseq IS NOT NULL FROM emails WHERE account_id = ?1 AND guid = ?2";
-static const char *const sql_forget_guid =
-    "UPDATE emails SET guid = NULL WHERE account_id = ?1 AND email_id = ?2";
 static const char *const sql_thread_of_key =
     "SELECT k.thread_id, t.created_modseq FROM thread_keys k JOIN threads t"
     " ON t.account_id = k.account_id AND t.thread_id = k.thread_id"
@@ -52,8 +49,8 @@ static const char *const sql_key =
 static const char *const sql_new_email =
     "INSERT INTO emails(account_id, email_id, guid, thread_id, size, received_at, sent_utc,"
     " subject, message_id, has_attachment, preview, headers, from_sort, to_sort, cc_sort,"
-    " keywords, created_modseq, updated_modseq)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ' ', ?16, ?16)";
+    " keywords, created_modseq, updated_modseq, emailid)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ' ', ?16, ?16, ?17)";
 static const char *const sql_location =
     "INSERT OR REPLACE INTO email_locations(account_id, email_id, mailbox_id, uidvalidity, uid,"
     " flags, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -127,6 +124,7 @@ struct apply {
     const char *account_id;
     uint64_t modseq;            /* the step this sync writes */
     bool emails_changed, threads_changed;
+    struct mail_identity idn;
     struct gw_error *err;
 };
 
@@ -367,16 +365,27 @@ static void header_facts_clear(struct header_facts *h)
     json_decref(h->message_ids);
 }
 
-/* The oldest live thread any of the message's ids already belongs to, or a
- * new one; then every id points at it unless it names a live thread. */
-static int assign_thread(struct apply *a, const struct header_facts *h,
+/* With a server THREADID, the thread mapped to it (or a new one mapped
+ * to it). Otherwise the oldest live thread any of the message's ids
+ * already belongs to, or a new one; then every id points at it unless it
+ * names a live thread. */
+static int assign_thread(struct apply *a, const struct header_facts *h, const char *threadid,
                          char thread[MAIL_STORE_ID_MAX])
 {
     long long best_created = -1;
     thread[0] = '\0';
     size_t i;
     json_t *v;
-    json_array_foreach(h->message_ids, i, v) {
+    if (threadid != NULL && mail_identity_thread(&a->idn, threadid, thread, a->err) < 0)
+        return -1;
+    if (threadid != NULL && thread[0] != '\0') {
+        a->threads_changed = true;
+        return touch(a, sql_touch_thread, thread);
+    }
+    /* When the server threads, its id alone decides: no Message-ID keys
+     * (json_array_foreach over NULL runs no step). */
+    json_t *ids = threadid != NULL ? NULL : h->message_ids;
+    json_array_foreach(ids, i, v) {
         sqlite3_stmt *st = stmt(a, sql_thread_of_key);
         if (st == NULL)
             return -1;
@@ -405,8 +414,10 @@ static int assign_thread(struct apply *a, const struct header_facts *h,
         sqlite3_bind_int64(st, 3, (sqlite3_int64)a->modseq);
         if (run(a, st, "new thread") < 0)
             return -1;
+        if (threadid != NULL && mail_identity_bind_thread(&a->idn, threadid, thread, a->err) < 0)
+            return -1;
     }
-    json_array_foreach(h->message_ids, i, v) {
+    json_array_foreach(ids, i, v) {
         sqlite3_stmt *st = stmt(a, sql_key);
         if (st == NULL)
             return -1;
@@ -419,36 +430,6 @@ static int assign_thread(struct apply *a, const struct header_facts *h,
     return touch(a, sql_touch_thread, thread);
 }
 
-/* The Email a GUID already names, if it is live; a destroyed one gives its
- * GUID up so the message comes back under a new id. */
-static int email_by_guid(struct apply *a, const char *guid, char id[MAIL_STORE_ID_MAX])
-{
-    id[0] = '\0';
-    if (guid == NULL || *guid == '\0')
-        return 0;
-    sqlite3_stmt *st = stmt(a, sql_by_guid);
-    if (st == NULL)
-        return -1;
-    sqlite3_bind_text(st, 2, guid, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    bool destroyed = false;
-    if (step == SQLITE_ROW) {
-        snprintf(id, MAIL_STORE_ID_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
-        destroyed = sqlite3_column_int(st, 1) != 0;
-    }
-    sqlite3_reset(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return fail(a, "guid lookup");
-    if (!destroyed)
-        return 0;
-    st = stmt(a, sql_forget_guid);
-    if (st == NULL)
-        return -1;
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    id[0] = '\0';
-    return run(a, st, "forget guid");
-}
-
 static int insert_email(struct apply *a, const struct backend_message_summary *m,
                         char id[MAIL_STORE_ID_MAX])
 {
@@ -457,14 +438,17 @@ static int insert_email(struct apply *a, const struct backend_message_summary *m
     int rc = -1;
     if (header_facts(m, &h, a->err) < 0)
         goto out;
-    if (mail_store_mint_id('E', id, a->err) < 0 || assign_thread(a, &h, thread) < 0)
+    if (mail_store_mint_id('E', id, a->err) < 0 ||
+        assign_thread(a, &h, m->threadid != NULL && *m->threadid ? m->threadid : NULL, thread) < 0)
         goto out;
     sqlite3_stmt *st = stmt(a, sql_new_email);
     if (st == NULL)
         goto out;
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    if (m->guid != NULL && *m->guid != '\0')
+    if (a->idn.use_guid && m->guid != NULL && *m->guid != '\0')
         sqlite3_bind_text(st, 3, m->guid, -1, SQLITE_STATIC);
+    if (m->emailid != NULL && *m->emailid != '\0')
+        sqlite3_bind_text(st, 17, m->emailid, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, thread, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)m->size);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)m->internaldate);
@@ -503,7 +487,7 @@ static int add_fresh(struct apply *a, const struct mail_sync_box *x,
         rc = 0;
         goto out;
     }
-    if (email_by_guid(a, m->guid, id) < 0)
+    if (mail_identity_email(&a->idn, m, id, a->err) < 0)
         goto out;
     if (id[0] == '\0' && insert_email(a, m, id) < 0)
         goto out;
@@ -543,12 +527,16 @@ static bool uid_in(const uint32_t *v, size_t n, uint32_t uid)
 
 static int remove_uid(struct apply *a, const struct mail_sync_box *x, uint32_t uid)
 {
-    if (uid_op(a, sql_touch_uid, x->id, uid) < 0 || uid_op(a, sql_drop_uid, x->id, uid) < 0)
+    if (mail_identity_note_lost(&a->idn, x->id, uid, a->err) < 0 ||
+        uid_op(a, sql_touch_uid, x->id, uid) < 0 || uid_op(a, sql_drop_uid, x->id, uid) < 0)
         return -1;
     return 0;
 }
 
-static int apply_box(struct apply *a, const struct mail_sync_box *x)
+/* What left one mailbox, and flag changes. Every mailbox's losses come
+ * before any mailbox's new messages, so a move is matched whichever of
+ * its two mailboxes the sync saw first. */
+static int apply_box_losses(struct apply *a, const struct mail_sync_box *x)
 {
     if (x->uidvalidity_changed) {
         sqlite3_stmt *st = stmt(a, sql_touch_box);
@@ -591,6 +579,11 @@ static int apply_box(struct apply *a, const struct mail_sync_box *x)
         if (rc < 0)
             return -1;
     }
+    return 0;
+}
+
+static int apply_box_fresh(struct apply *a, const struct mail_sync_box *x)
+{
     for (size_t i = 0; i < x->n_fresh; i++)
         if (add_fresh(a, x, x->fresh[i]) < 0)
             return -1;
@@ -678,6 +671,7 @@ int mail_store_email_apply(struct mail_store *ms, const char *account_id,
 {
     struct apply a = { .ms = ms, .account_id = account_id, .err = err };
     int rc = -1;
+    mail_identity_init(&a.idn, ms, account_id);
     bool in_tx = false;
     pthread_mutex_lock(store_db_lock(ms->st));
     if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
@@ -701,7 +695,10 @@ int mail_store_email_apply(struct mail_store *ms, const char *account_id,
     sqlite3_reset(st);
 
     for (size_t i = 0; i < n_boxes; i++)
-        if (apply_box(&a, &boxes[i]) < 0)
+        if (apply_box_losses(&a, &boxes[i]) < 0)
+            goto out;
+    for (size_t i = 0; i < n_boxes; i++)
+        if (apply_box_fresh(&a, &boxes[i]) < 0)
             goto out;
     if (settle_emails(&a) < 0)
         goto out;
@@ -740,5 +737,6 @@ out:
     if (in_tx)
         sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
     pthread_mutex_unlock(store_db_lock(ms->st));
+    mail_identity_clear(&a.idn);
     return rc;
 }

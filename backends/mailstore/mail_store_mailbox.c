@@ -7,14 +7,22 @@
 #include <strings.h>
 
 #include "backend_mail.h"
-#include "mail_store_db.h"
+#include "mail_store_identity.h"
+
+/* Server identity and rights, written only when they moved. */
+static const char *const sql_set_ids =
+    "UPDATE mailboxes SET mailboxid = nullif(?3,''), rights = ?4, rights_checked = ?5"
+    " WHERE account_id = ?1 AND mailbox_id = ?2";
 
 /* A live cached row. */
 struct cached {
     char id[16];
     char *name_raw, *name_utf8, *parent, *role;
+    char *mailboxid;    /* RFC 8474, "" when none */
     uint32_t uidvalidity, total, unseen;
     int subscribed;
+    unsigned rights;
+    int64_t rights_checked;
     bool used;
 };
 
@@ -24,6 +32,8 @@ struct listed {
     struct cached *old;     /* NULL: new */
     char id[16];
     const char *role, *parent;  /* parent: an id in this round, or "" */
+    unsigned rights;
+    int64_t rights_checked;
 };
 
 static void cached_free(struct cached *c, size_t n)
@@ -33,6 +43,7 @@ static void cached_free(struct cached *c, size_t n)
         free(c[i].name_utf8);
         free(c[i].parent);
         free(c[i].role);
+        free(c[i].mailboxid);
     }
     free(c);
 }
@@ -71,7 +82,10 @@ static int load_cached(struct mail_store *ms, const char *account_id, struct cac
         c->subscribed = sqlite3_column_int(st, 6);
         c->total = (uint32_t)sqlite3_column_int64(st, 7);
         c->unseen = (uint32_t)sqlite3_column_int64(st, 8);
-        if (!c->name_raw || !c->name_utf8 || !c->parent || !c->role)
+        c->mailboxid = col_dup(st, 9);
+        c->rights = (unsigned)sqlite3_column_int64(st, 10);
+        c->rights_checked = sqlite3_column_int64(st, 11);
+        if (!c->name_raw || !c->name_utf8 || !c->parent || !c->role || !c->mailboxid)
             goto nomem;
     }
     sqlite3_reset(st);
@@ -112,19 +126,29 @@ static const char *role_of(const struct backend_mailbox *mb, unsigned uses_seen)
     return "";
 }
 
-/* Pairs listed mailboxes with cached rows: by name, then renames by
- * UIDVALIDITY among rows whose name vanished; the rest get new ids. */
+/* Pairs listed mailboxes with cached rows: by the server's MAILBOXID,
+ * then by name, then renames by UIDVALIDITY among rows whose name
+ * vanished; the rest get new ids. */
 static int match(struct listed *l, size_t nl, struct cached *c, size_t nc, struct gw_error *err)
 {
     for (size_t i = 0; i < nl; i++)
+        for (size_t j = 0; j < nc && !l[i].old && l[i].mb->mailboxid; j++)
+            if (!c[j].used && strcmp(c[j].mailboxid, l[i].mb->mailboxid) == 0) {
+                l[i].old = &c[j];
+                c[j].used = true;
+            }
+    for (size_t i = 0; i < nl; i++)
         for (size_t j = 0; j < nc && !l[i].old; j++)
-            if (!c[j].used && strcmp(c[j].name_raw, l[i].mb->name_raw) == 0) {
+            /* A row the server names otherwise is another mailbox. */
+            if (!c[j].used && strcmp(c[j].name_raw, l[i].mb->name_raw) == 0 &&
+                !(l[i].mb->mailboxid && *c[j].mailboxid)) {
                 l[i].old = &c[j];
                 c[j].used = true;
             }
     for (size_t i = 0; i < nl; i++)
         for (size_t j = 0; j < nc && !l[i].old && l[i].mb->status.uidvalidity; j++)
-            if (!c[j].used && c[j].uidvalidity == l[i].mb->status.uidvalidity) {
+            if (!c[j].used && c[j].uidvalidity == l[i].mb->status.uidvalidity &&
+                !(l[i].mb->mailboxid && *c[j].mailboxid)) {
                 l[i].old = &c[j];
                 c[j].used = true;
             }
@@ -160,7 +184,45 @@ static bool differs(const struct listed *x)
            strcmp(o->parent, x->parent) != 0 || strcmp(o->role, x->role) != 0 ||
            o->subscribed != !!(mb->flags & BACKEND_MBOX_SUBSCRIBED) ||
            o->uidvalidity != mb->status.uidvalidity || o->total != mb->status.messages ||
-           o->unseen != mb->status.unseen;
+           o->unseen != mb->status.unseen || o->rights != x->rights;
+}
+
+/* The rights a listed mailbox ends the round with (see mail_rights_fetch). */
+static void settle_rights(struct listed *x, const struct mail_rights_round *r, size_t i)
+{
+    const struct cached *o = x->old;
+    x->rights = o != NULL ? o->rights : MAIL_STORE_RIGHTS_ALL;
+    x->rights_checked = o != NULL ? o->rights_checked : 0;
+    if (!r->acl) {
+        x->rights = MAIL_STORE_RIGHTS_ALL;
+        x->rights_checked = 0;
+    } else if (r->state[i] == MAIL_RIGHTS_ANSWERED) {
+        x->rights = r->mask[i];
+        x->rights_checked = r->now;
+    } else if (r->state[i] == MAIL_RIGHTS_REFUSED) {
+        x->rights_checked = r->now;
+    }
+}
+
+static int write_ids(struct mail_store *ms, const char *account_id, const struct listed *x,
+                     struct gw_error *err)
+{
+    const char *mailboxid = x->mb->mailboxid != NULL ? x->mb->mailboxid : "";
+    const struct cached *o = x->old;
+    if (o != NULL && strcmp(o->mailboxid, mailboxid) == 0 && o->rights == x->rights &&
+        o->rights_checked == x->rights_checked)
+        return 0;
+    sqlite3_stmt *st = mail_store_stmt(ms, sql_set_ids, err);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, x->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, mailboxid, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, x->rights);
+    sqlite3_bind_int64(st, 5, x->rights_checked);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? 0 : mail_store_db_fail(ms, err, "mailbox ids");
 }
 
 static int write_row(sqlite3_stmt *st, const char *account_id,
@@ -221,7 +283,7 @@ static int current_modseq(struct mail_store *ms, const char *account_id, uint64_
 
 /* Writes one round under the lock, in one transaction. */
 static int apply(struct mail_store *ms, const char *account_id, const struct backend_mailbox_list *list,
-                 struct gw_error *err)
+                 const struct mail_rights_round *rights, struct gw_error *err)
 {
     struct cached *c = NULL;
     size_t nc = 0;
@@ -250,6 +312,8 @@ static int apply(struct mail_store *ms, const char *account_id, const struct bac
     if (match(l, list->n, c, nc, err) < 0)
         goto out;
     resolve_parents(l, list->n);
+    for (size_t i = 0; i < list->n; i++)
+        settle_rights(&l[i], rights, i);
     for (size_t i = 0; i < list->n; i++) {
         const struct listed *x = &l[i];
         int w;
@@ -271,6 +335,8 @@ static int apply(struct mail_store *ms, const char *account_id, const struct bac
             mail_store_db_fail(ms, err, "write mailbox");
             goto out;
         }
+        if (write_ids(ms, account_id, x, err) < 0)
+            goto out;
     }
     for (size_t j = 0; j < nc; j++) {
         if (c[j].used)
@@ -311,12 +377,17 @@ int mail_store_sync_mailboxes(struct mail_store *ms, const char *account_id,
                               struct mail_backend *b, struct gw_error *err)
 {
     struct backend_mailbox_list *list = NULL;
-    /* The IMAP round trip runs without the lock. */
+    struct mail_rights_round rights = { 0 };
+    /* The IMAP round trips run without the lock. */
     if (backend_list_mailboxes(b, &list, err) < 0)
         return -1;
-    pthread_mutex_lock(store_db_lock(ms->st));
-    int rc = apply(ms, account_id, list, err);
-    pthread_mutex_unlock(store_db_lock(ms->st));
+    int rc = mail_rights_fetch(ms, account_id, b, list, &rights, err);
+    if (rc == 0) {
+        pthread_mutex_lock(store_db_lock(ms->st));
+        rc = apply(ms, account_id, list, &rights, err);
+        pthread_mutex_unlock(store_db_lock(ms->st));
+    }
+    mail_rights_round_clear(&rights);
     backend_mailbox_list_free(&list);
     return rc;
 }
@@ -392,7 +463,7 @@ static int fill_list(struct mail_store *ms, const char *account_id, struct mail_
         x->unread_threads = (uint32_t)sqlite3_column_int64(st, 9);
         x->name_raw = col_dup(st, 10);
         x->sort_order = sort_order_of(x->role);
-        x->rights = MAIL_STORE_RIGHTS_ALL;
+        x->rights = (unsigned)sqlite3_column_int64(st, 11);
         if (!x->id || !x->name || !x->name_raw || (sqlite3_column_type(st, 3) != SQLITE_NULL && !x->parent_id) ||
             (sqlite3_column_type(st, 4) != SQLITE_NULL && !x->role))
             goto nomem;

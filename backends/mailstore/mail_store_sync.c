@@ -190,7 +190,8 @@ static int uid_difference(const uint32_t *a, size_t na, const uint32_t *b, size_
 }
 
 /* The IMAP side for one changed mailbox. */
-static int fetch_box(struct mail_backend *b, struct mail_sync_box *x, struct gw_error *err)
+static int fetch_box(struct mail_store *ms, struct mail_backend *b, struct mail_sync_box *x,
+                     struct gw_error *err)
 {
     struct backend_selected *sel = NULL;
     uint32_t *fresh = NULL;
@@ -237,11 +238,14 @@ static int fetch_box(struct mail_backend *b, struct mail_sync_box *x, struct gw_
     if (uid_difference(x->current, x->n_current, x->known, x->n_known, &fresh, &n_fresh) < 0)
         goto nomem;
     if (n_fresh > 0) {
+        /* Only what the cache keeps: no MODSEQ (SELECT gives the mailbox's),
+         * no ENVELOPE (the header block has it all, undecoded). */
         struct backend_fetch_req fr = {
             .uids = fresh, .n_uids = n_fresh,
             .items = BACKEND_FETCH_FLAGS | BACKEND_FETCH_INTERNALDATE | BACKEND_FETCH_SIZE |
-                     BACKEND_FETCH_BODYSTRUCTURE | BACKEND_FETCH_GUID | BACKEND_FETCH_PREVIEW |
-                     BACKEND_FETCH_HEADERS | BACKEND_FETCH_MODSEQ,
+                     BACKEND_FETCH_BODYSTRUCTURE | BACKEND_FETCH_PREVIEW |
+                     BACKEND_FETCH_HEADERS | BACKEND_FETCH_OBJECTID |
+                     (ms->opts.ignore_xguid ? 0 : BACKEND_FETCH_GUID),
             .header_fields = header_fields,
             .n_header_fields = sizeof(header_fields) / sizeof(header_fields[0]),
         };
@@ -275,7 +279,7 @@ int mail_store_sync(struct mail_store *ms, const char *account_id, struct mail_b
      * apply step sweeps them even when no mailbox needs fetching. */
     bool mailboxes_moved = strcmp(before, after) != 0;
     for (size_t i = 0; i < n; i++) {
-        if (fetch_box(b, &boxes[i], err) < 0) {
+        if (fetch_box(ms, b, &boxes[i], err) < 0) {
             /* A mailbox deleted since the LIST is the next sync's news. */
             if (err->code != GW_ERR_NOTFOUND)
                 goto out;

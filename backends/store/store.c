@@ -134,6 +134,17 @@ static const char *const migrations[] = {
     "ALTER TABLE emails ADD COLUMN cc_sort TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX emails_live ON emails(account_id, destroyed_modseq);"
     "CREATE INDEX threads_live ON threads(account_id, destroyed_modseq);",
+    /* 3 -> 4: server identities (RFC 8474 MAILBOXID, EMAILID, THREADID)
+     * and myRights (RFC 4314 MYRIGHTS) with when they were last asked.
+     * Rights default to all: what a server without ACL grants. */
+    "ALTER TABLE mailboxes ADD COLUMN mailboxid TEXT;"
+    "ALTER TABLE mailboxes ADD COLUMN rights INTEGER NOT NULL DEFAULT 511;"
+    "ALTER TABLE mailboxes ADD COLUMN rights_checked INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE emails ADD COLUMN emailid TEXT;"
+    "ALTER TABLE threads ADD COLUMN server_thread_id TEXT;"
+    "CREATE UNIQUE INDEX emails_emailid ON emails(account_id, emailid) WHERE emailid IS NOT NULL;"
+    "CREATE UNIQUE INDEX threads_server ON threads(account_id, server_thread_id)"
+    "  WHERE server_thread_id IS NOT NULL;",
 };
 
 #define STORE_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
