@@ -22,4 +22,7 @@ extern const size_t jmap_search_snippet_method_count;
 extern const struct jmap_method jmap_email_methods[];
 extern const size_t jmap_email_method_count;
 
+extern const struct jmap_method jmap_identity_methods[];
+extern const size_t jmap_identity_method_count;
+
 #endif
