@@ -10,8 +10,8 @@
 /* A row matches when every non-wildcard field does; first match wins.
  * subject/detail are the RFC 3463 "class.subject.detail" parts (-1: any);
  * code is the basic reply code (0: any). The enhanced code decides where
- * the server gave one; the basic codes are the fallback for servers that do
- * not (RFC 5321 4.2.3 meanings). */
+ * the server gave one: a row with a basic code only applies to a reply
+ * without one (RFC 5321 4.2.3 meanings, for servers without RFC 2034). */
 struct smtp_map_row {
     int stage;                  /* enum smtp_stage, or -1: any */
     int subject, detail;
@@ -20,6 +20,7 @@ struct smtp_map_row {
 };
 
 #define ANY (-1)
+#define NO_ENHANCED (-2)
 
 static const struct smtp_map_row smtp_map[] = {
     /* Authentication: x.7.8 bad credentials, x.7.0/x.7.9/x.7.11 policy. */
@@ -28,6 +29,8 @@ static const struct smtp_map_row smtp_map[] = {
     {ANY, 3, 4, 0, SUBMIT_ERR_TOO_LARGE},
     {SMTP_STAGE_MAIL, 2, 3, 0, SUBMIT_ERR_TOO_LARGE},
     {SMTP_STAGE_DATA, 2, 3, 0, SUBMIT_ERR_TOO_LARGE},
+    {SMTP_STAGE_MAIL, ANY, ANY, 552, SUBMIT_ERR_TOO_LARGE},
+    {SMTP_STAGE_DATA, ANY, ANY, 552, SUBMIT_ERR_TOO_LARGE},
     /* Too many recipients: x.5.3, or a bare 452 at RCPT. */
     {ANY, 5, 3, 0, SUBMIT_ERR_TOO_MANY_RECIPIENTS},
     {SMTP_STAGE_RCPT, ANY, ANY, 452, SUBMIT_ERR_TOO_MANY_RECIPIENTS},
@@ -52,12 +55,13 @@ static bool row_matches(const struct smtp_map_row *row, enum smtp_stage stage, i
 {
     return (row->stage == ANY || row->stage == (int)stage) &&
            (row->subject == ANY || row->subject == subject) &&
-           (row->detail == ANY || row->detail == detail) && (row->code == 0 || row->code == code);
+           (row->detail == ANY || row->detail == detail) &&
+           (row->code == 0 || (row->code == code && subject == NO_ENHANCED));
 }
 
 enum submit_error smtp_map_reply(enum smtp_stage stage, const struct submit_reply *reply)
 {
-    int subject = -2, detail = -2;
+    int subject = NO_ENHANCED, detail = NO_ENHANCED;
 
     if (reply->code == 0)
         return SUBMIT_ERR_UNAVAILABLE;
@@ -66,7 +70,7 @@ enum submit_error smtp_map_reply(enum smtp_stage stage, const struct submit_repl
     if (reply->enhanced[0] != '\0') {
         char *end;
         subject = (int)strtol(reply->enhanced + 2, &end, 10);
-        detail = *end == '.' ? (int)strtol(end + 1, NULL, 10) : -2;
+        detail = *end == '.' ? (int)strtol(end + 1, NULL, 10) : NO_ENHANCED;
     }
     for (size_t i = 0; i < sizeof(smtp_map) / sizeof(smtp_map[0]); i++)
         if (row_matches(&smtp_map[i], stage, subject, detail, reply->code))
