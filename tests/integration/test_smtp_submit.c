@@ -309,6 +309,34 @@ static void test_untrusted_certificate(void **state)
     H_ASSERT_INT_EQ(err.code, GW_ERR_TLS);
 }
 
+/* A certificate from a trusted CA, but for another name: refused too,
+ * unless the operator switched verification off. */
+static void test_host_name_mismatch(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"mail.other.example", NULL};
+    char *dir = NULL;
+    struct demo_dovecot *other = harness_dovecot_start(names, &dir);
+    H_ASSERT(other != NULL);
+    struct harness_smtp *other_smtp = harness_smtp_start(other, dir, 0);
+    H_ASSERT(other_smtp != NULL);
+    struct backend_endpoint ep = endpoint(GW_TLS_STARTTLS, true);
+    ep.port = harness_smtp_submission_port(other_smtp);
+    ep.ca_file = demo_dovecot_ca_file(other);
+    struct submit_server_info info;
+    struct gw_error err;
+
+    gw_error_clear(&err);
+    H_ASSERT_INT_EQ(backend_submit_probe(&ep, &info, &err), -1);
+    H_ASSERT_INT_EQ(err.code, GW_ERR_TLS);
+    ep.tls_insecure = true;
+    gw_error_clear(&err);
+    H_ASSERT_MSG(backend_submit_probe(&ep, &info, &err) == 0, "insecure probe: %s", err.msg);
+    submit_server_info_clear(&info);
+    harness_smtp_free(&other_smtp);
+    harness_dovecot_free(&other, &dir);
+}
+
 static void test_server_down(void **state)
 {
     (void)state;
@@ -402,7 +430,8 @@ int main(void)
         cmocka_unit_test(test_send_starttls),     cmocka_unit_test(test_send_implicit_tls),
         cmocka_unit_test(test_wrong_password),    cmocka_unit_test(test_refused_recipient),
         cmocka_unit_test(test_forbidden_mail_from), cmocka_unit_test(test_over_size),
-        cmocka_unit_test(test_untrusted_certificate), cmocka_unit_test(test_server_down),
+        cmocka_unit_test(test_untrusted_certificate), cmocka_unit_test(test_host_name_mismatch),
+        cmocka_unit_test(test_server_down),
         cmocka_unit_test(test_probe),             cmocka_unit_test(test_dsn_parameters),
     };
     return cmocka_run_group_tests_name("smtp_submit", tests, group_setup, group_teardown);
