@@ -202,13 +202,21 @@ static int postfix_spawn(struct demo_postfix *p, struct gw_error *err)
         return gw_error_set(err, GW_ERR_UNAVAILABLE, "demo: open %s: %s", p->out_path,
                             strerror(errno));
     }
+    long max_fd = sysconf(_SC_OPEN_MAX);
+    if (max_fd < 0 || max_fd > 65536)
+        max_fd = 65536;
     pid_t pid = fork();
     if (pid == 0) {
-        /* Only async-signal-safe calls until exec. */
+        /* Only async-signal-safe calls until exec. The gateway blocks
+         * SIGTERM in every thread: the master must get it again. */
+        sigset_t none;
         setsid();
-        dup2(in, 0);
-        dup2(out, 1);
-        dup2(out, 2);
+        if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+            _exit(126);
+        for (int fd = 3; fd < (int)max_fd; fd++)
+            close(fd);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         execv(POSTFIX_MASTER, (char *const *)argv);
         _exit(127);
     }
