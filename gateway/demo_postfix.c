@@ -341,6 +341,29 @@ fail:
     return -1;
 }
 
+int demo_postfix_pause(struct demo_postfix *p, struct gw_error *err)
+{
+    postfix_stop(p);
+    if (demo_port_open(p->submission_port) || demo_port_open(p->smtps_port))
+        return gw_error_set(err, GW_ERR_UNAVAILABLE, "demo: postfix ports still open after stop");
+    return 0;
+}
+
+int demo_postfix_resume(struct demo_postfix *p, struct gw_error *err)
+{
+    char path[DEMO_PATH_MAX];
+
+    if (p->master > 0)
+        return 0;
+    /* The stopped master's lock file would make the new one give up. */
+    if (demo_path(path, sizeof(path), err, "%s/queue/pid/master.pid", p->base) != 0)
+        return -1;
+    unlink(path);
+    if (postfix_spawn(p, err) != 0)
+        return -1;
+    return postfix_wait_up(p, err);
+}
+
 void demo_postfix_free(struct demo_postfix **pp)
 {
     if (pp == NULL || *pp == NULL)

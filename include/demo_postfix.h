@@ -47,6 +47,12 @@ struct demo_postfix;
 int demo_postfix_start(const struct demo_postfix_options *opts, struct demo_postfix **out,
                        struct gw_error *err);
 
+/* Stops the server (as free does) but keeps its configuration, queue and
+ * ports, so demo_postfix_resume() brings the same server back: a test's
+ * "submission server down, then up again". */
+int demo_postfix_pause(struct demo_postfix *p, struct gw_error *err);
+int demo_postfix_resume(struct demo_postfix *p, struct gw_error *err);
+
 /* Stops the master and its children (SIGTERM to the process group, at most
  * 5 s, then SIGKILL), frees and sets *p NULL. Keeps base_dir. */
 void demo_postfix_free(struct demo_postfix **p);

@@ -122,6 +122,9 @@ struct harness_smtp *harness_smtp_start(struct demo_dovecot *d, const char *dove
                                         size_t size_limit);
 uint16_t harness_smtp_submission_port(const struct harness_smtp *s);
 uint16_t harness_smtp_smtps_port(const struct harness_smtp *s);
+/* Stops / restarts the same server on the same ports (bounded). 0 or -1. */
+int harness_smtp_pause(struct harness_smtp *s);
+int harness_smtp_resume(struct harness_smtp *s);
 /* Prints Postfix's log tail (for a failing test). */
 void harness_smtp_print_log(const struct harness_smtp *s);
 /* Stops Postfix, removes its temp dir (unless JMAPGW_KEEP_TMP), sets *s NULL. */

@@ -58,6 +58,28 @@ uint16_t harness_smtp_smtps_port(const struct harness_smtp *s)
     return demo_postfix_smtps_port(s->postfix);
 }
 
+/* pause/resume with the reason printed. */
+static int report(int ret, const char *what, const struct gw_error *err)
+{
+    if (ret != 0)
+        fprintf(stderr, "harness: %s: %s\n", what, err->msg);
+    return ret;
+}
+
+int harness_smtp_pause(struct harness_smtp *s)
+{
+    struct gw_error err;
+    gw_error_clear(&err);
+    return report(demo_postfix_pause(s->postfix, &err), "demo_postfix_pause", &err);
+}
+
+int harness_smtp_resume(struct harness_smtp *s)
+{
+    struct gw_error err;
+    gw_error_clear(&err);
+    return report(demo_postfix_resume(s->postfix, &err), "demo_postfix_resume", &err);
+}
+
 void harness_smtp_print_log(const struct harness_smtp *s)
 {
     if (s != NULL && s->postfix != NULL)

@@ -356,6 +356,26 @@ static void test_server_down(void **state)
     H_ASSERT(res.temporary);
     H_ASSERT(!res.sent);
     submit_result_clear(&res);
+
+    /* The real server stopped: the same, and it works once it is back. */
+    H_ASSERT(harness_smtp_pause(smtp) == 0);
+    ep = endpoint(GW_TLS_STARTTLS, true);
+    char token[64];
+    unique_token(token, sizeof(token), "down");
+    char *msg = make_message("demo@jmap-gateway.test", "alice@jmap-gateway.test", token, "x\r\n");
+    H_ASSERT_INT_EQ(send_as("demo", "demo", &ep, &env, msg, strlen(msg), &res, &err), -1);
+    H_ASSERT_INT_EQ(err.code, GW_ERR_UNAVAILABLE);
+    H_ASSERT(res.temporary && !res.sent);
+    submit_result_clear(&res);
+    H_ASSERT(harness_smtp_resume(smtp) == 0);
+    H_ASSERT_MSG(send_as("demo", "demo", &ep, &env, msg, strlen(msg), &res, &err) == 0,
+                 "after resume: %s", err.msg);
+    H_ASSERT(res.sent);
+    submit_result_clear(&res);
+    free(msg);
+    char *got = wait_for_message("alice", token, "FLAGS");
+    H_ASSERT(got != NULL);
+    free(got);
 }
 
 static const struct submit_extension *find_ext(const struct submit_server_info *info,
