@@ -33,6 +33,7 @@ static struct {
     pthread_mutex_t lock;
     json_t *extensions;         /* cached EHLO answer, or NULL */
     time_t last_probe;
+    bool probing;               /* one caller is asking the server (unlocked) */
 } sub = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static char *dup_or_null(const char *s, bool *failed)
@@ -73,6 +74,7 @@ void jmap_submission_reset(void)
     json_decref(sub.extensions);
     sub.extensions = NULL;
     sub.last_probe = 0;
+    sub.probing = false;
     pthread_mutex_unlock(&sub.lock);
 }
 
@@ -115,9 +117,17 @@ json_t *jmap_submission_account_capability(void)
     json_t *ext;
 
     pthread_mutex_lock(&sub.lock);
-    if (sub.extensions == NULL && time(NULL) - sub.last_probe >= PROBE_RETRY_S) {
+    if (sub.extensions == NULL && !sub.probing && time(NULL) - sub.last_probe >= PROBE_RETRY_S) {
+        /* One caller asks, without the lock: the others answer {} meanwhile
+         * instead of queueing behind a slow or unreachable server. */
+        sub.probing = true;
         sub.last_probe = time(NULL);
-        sub.extensions = probe_extensions();
+        pthread_mutex_unlock(&sub.lock);
+        json_t *fresh = probe_extensions();
+        pthread_mutex_lock(&sub.lock);
+        sub.probing = false;
+        json_decref(sub.extensions);
+        sub.extensions = fresh;
     }
     ext = sub.extensions != NULL ? json_deep_copy(sub.extensions) : json_object();
     pthread_mutex_unlock(&sub.lock);

@@ -147,28 +147,45 @@ static void set_create(struct set_run *r, const char *cid, json_t *obj)
         json_object_set_new(r->inv->created_ids, cid, json_string(id));
 }
 
-static void set_update(struct set_run *r, const char *id, json_t *patch)
+/* An id, or "#creationId" of an object created earlier in the request
+ * (RFC 8620 §5.3); NULL when the creation id is unknown. */
+static const char *resolve_id(const struct set_run *r, const char *id)
+{
+    if (id[0] != '#')
+        return id;
+    return json_string_value(json_object_get(r->inv->created_ids, id + 1));
+}
+
+static void set_update(struct set_run *r, const char *key, json_t *patch)
 {
     struct gw_error err = {0};
-    json_t *e = check_object(patch, false, r->own_email);
+    const char *id = resolve_id(r, key);
+    json_t *e = id == NULL ? set_error("notFound", "unknown creation id", NULL)
+                           : check_object(patch, false, r->own_email);
 
     if (e == NULL && identity_store_update(r->m->ms, r->m->account_id, id, patch, &err) != 0)
         e = set_error(jmap_set_error_type_from_gw(err.code), NULL, NULL);
     if (e != NULL)
-        json_object_set_new(r->not_updated, id, e);
+        json_object_set_new(r->not_updated, key, e);
     else
         json_object_set_new(r->updated, id, json_null());
 }
 
-static void set_destroy(struct set_run *r, const char *id)
+static void set_destroy(struct set_run *r, const char *key)
 {
     struct gw_error err = {0};
+    const char *id = resolve_id(r, key);
 
+    if (id == NULL) {
+        json_object_set_new(r->not_destroyed, key,
+                            set_error("notFound", "unknown creation id", NULL));
+        return;
+    }
     if (identity_store_destroy(r->m->ms, r->m->account_id, id, &err) == 0) {
         json_array_append_new(r->destroyed, json_string(id));
         return;
     }
-    json_object_set_new(r->not_destroyed, id,
+    json_object_set_new(r->not_destroyed, key,
                         set_error(jmap_set_error_type_from_gw(err.code),
                                   err.code == GW_ERR_FORBIDDEN
                                       ? "The account's default identity cannot be destroyed."

@@ -269,6 +269,21 @@ static void test_create_update_destroy(void **state)
     json_decref(r);
     free(s2);
     free(s3);
+
+    /* Creation ids reach update and destroy of the same request. */
+    r = ok(call("Identity/set", "\"create\": {\"t\": {\"email\": \"demo@jmap-gateway.test\"}},"
+                                " \"update\": {\"#t\": {\"name\": \"Temp\"}},"
+                                " \"destroy\": [\"#t\", \"#unknown\"]"),
+           "Identity/set");
+    const char *tid = json_string_value(
+        json_object_get(json_object_get(json_object_get(r, "created"), "t"), "id"));
+    H_ASSERT(tid != NULL);
+    H_ASSERT(json_object_get(json_object_get(r, "updated"), tid) != NULL);
+    H_ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(r, "destroyed"), 0)), tid);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(
+                        json_object_get(json_object_get(r, "notDestroyed"), "#unknown"), "type")),
+                    "notFound");
+    json_decref(r);
     free(id);
     free(s0);
     free(s1);
