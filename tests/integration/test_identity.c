@@ -4,7 +4,8 @@
  * states and changes, the refusals (forbiddenFrom, invalidProperties,
  * forbidden default, stateMismatch, cannotCalculateChanges), persistence
  * across a restart, and the submission capability with the server's EHLO
- * extensions in the session. */
+ * extensions in the session (Postfix needs root: without it that one test
+ * is skipped and the gateway points at a closed port). */
 #define _GNU_SOURCE 1
 #include "harness.h"
 
@@ -24,6 +25,7 @@ static char *dovecot_dir;
 static struct harness_smtp *smtp;
 static struct harness_gateway *gw;
 static char *account;
+static uint16_t smtp_port;
 
 static int group_setup(void **state)
 {
@@ -32,10 +34,15 @@ static int group_setup(void **state)
     dovecot = harness_dovecot_start(NULL, &dovecot_dir);
     if (dovecot == NULL)
         return -1;
-    smtp = harness_smtp_start(dovecot, dovecot_dir, SIZE_LIMIT);
-    if (smtp == NULL)
-        return -1;
-    snprintf(port, sizeof(port), "%u", harness_smtp_submission_port(smtp));
+    if (geteuid() == 0) {
+        smtp = harness_smtp_start(dovecot, dovecot_dir, SIZE_LIMIT);
+        if (smtp == NULL)
+            return -1;
+        smtp_port = harness_smtp_submission_port(smtp);
+    } else {
+        smtp_port = harness_free_port();
+    }
+    snprintf(port, sizeof(port), "%u", smtp_port);
     const char *extra[] = {"--smtp-host", "localhost", "--smtp-port", port, "--smtp-tls",
                            "starttls", "--mail-domain", "jmap-gateway.test", NULL};
     gw = harness_gateway_for_dovecot(dovecot, "starttls", true, extra);
@@ -127,6 +134,8 @@ static json_t *default_identity(void)
 static void test_session_capability(void **state)
 {
     (void)state;
+    if (smtp == NULL)
+        skip();
     json_t *s = harness_session_ok(gw->port, "demo", "demo");
     H_ASSERT(json_is_object(
         json_object_get(json_object_get(s, "capabilities"), "urn:ietf:params:jmap:submission")));
@@ -358,7 +367,7 @@ static void test_survives_restart(void **state)
     json_decref(r);
     char *before = state_now();
     char port[16];
-    snprintf(port, sizeof(port), "%u", harness_smtp_submission_port(smtp));
+    snprintf(port, sizeof(port), "%u", smtp_port);
     char imap_port[16];
     snprintf(imap_port, sizeof(imap_port), "%u", demo_dovecot_imap_port(dovecot));
     const char *args[] = {"--imap-host", "127.0.0.1", "--imap-port", imap_port, "--imap-tls",
@@ -383,10 +392,6 @@ static void test_survives_restart(void **state)
 
 int main(void)
 {
-    if (geteuid() != 0) {
-        fprintf(stderr, "test_identity: Postfix needs root; skipped\n");
-        return 0;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_session_capability, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_default_identity, harness_teardown_check_alive),
