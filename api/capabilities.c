@@ -3,10 +3,12 @@
 #include <string.h>
 
 #include "jmap_api.h"
+#include "jmap_submission.h"
 
 static const char *const known_capabilities[] = {
     JMAP_CAPABILITY_CORE,
     JMAP_CAPABILITY_MAIL,
+    JMAP_CAPABILITY_SUBMISSION,
 };
 
 bool jmap_capability_is_known(const char *uri)
@@ -20,7 +22,7 @@ bool jmap_capability_is_known(const char *uri)
 
 json_t *jmap_capabilities_server(const struct jmap_core_limits *l)
 {
-    return json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:[s,s,s]}, s:{}}",
+    return json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:[s,s,s]}, s:{}, s:{}}",
                      JMAP_CAPABILITY_CORE,
                      "maxSizeUpload", (json_int_t)l->max_size_upload,
                      "maxConcurrentUpload", (json_int_t)l->max_concurrent_upload,
@@ -31,12 +33,12 @@ json_t *jmap_capabilities_server(const struct jmap_core_limits *l)
                      "maxObjectsInSet", (json_int_t)l->max_objects_in_set,
                      "collationAlgorithms", "i;ascii-numeric", "i;ascii-casemap",
                      "i;unicode-casemap",
-                     JMAP_CAPABILITY_MAIL);
+                     JMAP_CAPABILITY_MAIL, JMAP_CAPABILITY_SUBMISSION);
 }
 
 json_t *jmap_capabilities_account(void)
 {
-    return json_pack("{s:{}, s:{s:n, s:n, s:i, s:i, s:[s,s,s,s,s,s,s,s,s], s:b}}",
+    return json_pack("{s:{}, s:{s:n, s:n, s:i, s:i, s:[s,s,s,s,s,s,s,s,s], s:b}, s:o}",
                      JMAP_CAPABILITY_CORE,
                      JMAP_CAPABILITY_MAIL,
                      "maxMailboxesPerEmail", "maxMailboxDepth",
@@ -44,5 +46,6 @@ json_t *jmap_capabilities_account(void)
                      "maxSizeAttachmentsPerEmail", 50000000,
                      "emailQuerySortOptions", "receivedAt", "sentAt", "size", "from", "to",
                      "subject", "hasKeyword", "allInThreadHaveKeyword", "someInThreadHaveKeyword",
-                     "mayCreateTopLevelMailbox", 1);
+                     "mayCreateTopLevelMailbox", 1,
+                     JMAP_CAPABILITY_SUBMISSION, jmap_submission_account_capability());
 }

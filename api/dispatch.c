@@ -11,8 +11,9 @@
 /* The capabilities the (single) account of a request supports. */
 static bool account_supports(const char *capability)
 {
-    return strcmp(capability, JMAP_CAPABILITY_CORE) == 0 ||
-           strcmp(capability, JMAP_CAPABILITY_MAIL) == 0;
+    /* The single account has every capability the server knows (the
+     * session lists them all in accountCapabilities). */
+    return jmap_capability_is_known(capability);
 }
 
 static json_t *check_account(const struct jmap_request_ctx *ctx, const struct jmap_method *m,

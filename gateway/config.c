@@ -52,6 +52,8 @@ static const struct option_def option_table[] = {
     { "smtp-host", OPT_STRING, CFG(smtp.host), "127.0.0.1", "SMTP submission server host" },
     { "smtp-port", OPT_PORT, CFG(smtp.port), "587", "SMTP submission server port" },
     { "smtp-tls", OPT_TLS, CFG(smtp.tls), "starttls", "none | starttls | tls" },
+    { "mail-domain", OPT_STRING, CFG(mail_domain), NULL,
+      "domain of the default identity of a login without @ (login@domain)" },
     { "pop3-host", OPT_STRING, CFG(pop3.host), NULL, "optional POP3 server host" },
     { "pop3-port", OPT_PORT, CFG(pop3.port), "110", "POP3 server port" },
     { "pop3-tls", OPT_TLS, CFG(pop3.tls), "starttls", "none | starttls | tls" },
@@ -486,6 +488,7 @@ void gw_config_free(struct gw_config *cfg)
     free(cfg->base_url);
     free(cfg->imap.host);
     free(cfg->smtp.host);
+    free(cfg->mail_domain);
     free(cfg->pop3.host);
     free(cfg->tls_ca_file);
     free(cfg->state_dir);

@@ -356,7 +356,8 @@ static int configure(struct demo_dovecot *d, const struct demo_dovecot_options *
     if (pick_port(opts->imap_port, &c->imap_port, err) != 0 ||
         (c->tls && pick_port(opts->imaps_port, &c->imaps_port, err) != 0) ||
         pick_port(opts->pop3_port, &c->pop3_port, err) != 0 ||
-        pick_port(opts->lmtp_port, &c->lmtp_port, err) != 0)
+        pick_port(opts->lmtp_port, &c->lmtp_port, err) != 0 ||
+        pick_port(opts->auth_port, &c->auth_port, err) != 0)
         return -1;
     if (access("/usr/lib/dovecot/managesieve", X_OK) == 0 &&
         pick_port(opts->sieve_port, &c->sieve_port, err) != 0)
@@ -443,6 +444,11 @@ uint16_t demo_dovecot_pop3_port(const struct demo_dovecot *d)
 uint16_t demo_dovecot_lmtp_port(const struct demo_dovecot *d)
 {
     return d->conf.lmtp_port;
+}
+
+uint16_t demo_dovecot_auth_port(const struct demo_dovecot *d)
+{
+    return d->conf.auth_port;
 }
 
 uint16_t demo_dovecot_sieve_port(const struct demo_dovecot *d)

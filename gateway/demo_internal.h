@@ -73,6 +73,19 @@ int demo_mail_seed(const char *maildir, uid_t uid, gid_t gid, struct gw_error *e
 /* "{SSHA512}base64(sha512(password salt) salt)" for Dovecot's passwd-file. */
 int demo_password_hash(const char *password, char *out, size_t size, struct gw_error *err);
 
+/* A growing text buffer that remembers the first failure, so a config
+ * writer reads as the file it produces (demo_dovecot_conf.c, demo_postfix.c). */
+struct demo_conf_buf {
+    char *data;
+    size_t len, cap;
+    bool failed;
+};
+
+int demo_conf_init(struct demo_conf_buf *b, struct gw_error *err);
+void demo_conf_add(struct demo_conf_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes the text to path (mode) and frees it, or reports the first failure. */
+int demo_conf_finish(struct demo_conf_buf *b, const char *path, mode_t mode, struct gw_error *err);
+
 struct demo_user;
 
 /* What the private Dovecot configuration is made of. */
@@ -90,6 +103,7 @@ struct demo_conf {
     gid_t mail_gid;
     uint16_t imap_port, imaps_port, pop3_port, lmtp_port;
     uint16_t sieve_port;        /* 0: ManageSieve not installed */
+    uint16_t auth_port;         /* SASL auth service for an MTA */
 };
 
 /* Writes dovecot.conf for c to path. */

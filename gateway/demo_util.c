@@ -344,3 +344,61 @@ out:
     OPENSSL_cleanse(buf, sizeof(buf));
     return ret;
 }
+
+
+void demo_conf_add(struct demo_conf_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (b->failed)
+        return;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        va_start(ap, fmt);
+        n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = true;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap * 2 + (size_t)n + 1;
+        char *p = realloc(b->data, cap);
+        if (p == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->data = p;
+        b->cap = cap;
+    }
+    b->failed = true;
+}
+
+int demo_conf_finish(struct demo_conf_buf *b, const char *path, mode_t mode, struct gw_error *err)
+{
+    int ret;
+
+    if (b->failed)
+        ret = gw_error_set(err, GW_ERR_NOMEM, "demo: out of memory writing %s", path);
+    else
+        ret = demo_write_file(path, b->data, b->len, mode, err);
+    free(b->data);
+    b->data = NULL;
+    return ret;
+}
+
+int demo_conf_init(struct demo_conf_buf *b, struct gw_error *err)
+{
+    b->len = 0;
+    b->cap = 4096;
+    b->failed = false;
+    b->data = malloc(b->cap);
+    if (b->data == NULL)
+        return gw_error_set(err, GW_ERR_NOMEM, "demo: out of memory");
+    b->data[0] = '\0';
+    return 0;
+}
+

@@ -11,10 +11,12 @@
 
 #include "account.h"
 #include "demo_dovecot.h"
+#include "demo_postfix.h"
 #include "gw_config.h"
 #include "gw_log.h"
 #include "http_gateway.h"
 #include "http_server.h"
+#include "jmap_submission.h"
 #include "store.h"
 #include "upload_store.h"
 #include "worker_pool.h"
@@ -33,6 +35,8 @@
 #define DEMO_POP3_PORT 10110
 #define DEMO_LMTP_PORT 10024
 #define DEMO_SIEVE_PORT 14190
+#define DEMO_SUBMISSION_PORT 10587
+#define DEMO_SMTPS_PORT 10465
 
 static int make_dir(const char *path, struct gw_error *err)
 {
@@ -86,6 +90,53 @@ static int demo_start(struct gw_config *cfg, struct demo_dovecot **out, struct g
     return 0;
 }
 
+/* Starts the private Postfix next to the demo's Dovecot (same users and
+ * certificate, delivery over LMTP) and points the SMTP settings at it.
+ * Postfix needs root: otherwise the demo runs without sending, with a
+ * warning. */
+static void demo_start_smtp(struct gw_config *cfg, struct demo_dovecot *dovecot,
+                            struct demo_postfix **out)
+{
+    char base[4096], dir[4096], cert[4096], key[4096];
+    struct gw_error err = { 0 };
+
+    if (realpath(cfg->state_dir, base) == NULL ||
+        path_join(dir, sizeof(dir), base, "demo-postfix", &err) != 0 ||
+        path_join(cert, sizeof(cert), base, "demo-dovecot/tls/server.pem", &err) != 0 ||
+        path_join(key, sizeof(key), base, "demo-dovecot/tls/server.key", &err) != 0) {
+        gw_log_warn("demo: no SMTP submission: state directory path unusable");
+        return;
+    }
+    struct demo_postfix_options opts = {
+        .base_dir = dir,
+        .submission_port = DEMO_SUBMISSION_PORT,
+        .smtps_port = DEMO_SMTPS_PORT,
+        .cert_file = cert,
+        .key_file = key,
+        .lmtp_port = demo_dovecot_lmtp_port(dovecot),
+        .auth_port = demo_dovecot_auth_port(dovecot),
+    };
+    if (demo_postfix_start(&opts, out, &err) != 0) {
+        gw_log_warn("demo: no SMTP submission: %s", err.msg);
+        return;
+    }
+    char *host = strdup("127.0.0.1");
+    char *domain = cfg->mail_domain == NULL ? strdup("jmap-gateway.test") : NULL;
+    if (host == NULL || (cfg->mail_domain == NULL && domain == NULL)) {
+        free(host);
+        free(domain);
+        demo_postfix_free(out);
+        gw_log_warn("demo: no SMTP submission: out of memory");
+        return;
+    }
+    free(cfg->smtp.host);
+    cfg->smtp.host = host;
+    cfg->smtp.port = demo_postfix_submission_port(*out);
+    cfg->smtp.tls = GW_TLS_STARTTLS;
+    if (domain != NULL)
+        cfg->mail_domain = domain;
+}
+
 static void print_banner(const struct gw_config *cfg, bool demo)
 {
     printf("jmap-gateway listening on %s\n", cfg->base_url);
@@ -97,6 +148,8 @@ static void print_banner(const struct gw_config *cfg, bool demo)
         for (size_t i = 0; i < demo_dovecot_default_user_count; i++)
             printf("    user %-6s password %-6s (%s)\n", demo_dovecot_default_users[i].username,
                    demo_dovecot_default_users[i].password, demo_dovecot_default_users[i].address);
+        printf("  SMTP submission:  %s:%u (STARTTLS), the accounts can mail each other\n",
+               cfg->smtp.host, cfg->smtp.port);
         printf("  try: curl -u %s:%s %s/.well-known/jmap\n", demo_dovecot_default_users[0].username,
                demo_dovecot_default_users[0].password, cfg->base_url);
     }
@@ -129,6 +182,7 @@ int main(int argc, char **argv)
     struct gw_config cfg;
     struct gw_error err = { 0 };
     struct demo_dovecot *demo = NULL;
+    struct demo_postfix *demo_smtp = NULL;
     struct store *store = NULL;
     struct upload_store *uploads = NULL;
     struct account_registry *accounts = NULL;
@@ -163,6 +217,14 @@ int main(int argc, char **argv)
         goto out;
     if (cfg.demo && demo_start(&cfg, &demo, &err) != 0)
         goto out;
+    if (demo != NULL)
+        demo_start_smtp(&cfg, demo, &demo_smtp);
+    struct jmap_submission_config sub = { .mail_domain = cfg.mail_domain };
+    backend_endpoint_from_config(&sub.smtp, &cfg, &cfg.smtp);
+    if (jmap_submission_configure(&sub) != 0) {
+        gw_error_set(&err, GW_ERR_NOMEM, "out of memory starting up");
+        goto out;
+    }
     if (store_open(db_path, &store, &err) != 0)
         goto out;
     struct upload_store_limits upload_limits = {
@@ -208,6 +270,8 @@ out:
     upload_store_set_default(NULL);
     upload_store_free(&uploads);
     store_close(&store);
+    jmap_submission_reset();
+    demo_postfix_free(&demo_smtp);
     demo_dovecot_free(&demo);
     gw_config_free(&cfg);
     return status;

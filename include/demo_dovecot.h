@@ -34,6 +34,9 @@ struct demo_dovecot_options {
     uint16_t pop3_port;
     uint16_t lmtp_port;
     uint16_t sieve_port;        /* ManageSieve, when dovecot-managesieved is installed */
+    /* Dovecot's SASL auth protocol on TCP, for an MTA's SMTP AUTH (Postfix
+     * smtpd_sasl_type = dovecot) against the same users. */
+    uint16_t auth_port;
     const struct demo_user *users;  /* NULL: demo_dovecot_default_users */
     size_t user_count;
     bool tls;                   /* offer STARTTLS and implicit TLS (default on) */
@@ -66,6 +69,7 @@ uint16_t demo_dovecot_imaps_port(const struct demo_dovecot *d);
 uint16_t demo_dovecot_pop3_port(const struct demo_dovecot *d);
 uint16_t demo_dovecot_lmtp_port(const struct demo_dovecot *d);
 uint16_t demo_dovecot_sieve_port(const struct demo_dovecot *d);
+uint16_t demo_dovecot_auth_port(const struct demo_dovecot *d);
 /* PEM file of the private CA that signed the server certificate (NULL when tls is off). */
 const char *demo_dovecot_ca_file(const struct demo_dovecot *d);
 

@@ -56,6 +56,8 @@ struct gw_config {
     /* RFC 8620 urn:ietf:params:jmap:core limits, advertised and enforced. */
     struct jmap_core_limits limits;
 
+    char *mail_domain;          /* default identity domain of logins without "@" (NULL: none) */
+
     bool demo;                  /* start the private demo servers first */
     bool show_help;
 };

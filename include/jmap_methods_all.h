@@ -29,4 +29,7 @@ extern const size_t jmap_email_set_method_count;
 extern const struct jmap_method jmap_email_write_methods[];
 extern const size_t jmap_email_write_method_count;
 
+extern const struct jmap_method jmap_identity_methods[];
+extern const size_t jmap_identity_method_count;
+
 #endif

@@ -8,6 +8,7 @@ JMAPGW_DEPS=(
     libmicrohttpd-dev libjansson-dev libssl-dev libetpan-dev libsqlite3-dev
     libcmocka-dev
     dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-managesieved dovecot-sieve
+    postfix libsasl2-modules
     openssl ca-certificates curl python3
 )
 
@@ -36,6 +37,23 @@ jmapgw_install_deps() {
         sudo=(sudo)
     fi
     "${sudo[@]}" apt-get update
+    # Postfix is only ever run privately by the tests and the demo (their
+    # own main.cf under a temp dir): leave the system's instance
+    # unconfigured, and keep the package scripts from starting any service
+    # during the install (a policy-rc.d of our own, only if there is none).
+    echo "postfix postfix/main_mailer_type select No configuration" |
+        "${sudo[@]}" debconf-set-selections
+    local policy=/usr/sbin/policy-rc.d our_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+        "${sudo[@]}" chmod 755 "$policy"
+        our_policy=1
+    fi
+    local rc=0
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y --no-install-recommends "${missing[@]}"
+        apt-get install -y --no-install-recommends "${missing[@]}" || rc=$?
+    if [ "$our_policy" -eq 1 ]; then
+        "${sudo[@]}" rm -f "$policy"
+    fi
+    return "$rc"
 }

@@ -145,6 +145,26 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX emails_emailid ON emails(account_id, emailid) WHERE emailid IS NOT NULL;"
     "CREATE UNIQUE INDEX threads_server ON threads(account_id, server_thread_id)"
     "  WHERE server_thread_id IS NOT NULL;",
+    /* 4 -> 5: Identities (RFC 8621 §6), the gateway's own data. replyTo
+     * and bcc are JSON arrays of EmailAddress, NULL for null. Rows are
+     * tombstoned (destroyed_modseq) so Identity/changes can answer. */
+    "ALTER TABLE accounts ADD COLUMN identity_state INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE identities ("
+    "  account_id TEXT NOT NULL REFERENCES accounts(account_id) ON DELETE CASCADE,"
+    "  identity_id TEXT NOT NULL,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  email TEXT NOT NULL,"
+    "  reply_to TEXT,"
+    "  bcc TEXT,"
+    "  text_signature TEXT NOT NULL DEFAULT '',"
+    "  html_signature TEXT NOT NULL DEFAULT '',"
+    "  may_delete INTEGER NOT NULL DEFAULT 1,"
+    "  created_modseq INTEGER NOT NULL,"
+    "  updated_modseq INTEGER NOT NULL,"
+    "  destroyed_modseq INTEGER,"
+    "  PRIMARY KEY (account_id, identity_id)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX identities_changes ON identities(account_id, updated_modseq);",
 };
 
 #define STORE_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

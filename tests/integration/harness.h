@@ -110,6 +110,26 @@ int harness_run_command(const char *path_of_program, const char *const *args,
 struct demo_dovecot *harness_dovecot_start(const char *const *cert_names, char **base_dir_out);
 void harness_dovecot_free(struct demo_dovecot **d, char **base_dir);
 
+/* ------------------------------------------------------------ SMTP (Postfix) */
+
+/* A private Postfix (demo_postfix.h) in front of Dovecot d: submission
+ * with STARTTLS and smtps on free loopback ports, Dovecot's certificate
+ * (dovecot_dir/tls), AUTH against d's users, delivery to d over LMTP.
+ * size_limit 0: Postfix's 10 MiB default. NULL on failure (reason
+ * printed), also when not root: tests skip() then. */
+struct harness_smtp;
+struct harness_smtp *harness_smtp_start(struct demo_dovecot *d, const char *dovecot_dir,
+                                        size_t size_limit);
+uint16_t harness_smtp_submission_port(const struct harness_smtp *s);
+uint16_t harness_smtp_smtps_port(const struct harness_smtp *s);
+/* Stops / restarts the same server on the same ports (bounded). 0 or -1. */
+int harness_smtp_pause(struct harness_smtp *s);
+int harness_smtp_resume(struct harness_smtp *s);
+/* Prints Postfix's log tail (for a failing test). */
+void harness_smtp_print_log(const struct harness_smtp *s);
+/* Stops Postfix, removes its temp dir (unless JMAPGW_KEEP_TMP), sets *s NULL. */
+void harness_smtp_free(struct harness_smtp **s);
+
 /* ------------------------------------------------------------ HTTP client */
 
 struct harness_header {
