@@ -24,7 +24,8 @@ struct mail_store {
     struct {
         const char *sql;
         sqlite3_stmt *st;
-    } cache[48];
+    } cache[64];
+    struct mail_backfill *backfill;     /* the cold start (mail_store_backfill.h) */
 };
 
 /* The prepared statement for sql (a string constant: its address is the

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mail_store_backfill.h"
 #include "mail_store_sync_internal.h"
 
 static const char *const sql_boxes =
@@ -25,7 +26,7 @@ static int nomem(struct gw_error *err)
     return gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
 }
 
-static void box_clear(struct mail_sync_box *x)
+void mail_sync_box_clear(struct mail_sync_box *x)
 {
     free(x->name_raw);
     free(x->known);
@@ -117,14 +118,15 @@ static int pick_boxes(struct mail_store *ms, const char *account_id, struct mail
         goto out;
     }
     for (size_t i = 0; i < n; i++)
-        if (load_known(ms, account_id, &v[i], err) < 0)
+        if (load_known(ms, account_id, &v[i], err) < 0 ||
+            mail_backfill_todo_below(ms, account_id, &v[i], err) < 0)
             goto out;
     rc = 0;
 out:
     pthread_mutex_unlock(store_db_lock(ms->st));
     if (rc < 0) {
         for (size_t i = 0; i < n; i++)
-            box_clear(&v[i]);
+            mail_sync_box_clear(&v[i]);
         free(v);
         return -1;
     }
@@ -189,8 +191,36 @@ static int uid_difference(const uint32_t *a, size_t na, const uint32_t *b, size_
     return 0;
 }
 
-/* The IMAP side for one changed mailbox. */
-static int fetch_box(struct mail_backend *b, struct mail_sync_box *x, struct gw_error *err)
+int mail_sync_fetch_fresh(struct mail_backend *b, struct mail_sync_box *x, const uint32_t *uids,
+                          size_t n, struct gw_error *err)
+{
+    if (n == 0)
+        return 0;
+    struct backend_fetch_req fr = {
+        .uids = uids, .n_uids = n, .items = MAIL_SYNC_FRESH_ITEMS,
+        .header_fields = header_fields,
+        .n_header_fields = sizeof(header_fields) / sizeof(header_fields[0]),
+    };
+    return backend_fetch_summaries(b, &fr, keep_fresh, x, err);
+}
+
+/* Uids below x->todo_below are the backfill's (mail_store_backfill.h):
+ * drops them from the n sorted fresh ones, returns how many are left. */
+static size_t leave_backfill(const struct mail_sync_box *x, uint32_t *fresh, size_t n)
+{
+    size_t skip = 0;
+    if (x->todo_below == 0)
+        return n;
+    while (skip < n && fresh[skip] < x->todo_below)
+        skip++;
+    memmove(fresh, fresh + skip, (n - skip) * sizeof(*fresh));
+    return n - skip;
+}
+
+/* The IMAP side for one changed mailbox; cold: a big mailbox new to the
+ * cache gets only its first batch. */
+static int fetch_box(struct mail_backend *b, struct mail_sync_box *x, bool cold,
+                     struct gw_error *err)
 {
     struct backend_selected *sel = NULL;
     uint32_t *fresh = NULL;
@@ -211,8 +241,17 @@ static int fetch_box(struct mail_backend *b, struct mail_sync_box *x, struct gw_
     x->uidvalidity = sel->uidvalidity;
     x->uidnext = sel->uidnext;
     x->highestmodseq = sel->highestmodseq;
-    if (x->uidvalidity_changed)
+    if (x->uidvalidity_changed) {
         x->n_known = 0;     /* nothing cached refers to these messages */
+        x->todo_below = 0;  /* nor does a backfill of the old ones */
+    }
+    if (cold && x->n_known == 0 && x->todo_below == 0) {
+        int first = mail_backfill_first_batch(b, x, sel, err);
+        if (first != 0) {   /* handled (1) or failed (-1) */
+            rc = first < 0 ? -1 : 0;
+            goto out;
+        }
+    }
 
     struct backend_search all = { .op = BACKEND_SEARCH_ALL };
     if (backend_uid_search(b, &all, &x->current, &x->n_current, err) < 0)
@@ -236,18 +275,9 @@ static int fetch_box(struct mail_backend *b, struct mail_sync_box *x, struct gw_
 
     if (uid_difference(x->current, x->n_current, x->known, x->n_known, &fresh, &n_fresh) < 0)
         goto nomem;
-    if (n_fresh > 0) {
-        struct backend_fetch_req fr = {
-            .uids = fresh, .n_uids = n_fresh,
-            .items = BACKEND_FETCH_FLAGS | BACKEND_FETCH_INTERNALDATE | BACKEND_FETCH_SIZE |
-                     BACKEND_FETCH_BODYSTRUCTURE | BACKEND_FETCH_GUID | BACKEND_FETCH_PREVIEW |
-                     BACKEND_FETCH_HEADERS | BACKEND_FETCH_MODSEQ,
-            .header_fields = header_fields,
-            .n_header_fields = sizeof(header_fields) / sizeof(header_fields[0]),
-        };
-        if (backend_fetch_summaries(b, &fr, keep_fresh, x, err) < 0)
-            goto out;
-    }
+    n_fresh = leave_backfill(x, fresh, n_fresh);
+    if (mail_sync_fetch_fresh(b, x, fresh, n_fresh, err) < 0)
+        goto out;
     rc = 0;
     goto out;
 nomem:
@@ -258,8 +288,8 @@ out:
     return rc;
 }
 
-int mail_store_sync(struct mail_store *ms, const char *account_id, struct mail_backend *b,
-                    struct gw_error *err)
+int mail_sync_run(struct mail_store *ms, const char *account_id, struct mail_backend *b,
+                  bool cold, struct gw_error *err)
 {
     struct mail_sync_box *boxes = NULL;
     size_t n = 0;
@@ -275,12 +305,12 @@ int mail_store_sync(struct mail_store *ms, const char *account_id, struct mail_b
      * apply step sweeps them even when no mailbox needs fetching. */
     bool mailboxes_moved = strcmp(before, after) != 0;
     for (size_t i = 0; i < n; i++) {
-        if (fetch_box(b, &boxes[i], err) < 0) {
+        if (fetch_box(b, &boxes[i], cold, err) < 0) {
             /* A mailbox deleted since the LIST is the next sync's news. */
             if (err->code != GW_ERR_NOTFOUND)
                 goto out;
             gw_error_clear(err);
-            box_clear(&boxes[i]);
+            mail_sync_box_clear(&boxes[i]);
             memmove(&boxes[i], &boxes[i + 1], (n - i - 1) * sizeof(*boxes));
             n--;
             i--;
@@ -289,7 +319,13 @@ int mail_store_sync(struct mail_store *ms, const char *account_id, struct mail_b
     rc = n > 0 || mailboxes_moved ? mail_store_email_apply(ms, account_id, boxes, n, err) : 0;
 out:
     for (size_t i = 0; i < n; i++)
-        box_clear(&boxes[i]);
+        mail_sync_box_clear(&boxes[i]);
     free(boxes);
     return rc;
+}
+
+int mail_store_sync(struct mail_store *ms, const char *account_id, struct mail_backend *b,
+                    struct gw_error *err)
+{
+    return mail_sync_run(ms, account_id, b, false, err);
 }
