@@ -279,7 +279,9 @@ void mail_store_thread_list_free(struct mail_store_thread_list **l);
  * A regular sync leaves uids below the backfill's mark to the backfill,
  * and a sync and a batch of one account never overlap.
  *
- * Test hook: with JMAPGW_BACKFILL_HOLD=<path> in the environment, while
+ * JMAPGW_COLD_START=0 in the environment turns the first batches off
+ * (every sync fetches whole mailboxes; a backfill left by an earlier run
+ * still completes). Test hook: with JMAPGW_BACKFILL_HOLD=<path> in the environment, while
  * <path> exists and holds a number N, a worker that has written N batches
  * waits (at most 60 s per batch) before the next one. */
 struct backend_pool;

@@ -44,6 +44,7 @@ struct mail_backfill {
     pthread_cond_t changed;     /* CLOCK_MONOTONIC; any flag or batch count moved */
     struct bf_account *accounts;
     char *hold_path;            /* test hook, see mail_store.h */
+    bool off;                   /* JMAPGW_COLD_START=0: whole syncs only */
 };
 
 static void deadline_in(struct timespec *ts, long ms)
@@ -64,6 +65,8 @@ int mail_backfill_new(struct mail_store *ms, struct mail_backfill **out, struct 
     if (r == NULL)
         return gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
     r->ms = ms;
+    const char *cold = getenv("JMAPGW_COLD_START");
+    r->off = cold != NULL && strcmp(cold, "0") == 0;
     const char *hold = getenv("JMAPGW_BACKFILL_HOLD");
     if (hold != NULL && *hold != '\0' && (r->hold_path = strdup(hold)) == NULL) {
         free(r);
@@ -204,7 +207,7 @@ int mail_store_sync_cold(struct mail_store *ms, const char *account_id, struct m
         return gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
     bool left = false;
     pthread_mutex_lock(&a->io);
-    int rc = mail_sync_run(ms, account_id, b, true, err);
+    int rc = mail_sync_run(ms, account_id, b, !r->off, err);
     if (rc == 0) {
         pthread_mutex_lock(store_db_lock(ms->st));
         rc = mail_backfill_rows_left(ms, account_id, &left, err);
