@@ -276,8 +276,9 @@ void mail_store_thread_list_free(struct mail_store_thread_list **l);
  *   message joins the oldest live thread any of its Message-ID,
  *   References or In-Reply-To names, which may be a thread the first
  *   batch created for a newer reply.
- * A regular sync leaves uids below the backfill's mark to the backfill,
- * and a sync and a batch of one account never overlap.
+ * A regular sync leaves uids below the backfill's mark to the backfill
+ * and may run while a batch does (a batch never holds up a request for
+ * longer than its own transaction).
  *
  * JMAPGW_COLD_START=0 in the environment turns the first batches off
  * (every sync fetches whole mailboxes; a backfill left by an earlier run

@@ -31,7 +31,6 @@ struct bf_account {
     char *account_id;
     struct mail_backfill *r;
     struct backend_pool *pool;  /* borrowed: the account stops us before freeing it */
-    pthread_mutex_t io;         /* a sync and a batch of the account never overlap */
     pthread_t thread;
     bool joinable, running, stop;
     bool pending;               /* rows left (as the last sync or batch saw) */
@@ -109,7 +108,6 @@ static struct bf_account *entry(struct mail_backfill *r, const char *account_id)
         return NULL;
     }
     a->r = r;
-    pthread_mutex_init(&a->io, NULL);
     a->next = r->accounts;
     r->accounts = a;
     return a;
@@ -151,11 +149,8 @@ static void *worker(void *arg)
             break;
         struct mail_backend *b = NULL;
         int rc = -1;
-        /* The connection first, then the io lock: the order a sync takes. */
         if (backend_pool_acquire(a->pool, &b, &err) == 0) {
-            pthread_mutex_lock(&a->io);
             rc = mail_backfill_step(r->ms, a->account_id, b, &err);
-            pthread_mutex_unlock(&a->io);
             backend_pool_release(a->pool, &b);
         }
         pthread_mutex_lock(&r->lock);
@@ -206,14 +201,12 @@ int mail_store_sync_cold(struct mail_store *ms, const char *account_id, struct m
     if (a == NULL)
         return gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
     bool left = false;
-    pthread_mutex_lock(&a->io);
     int rc = mail_sync_run(ms, account_id, b, !r->off, err);
     if (rc == 0) {
         pthread_mutex_lock(store_db_lock(ms->st));
         rc = mail_backfill_rows_left(ms, account_id, &left, err);
         pthread_mutex_unlock(store_db_lock(ms->st));
     }
-    pthread_mutex_unlock(&a->io);
     if (rc < 0)
         return -1;
     pthread_mutex_lock(&r->lock);
@@ -237,7 +230,6 @@ static void stop_entry(struct mail_backfill *r, struct bf_account *a)
     pthread_mutex_unlock(&r->lock);
     if (a->joinable)
         pthread_join(a->thread, NULL);
-    pthread_mutex_destroy(&a->io);
     free(a->account_id);
     free(a);
     pthread_mutex_lock(&r->lock);

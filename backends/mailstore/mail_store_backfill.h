@@ -14,9 +14,14 @@
  * lowers todo_below and finally deletes the row. A restart finds the
  * rows and carries on where the last committed batch stopped.
  *
- * A regular sync and a backfill batch of one account never overlap (the
- * account's io lock, always taken after the backend connection): each
- * sees the other's committed work whole. */
+ * A regular sync and a backfill batch may run at once (a batch must not
+ * hold up a request); they never fetch the same uid: a sync leaves every
+ * uid below todo_below alone and a batch takes only uids below it, and
+ * the batch's transaction first checks that its row (uidvalidity, base)
+ * and its mailbox are still there. A message a batch inserts while a
+ * concurrent sync saw it expunged is caught by the next sync: the
+ * mailbox's cached count differs from STATUS, so it is not quiet, and a
+ * cached uid missing from UID SEARCH ALL is removed. */
 #ifndef BACKENDS_MAIL_STORE_BACKFILL_H
 #define BACKENDS_MAIL_STORE_BACKFILL_H
 
@@ -35,8 +40,7 @@ int mail_backfill_new(struct mail_store *ms, struct mail_backfill **out, struct 
 /* Stops and joins every worker, frees; sets *r NULL. */
 void mail_backfill_free(struct mail_backfill **r);
 
-/* mail_store_sync with cold (first batches only) or not. Callers hold the
- * account's io lock when cold. */
+/* mail_store_sync with cold (first batches only) or not. */
 int mail_sync_run(struct mail_store *ms, const char *account_id, struct mail_backend *b,
                   bool cold, struct gw_error *err);
 
@@ -52,13 +56,19 @@ int mail_backfill_todo_below(struct mail_store *ms, const char *account_id,
 int mail_backfill_first_batch(struct mail_backend *b, struct mail_sync_box *x,
                               const struct backend_selected *sel, struct gw_error *err);
 
+/* In the apply transaction (store lock held), before a backfill batch's
+ * rows: 1 when its row and mailbox are as the batch saw them, 0 when the
+ * mailbox was reset or deleted meanwhile (the batch is dropped). */
+int mail_backfill_valid(struct mail_store *ms, const char *account_id,
+                        const struct mail_sync_box *x, struct gw_error *err);
+
 /* In the apply transaction (store lock held), for each box: records a
  * first batch (base = modseq), the progress of a backfill batch, or drops
  * the row of a mailbox reset by a new uidvalidity. */
 int mail_backfill_note(struct mail_store *ms, const char *account_id,
                        const struct mail_sync_box *x, uint64_t modseq, struct gw_error *err);
 
-/* One batch of the backfill of account_id (the worker, io lock held):
+/* One batch of the backfill of account_id (the worker):
  * 1 when a batch was written, 0 when nothing is left, -1 with err. */
 int mail_backfill_step(struct mail_store *ms, const char *account_id, struct mail_backend *b,
                        struct gw_error *err);

@@ -559,6 +559,9 @@ static int remove_uid(struct apply *a, const struct mail_sync_box *x, uint32_t u
 
 static int apply_box(struct apply *a, const struct mail_sync_box *x)
 {
+    int valid = x->backfill_base != 0 ? mail_backfill_valid(a->ms, a->account_id, x, a->err) : 1;
+    if (valid <= 0)
+        return valid;   /* a batch for a mailbox reset or deleted meanwhile */
     if (x->uidvalidity_changed) {
         sqlite3_stmt *st = stmt(a, sql_touch_box);
         if (st != NULL)

@@ -279,7 +279,7 @@ int mail_store_list_newest(struct mail_store *ms, const char *account_id, const 
     size_t cap = 0;
     *out = NULL;
     if (!mail_store_backfill_pending(ms, account_id))
-        return 0;   /* the full query does not wait then */
+        return 0;   /* the full query does not wait then */   /* the full query does not wait then */
     struct mail_store_email_list *l = calloc(1, sizeof(*l));
     if (l == NULL)
         return nomem(err);

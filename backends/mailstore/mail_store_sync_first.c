@@ -25,6 +25,12 @@ static const char *const sql_next =
 static const char *const sql_cached_below =
     "SELECT uid FROM email_locations WHERE account_id = ?1 AND mailbox_id = ?2 AND uid < ?3"
     " ORDER BY uid";
+static const char *const sql_valid =
+    "SELECT 1 FROM mail_backfill b JOIN mailboxes m ON m.account_id = b.account_id"
+    " AND m.mailbox_id = b.mailbox_id AND m.destroyed_modseq IS NULL"
+    " AND m.uidvalidity = b.uidvalidity"
+    " WHERE b.account_id = ?1 AND b.mailbox_id = ?2 AND b.uidvalidity = ?3"
+    " AND b.base_modseq = ?4";
 static const char *const sql_left =
     "SELECT 1 FROM mail_backfill WHERE account_id = ?1 LIMIT 1";
 static const char *const sql_cover =
@@ -74,6 +80,21 @@ int mail_backfill_todo_below(struct mail_store *ms, const char *account_id,
     sqlite3_reset(st);
     return step == SQLITE_ROW || step == SQLITE_DONE ? 0
                                                       : mail_store_db_fail(ms, err, "backfill row");
+}
+
+int mail_backfill_valid(struct mail_store *ms, const char *account_id,
+                        const struct mail_sync_box *x, struct gw_error *err)
+{
+    sqlite3_stmt *st = prepare(ms, sql_valid, account_id, x->id, err);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 3, x->uidvalidity);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)x->backfill_base);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return mail_store_db_fail(ms, err, "backfill check");
+    return step == SQLITE_ROW;
 }
 
 int mail_backfill_rows_left(struct mail_store *ms, const char *account_id, bool *left,
