@@ -245,8 +245,10 @@ void mail_store_thread_list_free(struct mail_store_thread_list **l);
  *
  * mail_store_sync_cold() is mail_store_sync() for a request: a mailbox new
  * to the cache (or reset by a new UIDVALIDITY) holding more than 200
- * messages gets only its newest 200 (UID SORT REVERSE ARRIVAL NOT DELETED
- * when the server has SORT, else the highest uids), committed at once;
+ * messages gets, if it is INBOX, only its newest 200 (UID SORT REVERSE
+ * ARRIVAL NOT DELETED when the server has SORT, else the highest uids),
+ * committed at once, and if it is another mailbox, nothing yet (so the
+ * first request pays for the inbox only);
  * a background thread per account (connections from pool, which must
  * outlive it: call mail_store_backfill_stop() before freeing the pool)
  * then fetches the rest, 500 at a time, one transaction each, newest

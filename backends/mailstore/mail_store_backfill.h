@@ -2,8 +2,9 @@
  * cache (include/mail_store.h, "Cold start").
  *
  * The first sync of a mailbox bigger than MAIL_BACKFILL_FIRST_BATCH
- * fetches only its newest messages (UID SORT REVERSE ARRIVAL when the
- * server has SORT, else the highest uids) and records in the table
+ * fetches, for INBOX, only its newest messages (UID SORT REVERSE ARRIVAL
+ * when the server has SORT, else the highest uids), for any other none,
+ * and records in the table
  * mail_backfill (one row per such mailbox, written in the same
  * transaction as the Emails) the modseq of that sync (the base), the
  * uidvalidity, todo_below (every uid at or above it is cached or was
@@ -51,8 +52,9 @@ int mail_backfill_todo_below(struct mail_store *ms, const char *account_id,
 
 /* The IMAP side of the first sync of a mailbox (selected as sel): when it
  * holds more than MAIL_BACKFILL_FIRST_BATCH messages, fetches the newest
- * into x->fresh, sets the cold-start fields and returns 1; returns 0 for a
- * small mailbox (the caller syncs it whole), -1 with err. */
+ * of INBOX (of another mailbox none) into x->fresh, sets the cold-start
+ * fields and returns 1; returns 0 for a small mailbox (the caller syncs
+ * it whole), -1 with err. */
 int mail_backfill_first_batch(struct mail_backend *b, struct mail_sync_box *x,
                               const struct backend_selected *sel, struct gw_error *err);
 

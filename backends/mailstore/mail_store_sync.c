@@ -13,7 +13,9 @@ static const char *const sql_boxes =
     "SELECT m.mailbox_id, m.name_raw, m.uidvalidity, m.uidnext, m.highestmodseq, m.total,"
     " m.synced_uidvalidity, m.synced_uidnext, m.synced_highestmodseq,"
     " (SELECT count(*) FROM email_locations l WHERE l.account_id = m.account_id"
-    "   AND l.mailbox_id = m.mailbox_id)"
+    "   AND l.mailbox_id = m.mailbox_id),"
+    " EXISTS (SELECT 1 FROM mail_backfill b WHERE b.account_id = m.account_id"
+    "   AND b.mailbox_id = m.mailbox_id AND b.uidvalidity = m.synced_uidvalidity)"
     " FROM mailboxes m WHERE m.account_id = ?1 AND m.destroyed_modseq IS NULL"
     " AND m.uidvalidity != 0";
 static const char *const sql_known =
@@ -84,10 +86,14 @@ static int pick_boxes(struct mail_store *ms, const char *account_id, struct mail
         uint32_t uidnext = (uint32_t)sqlite3_column_int64(st, 3);
         uint64_t modseq = (uint64_t)sqlite3_column_int64(st, 4);
         uint32_t total = (uint32_t)sqlite3_column_int64(st, 5);
+        /* While a mailbox is backfilled its cached count is short by
+         * design; once done, a count that differs (a message a batch
+         * inserted as a concurrent sync saw it go) makes it not quiet. */
         bool quiet = (uint32_t)sqlite3_column_int64(st, 6) == uidvalidity &&
                      (uint32_t)sqlite3_column_int64(st, 7) == uidnext &&
                      (uint64_t)sqlite3_column_int64(st, 8) == modseq && modseq != 0 &&
-                     (uint32_t)sqlite3_column_int64(st, 9) == total;
+                     ((uint32_t)sqlite3_column_int64(st, 9) == total ||
+                      sqlite3_column_int(st, 10) != 0);
         if (quiet)
             continue;
         if (n == cap) {

@@ -3,6 +3,7 @@
  * that remember what is left, and one backfill batch. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mail_store_backfill.h"
 
@@ -139,6 +140,14 @@ int mail_backfill_first_batch(struct mail_backend *b, struct mail_sync_box *x,
     int rc = -1;
     if (sel->exists <= MAIL_BACKFILL_FIRST_BATCH || sel->uidnext == 0)
         return 0;
+    x->first_batch = true;
+    x->todo_below = sel->uidnext;
+    x->deleted_at_start = UINT32_MAX;
+    /* The inbox is what a client opens first; every other big mailbox
+     * waits for the worker, which does the inbox first, so the first
+     * request pays for one mailbox only. */
+    if (strcasecmp(x->name_raw, "INBOX") != 0)
+        return 1;
     /* receivedAt is INTERNALDATE, not uid order: with SORT the batch is
      * exactly the newest by arrival, which makes the early page exact. */
     bool sorted = backend_has_capability(b, "SORT");
@@ -155,15 +164,16 @@ int mail_backfill_first_batch(struct mail_backend *b, struct mail_sync_box *x,
             goto out;
     }
     if (n <= MAIL_BACKFILL_FIRST_BATCH) {
-        rc = 0;     /* mostly \Deleted: small enough to sync whole */
+        x->first_batch = false;     /* mostly \Deleted: small enough to sync whole */
+        x->todo_below = 0;
+        rc = 0;
         goto out;
     }
     const uint32_t *pick = sorted ? uids : uids + (n - MAIL_BACKFILL_FIRST_BATCH);
     if (mail_sync_fetch_fresh(b, x, pick, MAIL_BACKFILL_FIRST_BATCH, err) < 0)
         goto out;
-    x->first_batch = true;
-    x->todo_below = sel->uidnext;
-    x->deleted_at_start = sorted && n <= sel->exists ? sel->exists - (uint32_t)n : UINT32_MAX;
+    if (sorted && n <= sel->exists)
+        x->deleted_at_start = sel->exists - (uint32_t)n;
     /* Every message SORT left out arrived no later than the oldest one it
      * gave (one that vanished since only raises the minimum). */
     x->has_cutoff = sorted && x->n_fresh > 0;

@@ -24,7 +24,7 @@
 #define PER_THREAD 4
 #define APPEND_BATCH 100
 #define USER "alice"
-#define BOX "Cold"      /* its own mailbox: the demo mail stays out of the page */
+#define BOX "INBOX"     /* emptied of the demo mail first */
 
 static struct harness_mail_env fx;      /* its gateway is the reference */
 static char *hold_path;
@@ -60,7 +60,10 @@ static void load_mailbox(void)
 {
     struct harness_imap *c = harness_imap_login(demo_dovecot_imap_port(fx.dovecot), USER, USER);
     H_ASSERT(c != NULL);
-    H_ASSERT(harness_imap_cmd(c, "CREATE " BOX) == 0);
+    H_ASSERT(harness_imap_cmd(c, "CREATE Other") == 0);
+    H_ASSERT(harness_imap_cmd(c, "SELECT " BOX) == 0);
+    if (harness_imap_cmd(c, "UID STORE 1:* +FLAGS.SILENT (\\Deleted)") == 0)
+        H_ASSERT(harness_imap_cmd(c, "EXPUNGE") == 0);
     for (size_t start = 0; start < N_MSGS; start += APPEND_BATCH) {
         char *cmd = strdup("APPEND " BOX);
         for (size_t i = start; i < start + APPEND_BATCH && i < N_MSGS; i++) {
@@ -160,8 +163,8 @@ static json_t *call(uint16_t port, const char *method, const char *fmt, ...)
 
 static char *inbox_id(uint16_t port, const char *account)
 {
-    json_t *q = call(port, "Mailbox/query", "{\"accountId\": \"%s\", \"filter\": {\"name\": \"" BOX "\"}}",
-                     account);
+    json_t *q = call(port, "Mailbox/query",
+                     "{\"accountId\": \"%s\", \"filter\": {\"role\": \"inbox\"}}", account);
     char *id = strdup(json_string_value(json_array_get(json_object_get(q, "ids"), 0)));
     json_decref(q);
     return id;
@@ -472,7 +475,7 @@ static void test_cold_page_before_backfill(void **state)
         "From: New <new@example.com>\r\nSubject: during the backfill\r\n"
         "Message-ID: <new@example.com>\r\n\r\nHello.\r\n",
     };
-    harness_imap_session(demo_dovecot_imap_port(fx.dovecot), USER, USER, "INBOX", fresh, 1, NULL);
+    harness_imap_session(demo_dovecot_imap_port(fx.dovecot), USER, USER, "Other", fresh, 1, NULL);
 
     /* A query needing the whole mailbox waits for the backfill. */
     char *inbox = inbox_id(gw->port, account), *body = NULL, *req = NULL;
