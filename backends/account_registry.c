@@ -168,6 +168,7 @@ void account_registry_free(struct account_registry **rp)
         next = a->next;
         if (a->refs != 0)
             gw_log_error("account %s freed with %u references left", a->id, a->refs);
+        mail_store_backfill_stop(r->mail, a->id);   /* it borrows the pool */
         account_destroy(a);
     }
     mail_store_close(&r->mail);
@@ -318,6 +319,7 @@ unsigned account_registry_evict_idle(struct account_registry *r)
     for (struct account *a = doomed, *next; a != NULL; a = next) {
         next = a->next;
         gw_log_debug("account %s evicted after %u s idle", a->id, r->opts.idle_timeout_s);
+        mail_store_backfill_stop(r->mail, a->id);   /* it borrows the pool */
         account_destroy(a);
     }
 

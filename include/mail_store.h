@@ -302,4 +302,83 @@ int mail_store_get_threads(struct mail_store *ms, const char *account_id, const 
                            size_t n_ids, struct mail_store_thread_list **out, struct gw_error *err);
 void mail_store_thread_list_free(struct mail_store_thread_list **l);
 
+/* ---- Cold start: the newest messages first, the rest in the background --
+ *
+ * mail_store_sync_cold() is mail_store_sync() for a request: a mailbox new
+ * to the cache (or reset by a new UIDVALIDITY) holding more than 200
+ * messages gets, if it is INBOX, only its newest 200 (UID SORT REVERSE
+ * ARRIVAL NOT DELETED when the server has SORT, else the highest uids),
+ * committed at once, and if it is another mailbox, nothing yet (so the
+ * first request pays for the inbox only);
+ * a background thread per account (connections from pool, which must
+ * outlive it: call mail_store_backfill_stop() before freeing the pool)
+ * then fetches the rest, 500 at a time, one transaction each, newest
+ * uids first. Progress is kept in the store: a restart carries on where
+ * the last committed batch stopped, and never inserts a message twice.
+ *
+ * What clients see stays right because of these rules:
+ * - backfilled messages existed before any state given out since the
+ *   first batch, so their Emails, their new Threads and the Mailbox
+ *   counts they change are stamped with the modseq of the first batch
+ *   (the "base"; a row already stamped later keeps its later stamp) and
+ *   no state moves: Email/changes since a state given during the backfill
+ *   never reports them as created, and /queryChanges has no cached result
+ *   to diff an early answer against (cannotCalculateChanges, then a fresh
+ *   query). An Email that was already visible and gains a location from a
+ *   backfilled copy (same X-GUID) is a real update: fresh modseq, state
+ *   moves;
+ * - every answer that needs the whole mailbox waits (bounded, 60 s, then
+ *   GW_ERR_UNAVAILABLE) until the account's backfill is done:
+ *   mail_store_list_emails, mail_store_get_threads, mail_store_changes
+ *   (all three types) and Mailbox counts (callers of Mailbox/get call
+ *   mail_store_backfill_wait first);
+ * - the one answer given early is mail_store_list_newest() below: the
+ *   newest-first page of one mailbox, from the prefix the first batch
+ *   provably covers;
+ * - thread ids are assigned at insert and never change: a backfilled
+ *   message joins the oldest live thread any of its Message-ID,
+ *   References or In-Reply-To names, which may be a thread the first
+ *   batch created for a newer reply.
+ * A regular sync leaves uids below the backfill's mark to the backfill
+ * and may run while a batch does (a batch never holds up a request for
+ * longer than its own transaction).
+ *
+ * JMAPGW_COLD_START=0 in the environment turns the first batches off
+ * (every sync fetches whole mailboxes; a backfill left by an earlier run
+ * still completes). Test hook: with JMAPGW_BACKFILL_HOLD=<path> in the environment, while
+ * <path> exists and holds a number N, a worker that has written N batches
+ * waits (at most 60 s per batch) before the next one. */
+struct backend_pool;
+
+int mail_store_sync_cold(struct mail_store *ms, const char *account_id, struct mail_backend *b,
+                         struct backend_pool *pool, struct gw_error *err);
+
+/* Stops and joins the account's worker (a no-op without one). */
+void mail_store_backfill_stop(struct mail_store *ms, const char *account_id);
+
+/* Whether the account still has messages to backfill (as of the last
+ * sync or batch). */
+bool mail_store_backfill_pending(struct mail_store *ms, const char *account_id);
+
+/* Returns 0 once the account has nothing left to backfill; -1 with
+ * GW_ERR_UNAVAILABLE after 60 s or when its worker stopped on an error
+ * (the next sync restarts it). */
+int mail_store_backfill_wait(struct mail_store *ms, const char *account_id, struct gw_error *err);
+
+/* The early answer of Email/query {inMailbox: mailbox_id} sorted by
+ * receivedAt descending (ties by id), no other condition, while the
+ * account is backfilling: returns 1 with *out holding the first n Emails
+ * of that result (exactly those the full query will give, since every
+ * message received after the first batch's oldest is cached and nothing
+ * else of the mailbox can sort before them) and, when want_total,
+ * *total = the mailbox's IMAP message count (exact: asked only when no
+ * message was \Deleted at the first batch). Returns 0 when the answer
+ * cannot be given early (no backfill, no SORT, a page beyond the covered
+ * prefix, a total not known exactly): the caller runs the full query.
+ * -1 with err. *out as for mail_store_list_emails. */
+int mail_store_list_newest(struct mail_store *ms, const char *account_id, const char *mailbox_id,
+                           size_t n, bool want_total, unsigned fields,
+                           struct mail_store_email_list **out, uint64_t *total,
+                           struct gw_error *err);
+
 #endif

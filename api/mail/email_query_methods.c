@@ -1,5 +1,6 @@
 /* email_query_methods.c - Email/query and Email/queryChanges (RFC 8621
  * §4.4, §4.5) on the query engine (email_query.h). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,63 @@ out:
     return error;
 }
 
+/* The mailbox of the one query answered while the cache is still being
+ * filled (include/mail_store.h, "Cold start"): {inMailbox: X} alone,
+ * sorted by receivedAt descending alone, no collapseThreads, a window
+ * from a non-negative position with a limit. NULL for any other. */
+static const char *early_mailbox(const struct jmap_query_args *qa, bool collapse)
+{
+    json_t *box = json_object_get(qa->filter, "inMailbox");
+    json_t *key = json_array_get(qa->sort, 0);
+    json_t *asc = json_object_get(key, "isAscending");
+    const char *prop = json_string_value(json_object_get(key, "property"));
+    bool shape = !collapse && qa->anchor == NULL && qa->position >= 0 && qa->has_limit &&
+                 json_object_size(qa->filter) == 1 && json_is_string(box) &&
+                 json_array_size(qa->sort) == 1 && prop != NULL &&
+                 strcmp(prop, "receivedAt") == 0 && json_is_false(asc);
+    return shape ? json_string_value(box) : NULL;
+}
+
+/* The early answer when the query has that shape and the page lies in
+ * what the first batch covers: *res set (or *error). Else neither. */
+static void early_query(struct jmap_mail *m, const struct jmap_query_args *qa, bool collapse,
+                        const char *state, json_t **res, json_t **error)
+{
+    const char *box = early_mailbox(qa, collapse);
+    struct mail_store_email_list *l = NULL;
+    const char **ids = NULL;
+    struct gw_error err = { 0 };
+    uint64_t total = 0;
+    size_t start = 0, count = 0;
+    if (box == NULL || qa->limit > SIZE_MAX - (uint64_t)qa->position)
+        return;
+    int rc = mail_store_list_newest(m->ms, m->account_id, box,
+                                    (size_t)qa->position + (size_t)qa->limit, qa->calculate_total,
+                                    0, &l, &total, &err);
+    if (rc < 0) {
+        *error = jmap_error_from_gw(&err);
+        return;
+    }
+    if (rc == 0)
+        return;
+    if ((ids = calloc(l->n + 1, sizeof(*ids))) == NULL)
+        goto nomem;
+    for (size_t i = 0; i < l->n; i++)
+        ids[i] = l->v[i].id;
+    /* Not put in the result cache: it is a prefix, not the result. */
+    if ((*error = jmap_query_window(qa, ids, l->n, &start, &count)) != NULL)
+        goto out;
+    *res = jmap_query_response(m->account_id, state, true, ids, start, count, (size_t)total,
+                               qa->calculate_total);
+    if (*res != NULL)
+        goto out;
+nomem:
+    *error = jmap_error_new("serverFail", "out of memory");
+out:
+    free(ids);
+    mail_store_email_list_free(&l);
+}
+
 static json_t *email_query(struct jmap_invocation *inv, json_t *args, json_t **error)
 {
     struct jmap_query_args qa;
@@ -60,7 +118,10 @@ static json_t *email_query(struct jmap_invocation *inv, json_t *args, json_t **e
     if ((*error = jmap_args_query(args, query_extra, &qa)) != NULL ||
         (*error = collapse_arg(args, &collapse)) != NULL ||
         (*error = jmap_mail_begin(inv, &m)) != NULL ||
-        (*error = jmap_mail_state(&m, MAIL_STORE_EMAIL, state)) != NULL ||
+        (*error = jmap_mail_state(&m, MAIL_STORE_EMAIL, state)) != NULL)
+        goto out;
+    early_query(&m, &qa, collapse, state, &res, error);
+    if (res != NULL || *error != NULL ||
         (*error = current_result(&m, state, qa.filter, qa.sort, collapse, &result, &n)) != NULL)
         goto out;
     if ((ids = calloc(n + 1, sizeof(*ids))) == NULL)

@@ -15,7 +15,9 @@ static int sync_with_backend(void *ctx, struct gw_error *err)
     struct mail_backend *b = NULL;
     if (backend_pool_acquire(account_pool(m->account), &b, err) != 0)
         return -1;
-    int rc = mail_store_sync(m->ms, m->account_id, b, err);
+    /* Cold: a big new mailbox gives its newest messages now and the rest
+     * in the background (include/mail_store.h). */
+    int rc = mail_store_sync_cold(m->ms, m->account_id, b, account_pool(m->account), err);
     backend_pool_release(account_pool(m->account), &b);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "backend_mail.h"
+#include "mail_store_backfill.h"
 #include "mail_store_db.h"
 
 
@@ -93,6 +94,10 @@ int mail_store_open(struct store *st, struct mail_store **out, struct gw_error *
         }
     }
     pthread_mutex_unlock(store_db_lock(st));
+    if (mail_backfill_new(ms, &ms->backfill, err) < 0) {
+        mail_store_close(&ms);
+        return -1;
+    }
     *out = ms;
     return 0;
 }
@@ -102,6 +107,7 @@ void mail_store_close(struct mail_store **msp)
     struct mail_store *ms = *msp;
     if (!ms)
         return;
+    mail_backfill_free(&ms->backfill);     /* its workers use the statements */
     sqlite3_stmt *all[] = { ms->live_mailboxes, ms->insert_mailbox, ms->update_mailbox,
                             ms->destroy_mailbox, ms->drop_locations, ms->bump, ms->state, ms->list_mailboxes };
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)

@@ -134,6 +134,10 @@ int mail_store_changes(struct mail_store *ms, const char *account_id, enum mail_
     memset(out, 0, sizeof(*out));
     if ((unsigned)type > MAIL_STORE_THREAD)
         return gw_error_set(err, GW_ERR_INVALID, "mail store: bad type");
+    /* Backfilled rows are stamped in the past (include/mail_store.h, "Cold
+     * start"): a window must not be cut before they are all in. */
+    if (mail_store_backfill_wait(ms, account_id, err) < 0)
+        return -1;
     pthread_mutex_lock(store_db_lock(ms->st));
     rc = counters(ms, account_id, type, &type_state, &now, &horizon, err);
     if (rc < 0)

@@ -26,6 +26,7 @@ struct mail_store {
         const char *sql;
         sqlite3_stmt *st;
     } cache[64];
+    struct mail_backfill *backfill;     /* the cold start (mail_store_backfill.h) */
 };
 
 /* The prepared statement for sql (a string constant: its address is the

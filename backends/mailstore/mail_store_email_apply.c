@@ -11,6 +11,7 @@
 #include "jmap_message.h"
 #include "jmap_mime.h"
 #include "jmap_text.h"
+#include "mail_store_backfill.h"
 #include "mail_store_identity.h"
 #include "mail_store_sync_internal.h"
 
@@ -50,7 +51,8 @@ static const char *const sql_new_email =
     "INSERT INTO emails(account_id, email_id, guid, thread_id, size, received_at, sent_utc,"
     " subject, message_id, has_attachment, preview, headers, from_sort, to_sort, cc_sort,"
     " keywords, created_modseq, updated_modseq, emailid)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ' ', ?16, ?16, ?17)";
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ' ', ?16,"
+    " CASE WHEN ?17 THEN 0 ELSE ?16 END, ?18)";
 static const char *const sql_location =
     "INSERT OR REPLACE INTO email_locations(account_id, email_id, mailbox_id, uidvalidity, uid,"
     " flags, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -76,7 +78,8 @@ static const char *const sql_touched =
     " (SELECT group_concat(l.flags, '') FROM email_locations l INDEXED BY email_locations_email"
     "   WHERE l.account_id = e.account_id AND l.email_id = e.email_id),"
     " (SELECT count(*) FROM email_locations l INDEXED BY email_locations_email"
-    "   WHERE l.account_id = e.account_id AND l.email_id = e.email_id)"
+    "   WHERE l.account_id = e.account_id AND l.email_id = e.email_id),"
+    " e.updated_modseq = 0"
     " FROM temp.sync_emails s JOIN emails e ON e.account_id = ?1 AND e.email_id = s.id"
     " WHERE e.destroyed_modseq IS NULL";
 static const char *const sql_update_email =
@@ -85,7 +88,7 @@ static const char *const sql_destroy_email =
     "UPDATE emails SET destroyed_modseq = ?3, updated_modseq = ?3"
     " WHERE account_id = ?1 AND email_id = ?2";
 static const char *const sql_stamp_threads =
-    "UPDATE threads SET updated_modseq = ?2,"
+    "UPDATE threads SET updated_modseq = max(updated_modseq, ?2),"
     " destroyed_modseq = CASE WHEN EXISTS (SELECT 1 FROM emails e INDEXED BY emails_thread"
     "   WHERE e.account_id = ?1"
     "   AND e.thread_id = threads.thread_id AND e.destroyed_modseq IS NULL) THEN NULL ELSE ?2 END"
@@ -105,7 +108,7 @@ static const char *const sql_counts =
     "   AND e.email_id = l.email_id WHERE l.account_id = ?1 GROUP BY l.mailbox_id)"
     " UPDATE mailboxes SET jmap_total = ifnull(c.total, 0), jmap_unread = ifnull(c.unread, 0),"
     " total_threads = ifnull(c.threads, 0), unread_threads = ifnull(c.uthreads, 0),"
-    " updated_modseq = ?2"
+    " updated_modseq = max(mailboxes.updated_modseq, ?2)"
     " FROM (SELECT m.mailbox_id AS mid, c.* FROM mailboxes m LEFT JOIN c ON c.id = m.mailbox_id"
     "   WHERE m.account_id = ?1) AS c"
     " WHERE mailboxes.account_id = ?1 AND mailboxes.mailbox_id = c.mid"
@@ -123,6 +126,11 @@ struct apply {
     struct mail_store *ms;
     const char *account_id;
     uint64_t modseq;            /* the step this sync writes */
+    /* A backfill batch (mail_store_backfill.h): what it creates existed
+     * before the states given out, so it is stamped with the base modseq
+     * of the first batch and moves no state. */
+    bool backfill;
+    uint64_t created_modseq;    /* modseq, or the base of a backfill */
     bool emails_changed, threads_changed;
     struct mail_identity idn;
     struct gw_error *err;
@@ -411,7 +419,7 @@ static int assign_thread(struct apply *a, const struct header_facts *h, const ch
         if (st == NULL)
             return -1;
         sqlite3_bind_text(st, 2, thread, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)a->modseq);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)a->created_modseq);
         if (run(a, st, "new thread") < 0)
             return -1;
         if (threadid != NULL && mail_identity_bind_thread(&a->idn, threadid, thread, a->err) < 0)
@@ -426,7 +434,7 @@ static int assign_thread(struct apply *a, const struct header_facts *h, const ch
         if (run(a, st, "thread key") < 0)
             return -1;
     }
-    a->threads_changed = true;
+    a->threads_changed |= !a->backfill;
     return touch(a, sql_touch_thread, thread);
 }
 
@@ -448,7 +456,7 @@ static int insert_email(struct apply *a, const struct backend_message_summary *m
     if (a->idn.use_guid && m->guid != NULL && *m->guid != '\0')
         sqlite3_bind_text(st, 3, m->guid, -1, SQLITE_STATIC);
     if (m->emailid != NULL && *m->emailid != '\0')
-        sqlite3_bind_text(st, 17, m->emailid, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 18, m->emailid, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, thread, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)m->size);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)m->internaldate);
@@ -465,7 +473,8 @@ static int insert_email(struct apply *a, const struct backend_message_summary *m
     sqlite3_bind_text(st, 13, h.from_sort, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 14, h.to_sort, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 15, h.cc_sort, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 16, (sqlite3_int64)a->modseq);
+    sqlite3_bind_int64(st, 16, (sqlite3_int64)a->created_modseq);
+    sqlite3_bind_int(st, 17, a->backfill);
     rc = run(a, st, "new email");
 out:
     header_facts_clear(&h);
@@ -538,6 +547,9 @@ static int remove_uid(struct apply *a, const struct mail_sync_box *x, uint32_t u
  * its two mailboxes the sync saw first. */
 static int apply_box_losses(struct apply *a, const struct mail_sync_box *x)
 {
+    int valid = x->backfill_base != 0 ? mail_backfill_valid(a->ms, a->account_id, x, a->err) : 1;
+    if (valid <= 0)
+        return valid;   /* a batch for a mailbox reset or deleted meanwhile */
     if (x->uidvalidity_changed) {
         sqlite3_stmt *st = stmt(a, sql_touch_box);
         if (st != NULL)
@@ -587,6 +599,10 @@ static int apply_box_fresh(struct apply *a, const struct mail_sync_box *x)
     for (size_t i = 0; i < x->n_fresh; i++)
         if (add_fresh(a, x, x->fresh[i]) < 0)
             return -1;
+    if (mail_backfill_note(a->ms, a->account_id, x, a->modseq, a->err) < 0)
+        return -1;
+    if (x->backfill_base != 0)
+        return 0;   /* its SELECT is no news for the regular sync */
     sqlite3_stmt *st = stmt(a, sql_mark_synced);
     if (st != NULL) {
         sqlite3_bind_text(st, 2, x->id, -1, SQLITE_STATIC);
@@ -606,7 +622,11 @@ static int settle_emails(struct apply *a)
     if (run(a, stmt(a, sql_touch_orphans), "orphans") < 0)
         return -1;
     /* Collect first: the loop below writes to the tables it reads. */
-    struct row { char id[MAIL_STORE_ID_MAX], thread[MAIL_STORE_ID_MAX]; char *kw; bool gone; };
+    struct row {
+        char id[MAIL_STORE_ID_MAX], thread[MAIL_STORE_ID_MAX];
+        char *kw;
+        bool gone, backfilled;
+    };
     struct row *rows = NULL;
     size_t n = 0, cap = 0;
     int rc = -1, step;
@@ -625,6 +645,7 @@ static int settle_emails(struct apply *a)
         snprintf(r->id, sizeof(r->id), "%s", (const char *)sqlite3_column_text(st, 0));
         snprintf(r->thread, sizeof(r->thread), "%s", (const char *)sqlite3_column_text(st, 2));
         r->gone = sqlite3_column_int64(st, 4) == 0;
+        r->backfilled = sqlite3_column_int(st, 5) != 0;
         r->kw = r->gone ? NULL : keywords_of((const char *)sqlite3_column_text(st, 3));
         if (!r->gone && r->kw == NULL) {
             n--;
@@ -649,13 +670,14 @@ static int settle_emails(struct apply *a)
             sqlite3_bind_int64(st, 3, (sqlite3_int64)a->modseq);
         } else {
             sqlite3_bind_text(st, 3, r->kw, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 4, (sqlite3_int64)a->modseq);
+            sqlite3_bind_int64(st, 4,
+                               (sqlite3_int64)(r->backfilled ? a->created_modseq : a->modseq));
         }
         if (run(a, st, "settle email") < 0)
             goto out;
         if (r->gone && touch(a, sql_touch_thread, r->thread) < 0)
             goto out;
-        a->emails_changed = true;
+        a->emails_changed |= !r->backfilled;
         a->threads_changed |= r->gone;
     }
     rc = 0;
@@ -693,6 +715,11 @@ int mail_store_email_apply(struct mail_store *ms, const char *account_id,
     }
     a.modseq = (uint64_t)sqlite3_column_int64(st, 0) + 1;
     sqlite3_reset(st);
+    a.created_modseq = a.modseq;
+    if (n_boxes == 1 && boxes[0].backfill_base != 0) {
+        a.backfill = true;
+        a.created_modseq = boxes[0].backfill_base;
+    }
 
     for (size_t i = 0; i < n_boxes; i++)
         if (apply_box_losses(&a, &boxes[i]) < 0)
@@ -703,18 +730,18 @@ int mail_store_email_apply(struct mail_store *ms, const char *account_id,
     if (settle_emails(&a) < 0)
         goto out;
     bool mailboxes_changed = false;
-    if (a.emails_changed) {
+    if (a.emails_changed || a.backfill) {
         st = stmt(&a, sql_stamp_threads);
         if (st != NULL)
-            sqlite3_bind_int64(st, 2, (sqlite3_int64)a.modseq);
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)a.created_modseq);
         if (run(&a, st, "threads") < 0)
             goto out;
         st = stmt(&a, sql_counts);
         if (st != NULL)
-            sqlite3_bind_int64(st, 2, (sqlite3_int64)a.modseq);
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)a.created_modseq);
         if (run(&a, st, "counts") < 0)
             goto out;
-        mailboxes_changed = sqlite3_changes(ms->db) > 0;
+        mailboxes_changed = !a.backfill && sqlite3_changes(ms->db) > 0;
     }
     if (a.emails_changed || a.threads_changed || mailboxes_changed) {
         st = stmt(&a, sql_bump);

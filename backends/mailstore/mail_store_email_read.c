@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mail_store_backfill.h"
 #include "mail_store_db.h"
 
 #define EMAIL_COLUMNS \
@@ -22,6 +23,11 @@ static const char *const sql_list_mailbox =
     " ON e.account_id = l.account_id AND e.email_id = l.email_id"
     " WHERE l.account_id = ?1 AND l.mailbox_id = ?3 AND e.destroyed_modseq IS NULL"
     " ORDER BY e.received_at DESC, e.email_id";
+static const char *const sql_list_newest =
+    "SELECT " EMAIL_COLUMNS " FROM email_locations l JOIN emails e"
+    " ON e.account_id = l.account_id AND e.email_id = l.email_id"
+    " WHERE l.account_id = ?1 AND l.mailbox_id = ?3 AND e.destroyed_modseq IS NULL"
+    " AND e.received_at > ?4 ORDER BY e.received_at DESC, e.email_id LIMIT ?5";
 static const char *const sql_list_account =
     "SELECT " EMAIL_COLUMNS " FROM emails e"
     " WHERE e.account_id = ?1 AND e.destroyed_modseq IS NULL"
@@ -237,10 +243,12 @@ int mail_store_list_emails(struct mail_store *ms, const char *account_id, const 
                            unsigned fields, struct mail_store_email_list **out,
                            struct gw_error *err)
 {
+    *out = NULL;
+    if (mail_store_backfill_wait(ms, account_id, err) < 0)    /* needs every message */
+        return -1;
     struct mail_store_email_list *l = calloc(1, sizeof(*l));
     size_t cap = 0;
     int rc = -1;
-    *out = NULL;
     if (l == NULL)
         return nomem(err);
     pthread_mutex_lock(store_db_lock(ms->st));
@@ -258,6 +266,48 @@ int mail_store_list_emails(struct mail_store *ms, const char *account_id, const 
         *out = l;
     else
         mail_store_email_list_free(&l);
+    return rc;
+}
+
+int mail_store_list_newest(struct mail_store *ms, const char *account_id, const char *mailbox_id,
+                           size_t n, bool want_total, unsigned fields,
+                           struct mail_store_email_list **out, uint64_t *total,
+                           struct gw_error *err)
+{
+    int64_t cutoff = 0;
+    uint32_t deleted = 0, messages = 0;
+    size_t cap = 0;
+    *out = NULL;
+    if (!mail_store_backfill_pending(ms, account_id))
+        return 0;   /* the full query does not wait then */   /* the full query does not wait then */
+    struct mail_store_email_list *l = calloc(1, sizeof(*l));
+    if (l == NULL)
+        return nomem(err);
+    pthread_mutex_lock(store_db_lock(ms->st));
+    int rc = mail_backfill_cover(ms, account_id, mailbox_id, &cutoff, &deleted, &messages, err);
+    if (rc == 1 && want_total && deleted != 0)
+        rc = 0;
+    sqlite3_stmt *st = rc == 1 ? mail_store_stmt(ms, sql_list_newest, err) : NULL;
+    if (rc == 1 && st == NULL)
+        rc = -1;
+    if (st != NULL) {
+        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, (fields & MAIL_STORE_WITH_HEADERS) != 0);
+        sqlite3_bind_text(st, 3, mailbox_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, cutoff);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)n);
+        if (collect(ms, st, l, &cap, err) < 0)
+            rc = -1;
+        else if (l->n < n)
+            rc = 0;     /* the page reaches past what the first batch covers */
+    }
+    pthread_mutex_unlock(store_db_lock(ms->st));
+    if (rc == 1) {
+        *out = l;
+        *total = messages;
+    } else {
+        mail_store_email_list_free(&l);
+    }
     return rc;
 }
 
@@ -357,9 +407,11 @@ static int thread_load(struct mail_store *ms, sqlite3_stmt *st, const char *acco
 int mail_store_get_threads(struct mail_store *ms, const char *account_id, const char *const *ids,
                            size_t n_ids, struct mail_store_thread_list **out, struct gw_error *err)
 {
+    *out = NULL;
+    if (mail_store_backfill_wait(ms, account_id, err) < 0)    /* threads span the account */
+        return -1;
     struct mail_store_thread_list *l = calloc(1, sizeof(*l));
     int rc = -1;
-    *out = NULL;
     if (l == NULL || (n_ids > 0 && (l->v = calloc(n_ids, sizeof(*l->v))) == NULL)) {
         free(l);
         return nomem(err);

@@ -6,13 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mail_store_backfill.h"
 #include "mail_store_sync_internal.h"
 
 static const char *const sql_boxes =
     "SELECT m.mailbox_id, m.name_raw, m.uidvalidity, m.uidnext, m.highestmodseq, m.total,"
     " m.synced_uidvalidity, m.synced_uidnext, m.synced_highestmodseq,"
     " (SELECT count(*) FROM email_locations l WHERE l.account_id = m.account_id"
-    "   AND l.mailbox_id = m.mailbox_id)"
+    "   AND l.mailbox_id = m.mailbox_id),"
+    " EXISTS (SELECT 1 FROM mail_backfill b WHERE b.account_id = m.account_id"
+    "   AND b.mailbox_id = m.mailbox_id AND b.uidvalidity = m.synced_uidvalidity)"
     " FROM mailboxes m WHERE m.account_id = ?1 AND m.destroyed_modseq IS NULL"
     " AND m.uidvalidity != 0";
 static const char *const sql_known =
@@ -25,7 +28,7 @@ static int nomem(struct gw_error *err)
     return gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
 }
 
-static void box_clear(struct mail_sync_box *x)
+void mail_sync_box_clear(struct mail_sync_box *x)
 {
     free(x->name_raw);
     free(x->known);
@@ -83,10 +86,14 @@ static int pick_boxes(struct mail_store *ms, const char *account_id, struct mail
         uint32_t uidnext = (uint32_t)sqlite3_column_int64(st, 3);
         uint64_t modseq = (uint64_t)sqlite3_column_int64(st, 4);
         uint32_t total = (uint32_t)sqlite3_column_int64(st, 5);
+        /* While a mailbox is backfilled its cached count is short by
+         * design; once done, a count that differs (a message a batch
+         * inserted as a concurrent sync saw it go) makes it not quiet. */
         bool quiet = (uint32_t)sqlite3_column_int64(st, 6) == uidvalidity &&
                      (uint32_t)sqlite3_column_int64(st, 7) == uidnext &&
                      (uint64_t)sqlite3_column_int64(st, 8) == modseq && modseq != 0 &&
-                     (uint32_t)sqlite3_column_int64(st, 9) == total;
+                     ((uint32_t)sqlite3_column_int64(st, 9) == total ||
+                      sqlite3_column_int(st, 10) != 0);
         if (quiet)
             continue;
         if (n == cap) {
@@ -117,14 +124,15 @@ static int pick_boxes(struct mail_store *ms, const char *account_id, struct mail
         goto out;
     }
     for (size_t i = 0; i < n; i++)
-        if (load_known(ms, account_id, &v[i], err) < 0)
+        if (load_known(ms, account_id, &v[i], err) < 0 ||
+            mail_backfill_todo_below(ms, account_id, &v[i], err) < 0)
             goto out;
     rc = 0;
 out:
     pthread_mutex_unlock(store_db_lock(ms->st));
     if (rc < 0) {
         for (size_t i = 0; i < n; i++)
-            box_clear(&v[i]);
+            mail_sync_box_clear(&v[i]);
         free(v);
         return -1;
     }
@@ -189,8 +197,42 @@ static int uid_difference(const uint32_t *a, size_t na, const uint32_t *b, size_
     return 0;
 }
 
-/* The IMAP side for one changed mailbox. */
+int mail_sync_fetch_fresh(const struct mail_store *ms, struct mail_backend *b,
+                          struct mail_sync_box *x, const uint32_t *uids, size_t n,
+                          struct gw_error *err)
+{
+    if (n == 0)
+        return 0;
+    /* Only what the cache keeps: no MODSEQ (SELECT gives the mailbox's),
+     * no ENVELOPE (the header block has it all, undecoded). */
+    struct backend_fetch_req fr = {
+        .uids = uids, .n_uids = n,
+        .items = BACKEND_FETCH_FLAGS | BACKEND_FETCH_INTERNALDATE | BACKEND_FETCH_SIZE |
+                 BACKEND_FETCH_BODYSTRUCTURE | BACKEND_FETCH_PREVIEW | BACKEND_FETCH_HEADERS |
+                 BACKEND_FETCH_OBJECTID | (ms->opts.ignore_xguid ? 0 : BACKEND_FETCH_GUID),
+        .header_fields = header_fields,
+        .n_header_fields = sizeof(header_fields) / sizeof(header_fields[0]),
+    };
+    return backend_fetch_summaries(b, &fr, keep_fresh, x, err);
+}
+
+/* Uids below x->todo_below are the backfill's (mail_store_backfill.h):
+ * drops them from the n sorted fresh ones, returns how many are left. */
+static size_t leave_backfill(const struct mail_sync_box *x, uint32_t *fresh, size_t n)
+{
+    size_t skip = 0;
+    if (x->todo_below == 0)
+        return n;
+    while (skip < n && fresh[skip] < x->todo_below)
+        skip++;
+    memmove(fresh, fresh + skip, (n - skip) * sizeof(*fresh));
+    return n - skip;
+}
+
+/* The IMAP side for one changed mailbox; cold: a big mailbox new to the
+ * cache gets only its first batch. */
 static int fetch_box(struct mail_store *ms, struct mail_backend *b, struct mail_sync_box *x,
+                     bool cold,
                      struct gw_error *err)
 {
     struct backend_selected *sel = NULL;
@@ -212,8 +254,17 @@ static int fetch_box(struct mail_store *ms, struct mail_backend *b, struct mail_
     x->uidvalidity = sel->uidvalidity;
     x->uidnext = sel->uidnext;
     x->highestmodseq = sel->highestmodseq;
-    if (x->uidvalidity_changed)
+    if (x->uidvalidity_changed) {
         x->n_known = 0;     /* nothing cached refers to these messages */
+        x->todo_below = 0;  /* nor does a backfill of the old ones */
+    }
+    if (cold && x->n_known == 0 && x->todo_below == 0) {
+        int first = mail_backfill_first_batch(ms, b, x, sel, err);
+        if (first != 0) {   /* handled (1) or failed (-1) */
+            rc = first < 0 ? -1 : 0;
+            goto out;
+        }
+    }
 
     struct backend_search all = { .op = BACKEND_SEARCH_ALL };
     if (backend_uid_search(b, &all, &x->current, &x->n_current, err) < 0)
@@ -237,21 +288,9 @@ static int fetch_box(struct mail_store *ms, struct mail_backend *b, struct mail_
 
     if (uid_difference(x->current, x->n_current, x->known, x->n_known, &fresh, &n_fresh) < 0)
         goto nomem;
-    if (n_fresh > 0) {
-        /* Only what the cache keeps: no MODSEQ (SELECT gives the mailbox's),
-         * no ENVELOPE (the header block has it all, undecoded). */
-        struct backend_fetch_req fr = {
-            .uids = fresh, .n_uids = n_fresh,
-            .items = BACKEND_FETCH_FLAGS | BACKEND_FETCH_INTERNALDATE | BACKEND_FETCH_SIZE |
-                     BACKEND_FETCH_BODYSTRUCTURE | BACKEND_FETCH_PREVIEW |
-                     BACKEND_FETCH_HEADERS | BACKEND_FETCH_OBJECTID |
-                     (ms->opts.ignore_xguid ? 0 : BACKEND_FETCH_GUID),
-            .header_fields = header_fields,
-            .n_header_fields = sizeof(header_fields) / sizeof(header_fields[0]),
-        };
-        if (backend_fetch_summaries(b, &fr, keep_fresh, x, err) < 0)
-            goto out;
-    }
+    n_fresh = leave_backfill(x, fresh, n_fresh);
+    if (mail_sync_fetch_fresh(ms, b, x, fresh, n_fresh, err) < 0)
+        goto out;
     rc = 0;
     goto out;
 nomem:
@@ -262,8 +301,8 @@ out:
     return rc;
 }
 
-int mail_store_sync(struct mail_store *ms, const char *account_id, struct mail_backend *b,
-                    struct gw_error *err)
+int mail_sync_run(struct mail_store *ms, const char *account_id, struct mail_backend *b,
+                  bool cold, struct gw_error *err)
 {
     struct mail_sync_box *boxes = NULL;
     size_t n = 0;
@@ -279,12 +318,12 @@ int mail_store_sync(struct mail_store *ms, const char *account_id, struct mail_b
      * apply step sweeps them even when no mailbox needs fetching. */
     bool mailboxes_moved = strcmp(before, after) != 0;
     for (size_t i = 0; i < n; i++) {
-        if (fetch_box(ms, b, &boxes[i], err) < 0) {
+        if (fetch_box(ms, b, &boxes[i], cold, err) < 0) {
             /* A mailbox deleted since the LIST is the next sync's news. */
             if (err->code != GW_ERR_NOTFOUND)
                 goto out;
             gw_error_clear(err);
-            box_clear(&boxes[i]);
+            mail_sync_box_clear(&boxes[i]);
             memmove(&boxes[i], &boxes[i + 1], (n - i - 1) * sizeof(*boxes));
             n--;
             i--;
@@ -293,7 +332,13 @@ int mail_store_sync(struct mail_store *ms, const char *account_id, struct mail_b
     rc = n > 0 || mailboxes_moved ? mail_store_email_apply(ms, account_id, boxes, n, err) : 0;
 out:
     for (size_t i = 0; i < n; i++)
-        box_clear(&boxes[i]);
+        mail_sync_box_clear(&boxes[i]);
     free(boxes);
     return rc;
+}
+
+int mail_store_sync(struct mail_store *ms, const char *account_id, struct mail_backend *b,
+                    struct gw_error *err)
+{
+    return mail_sync_run(ms, account_id, b, false, err);
 }

@@ -25,7 +25,23 @@ struct mail_sync_box {
     struct backend_message_summary **fresh; /* uids new to the cache */
     size_t n_fresh;
     size_t cap_fresh;
+    /* Cold start (mail_store_backfill.h): */
+    uint32_t todo_below;            /* non-zero: uncached uids below this are the
+                                     * backfill's, a sync leaves them alone */
+    bool first_batch;               /* only the newest messages were fetched */
+    bool has_cutoff;                /* first batch picked by SORT (REVERSE ARRIVAL): */
+    int64_t cutoff;                 /* every message received after this is cached */
+    uint32_t deleted_at_start;      /* \Deleted messages when the first batch was picked */
+    uint64_t backfill_base;         /* non-zero: a backfill batch; its new rows
+                                     * are stamped with this modseq */
 };
+
+/* One batched UID FETCH of uids (any order) into x->fresh: the summary
+ * items the cache keeps of a new message, as ms's options allow. */
+int mail_sync_fetch_fresh(const struct mail_store *ms, struct mail_backend *b,
+                          struct mail_sync_box *x, const uint32_t *uids, size_t n,
+                          struct gw_error *err);
+void mail_sync_box_clear(struct mail_sync_box *x);
 
 /* Writes every box's results in one transaction (one modseq step when
  * anything changed): locations, Emails, Threads, keywords, counts, states. */

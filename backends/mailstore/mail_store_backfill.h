@@ -1,0 +1,90 @@
+/* mail_store_backfill.h - backends-internal: the cold start of the mail
+ * cache (include/mail_store.h, "Cold start").
+ *
+ * The first sync of a mailbox bigger than MAIL_BACKFILL_FIRST_BATCH
+ * fetches, for INBOX, only its newest messages (UID SORT REVERSE ARRIVAL
+ * when the server has SORT, else the highest uids), for any other none,
+ * and records in the table
+ * mail_backfill (one row per such mailbox, written in the same
+ * transaction as the Emails) the modseq of that sync (the base), the
+ * uidvalidity, todo_below (every uid at or above it is cached or was
+ * deliberately skipped; the rest is still to fetch) and the receivedAt
+ * cutoff above which the cache provably holds every message. A
+ * background thread per account then fetches the rest, newest uids
+ * first, MAIL_BACKFILL_BATCH at a time, each batch one transaction that
+ * lowers todo_below and finally deletes the row. A restart finds the
+ * rows and carries on where the last committed batch stopped.
+ *
+ * A regular sync and a backfill batch may run at once (a batch must not
+ * hold up a request); they never fetch the same uid: a sync leaves every
+ * uid below todo_below alone and a batch takes only uids below it, and
+ * the batch's transaction first checks that its row (uidvalidity, base)
+ * and its mailbox are still there. A message a batch inserts while a
+ * concurrent sync saw it expunged is caught by the next sync: the
+ * mailbox's cached count differs from STATUS, so it is not quiet, and a
+ * cached uid missing from UID SEARCH ALL is removed. */
+#ifndef BACKENDS_MAIL_STORE_BACKFILL_H
+#define BACKENDS_MAIL_STORE_BACKFILL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mail_store_sync_internal.h"
+
+#define MAIL_BACKFILL_FIRST_BATCH 200
+#define MAIL_BACKFILL_BATCH 500
+
+struct mail_backfill;
+
+/* Creates the table when missing and the (empty) set of workers. */
+int mail_backfill_new(struct mail_store *ms, struct mail_backfill **out, struct gw_error *err);
+/* Stops and joins every worker, frees; sets *r NULL. */
+void mail_backfill_free(struct mail_backfill **r);
+
+/* mail_store_sync with cold (first batches only) or not. */
+int mail_sync_run(struct mail_store *ms, const char *account_id, struct mail_backend *b,
+                  bool cold, struct gw_error *err);
+
+/* Store lock held: x->todo_below from the box's row (0: none, or a row of
+ * another uidvalidity). */
+int mail_backfill_todo_below(struct mail_store *ms, const char *account_id,
+                             struct mail_sync_box *x, struct gw_error *err);
+
+/* The IMAP side of the first sync of a mailbox (selected as sel): when it
+ * holds more than MAIL_BACKFILL_FIRST_BATCH messages, fetches the newest
+ * of INBOX (of another mailbox none) into x->fresh, sets the cold-start
+ * fields and returns 1; returns 0 for a small mailbox (the caller syncs
+ * it whole), -1 with err. */
+int mail_backfill_first_batch(const struct mail_store *ms, struct mail_backend *b,
+                              struct mail_sync_box *x,
+                              const struct backend_selected *sel, struct gw_error *err);
+
+/* In the apply transaction (store lock held), before a backfill batch's
+ * rows: 1 when its row and mailbox are as the batch saw them, 0 when the
+ * mailbox was reset or deleted meanwhile (the batch is dropped). */
+int mail_backfill_valid(struct mail_store *ms, const char *account_id,
+                        const struct mail_sync_box *x, struct gw_error *err);
+
+/* In the apply transaction (store lock held), for each box: records a
+ * first batch (base = modseq), the progress of a backfill batch, or drops
+ * the row of a mailbox reset by a new uidvalidity. */
+int mail_backfill_note(struct mail_store *ms, const char *account_id,
+                       const struct mail_sync_box *x, uint64_t modseq, struct gw_error *err);
+
+/* One batch of the backfill of account_id (the worker):
+ * 1 when a batch was written, 0 when nothing is left, -1 with err. */
+int mail_backfill_step(struct mail_store *ms, const char *account_id, struct mail_backend *b,
+                       struct gw_error *err);
+
+/* Store lock held: for a mailbox being backfilled whose first batch came
+ * from SORT, 1 with its receivedAt cutoff, the \Deleted count when the
+ * batch was picked and its current IMAP message count; 0 otherwise. */
+int mail_backfill_cover(struct mail_store *ms, const char *account_id, const char *mailbox_id,
+                        int64_t *cutoff, uint32_t *deleted_at_start, uint32_t *messages,
+                        struct gw_error *err);
+
+/* Store lock held: whether the account has rows left. */
+int mail_backfill_rows_left(struct mail_store *ms, const char *account_id, bool *left,
+                            struct gw_error *err);
+
+#endif

@@ -1,0 +1,598 @@
+/* test_cold_start.c - the cold inbox page (include/mail_store.h, "Cold
+ * start"): on an account of a few thousand messages whose cache is empty,
+ * the first request gets the true newest page while the backfill is
+ * provably still running (held by the JMAPGW_BACKFILL_HOLD hook, seen in
+ * the gateway's store), a whole-mailbox query waits for it, and after it
+ * Email/query, Email/changes, Thread/get and Mailbox counts equal those of
+ * a gateway that synced everything at once (JMAPGW_COLD_START=0). A
+ * gateway stopped mid-backfill restarts and completes it without
+ * duplicates, keeping the ids it gave. */
+#define _GNU_SOURCE 1
+#include "harness.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "demo_dovecot.h"
+
+#define N_MSGS 2500
+#define PER_THREAD 4
+#define APPEND_BATCH 100
+#define USER "alice"
+#define BOX "INBOX"     /* emptied of the demo mail first */
+
+static struct harness_mail_env fx;      /* its gateway is the reference */
+static char *hold_path;
+static char *ref_account;
+
+/* Message i arrived at minute (i * 7919) % N_MSGS after 2020-01-01: the
+ * arrival order is not the uid order, and every date is distinct. */
+static time_t arrival(size_t i)
+{
+    return (time_t)1577836800 + (time_t)((i * 7919u) % N_MSGS) * 60;
+}
+
+static char *message(size_t i)
+{
+    char *m = NULL;
+    size_t root = i - i % PER_THREAD;
+    char refs[160] = "";
+    if (i != root)
+        H_ASSERT(snprintf(refs, sizeof(refs),
+                          "References: <cold%zu@example.com> <cold%zu@example.com>\r\n"
+                          "In-Reply-To: <cold%zu@example.com>\r\n",
+                          root, i - 1, i - 1) < (int)sizeof(refs));
+    H_ASSERT(asprintf(&m,
+                      "From: Sender %zu <s%zu@example.com>\r\nTo: alice@example.com\r\n"
+                      "Subject: Cold %zu\r\nMessage-ID: <cold%zu@example.com>\r\n%s"
+                      "Date: Wed, 1 Jan 2020 00:00:00 +0000\r\n\r\nBody of %zu.\r\n",
+                      i % 17, i % 17, i, i, refs, i) > 0);
+    return m;
+}
+
+/* MULTIAPPEND in batches: a few thousand messages in a few round trips. */
+static void load_mailbox(void)
+{
+    struct harness_imap *c = harness_imap_login(demo_dovecot_imap_port(fx.dovecot), USER, USER);
+    H_ASSERT(c != NULL);
+    H_ASSERT(harness_imap_cmd(c, "CREATE Other") == 0);
+    H_ASSERT(harness_imap_cmd(c, "SELECT " BOX) == 0);
+    if (harness_imap_cmd(c, "UID STORE 1:* +FLAGS.SILENT (\\Deleted)") == 0)
+        H_ASSERT(harness_imap_cmd(c, "EXPUNGE") == 0);
+    for (size_t start = 0; start < N_MSGS; start += APPEND_BATCH) {
+        char *cmd = strdup("APPEND " BOX);
+        for (size_t i = start; i < start + APPEND_BATCH && i < N_MSGS; i++) {
+            char date[64];
+            time_t t = arrival(i);
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            H_ASSERT(strftime(date, sizeof(date), "%d-%b-%Y %H:%M:%S +0000", &tm) > 0);
+            char *m = message(i), *next = NULL;
+            H_ASSERT(asprintf(&next, "%s (%s) \"%s\" {%zu+}\r\n%s", cmd,
+                              i % 3 == 0 ? "\\Seen" : "", date, strlen(m), m) > 0);
+            free(cmd);
+            free(m);
+            cmd = next;
+        }
+        H_ASSERT_MSG(harness_imap_cmd(c, "%s", cmd) == 0, "APPEND: %s", harness_imap_last(c));
+        free(cmd);
+    }
+    harness_imap_logout(&c);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    harness_http_set_timeout(60);
+    setenv("JMAPGW_COLD_START", "0", 1);    /* the reference syncs whole mailboxes */
+    if (harness_mail_env_start(&fx) != 0)
+        return -1;
+    unsetenv("JMAPGW_COLD_START");
+    load_mailbox();
+    json_t *s = harness_session_ok(fx.gw->port, USER, USER);
+    ref_account = strdup(harness_session_account_id(s));
+    json_decref(s);
+    char *dir = harness_mkdtemp("coldhold");
+    H_ASSERT(dir != NULL && asprintf(&hold_path, "%s/hold", dir) > 0);
+    free(dir);
+    setenv("JMAPGW_BACKFILL_HOLD", hold_path, 1);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    char *dir = strdup(hold_path);
+    *strrchr(dir, '/') = '\0';
+    harness_rmtree(dir);
+    free(dir);
+    free(hold_path);
+    free(ref_account);
+    return harness_mail_env_stop(&fx);
+}
+
+static void hold(const char *batches)
+{
+    H_ASSERT(harness_write_file(hold_path, batches, strlen(batches)) == 0);
+}
+
+/* ---- JMAP ------------------------------------------------------------- */
+
+static json_t *request(uint16_t port, const char *calls)
+{
+    char *body = NULL;
+    H_ASSERT(asprintf(&body,
+                      "{\"using\": [\"urn:ietf:params:jmap:core\", \"urn:ietf:params:jmap:mail\"],"
+                      " \"methodCalls\": %s}",
+                      calls) > 0);
+    json_t *r = harness_api_ok(port, USER, USER, body);
+    free(body);
+    return r;
+}
+
+/* The arguments of response i, which must be named method. */
+static json_t *response(json_t *r, size_t i, const char *method)
+{
+    json_t *c = json_array_get(json_object_get(r, "methodResponses"), i);
+    H_ASSERT_STR_EQ(json_string_value(json_array_get(c, 0)), method);
+    return json_array_get(c, 1);
+}
+
+static json_t *call(uint16_t port, const char *method, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static json_t *call(uint16_t port, const char *method, const char *fmt, ...)
+{
+    char *args = NULL, *calls = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    H_ASSERT(vasprintf(&args, fmt, ap) > 0);
+    va_end(ap);
+    H_ASSERT(asprintf(&calls, "[[\"%s\", %s, \"c\"]]", method, args) > 0);
+    json_t *r = request(port, calls);
+    json_t *out = json_incref(response(r, 0, method));
+    json_decref(r);
+    free(args);
+    free(calls);
+    return out;
+}
+
+static char *inbox_id(uint16_t port, const char *account)
+{
+    json_t *q = call(port, "Mailbox/query",
+                     "{\"accountId\": \"%s\", \"filter\": {\"role\": \"inbox\"}}", account);
+    char *id = strdup(json_string_value(json_array_get(json_object_get(q, "ids"), 0)));
+    json_decref(q);
+    return id;
+}
+
+/* Email/get of ids (chunked under maxObjectsInGet): messageId[0] and
+ * threadId by Email id, in one object {id: [messageId, threadId]}. */
+static json_t *facts(uint16_t port, const char *account, json_t *ids)
+{
+    json_t *out = json_object();
+    for (size_t at = 0; at < json_array_size(ids); at += 200) {
+        json_t *chunk = json_array();
+        for (size_t i = at; i < at + 200 && i < json_array_size(ids); i++)
+            json_array_append(chunk, json_array_get(ids, i));
+        char *list = json_dumps(chunk, JSON_COMPACT);
+        json_t *g = call(port, "Email/get",
+                         "{\"accountId\": \"%s\", \"ids\": %s,"
+                         " \"properties\": [\"messageId\", \"threadId\"]}",
+                         account, list);
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(g, "list"), i, e)
+            json_object_set_new(out, json_string_value(json_object_get(e, "id")),
+                                json_pack("[OO]", json_array_get(json_object_get(e, "messageId"), 0),
+                                          json_object_get(e, "threadId")));
+        H_ASSERT_INT_EQ((long long)json_array_size(json_object_get(g, "list")),
+                        (long long)json_array_size(chunk));
+        json_decref(g);
+        free(list);
+        json_decref(chunk);
+    }
+    return out;
+}
+
+/* What a client sees of the inbox, in gateway-independent terms: the
+ * Message-IDs newest first, the threads as lists of Message-IDs (oldest
+ * first, as Thread/get gives them, the lists sorted), and the counts. */
+struct view {
+    json_t *order, *threads, *counts;
+};
+
+static void view_clear(struct view *v)
+{
+    json_decref(v->order);
+    json_decref(v->threads);
+    json_decref(v->counts);
+}
+
+static struct view view_of(uint16_t port, const char *account)
+{
+    struct view v;
+    char *inbox = inbox_id(port, account);
+    json_t *q = call(port, "Email/query",
+                     "{\"accountId\": \"%s\", \"filter\": {\"inMailbox\": \"%s\"},"
+                     " \"sort\": [{\"property\": \"receivedAt\", \"isAscending\": false}],"
+                     " \"calculateTotal\": true}",
+                     account, inbox);
+    json_t *ids = json_object_get(q, "ids");
+    H_ASSERT_INT_EQ(json_integer_value(json_object_get(q, "total")), (long long)json_array_size(ids));
+    json_t *f = facts(port, account, ids);
+    v.order = json_array();
+    json_t *thread_ids = json_object();
+    size_t i;
+    json_t *id;
+    json_array_foreach(ids, i, id) {
+        json_t *fact = json_object_get(f, json_string_value(id));
+        json_array_append(v.order, json_array_get(fact, 0));
+        json_object_set(thread_ids, json_string_value(json_array_get(fact, 1)), json_true());
+    }
+    /* Thread/get in chunks; each thread's emails mapped to Message-IDs
+     * (members outside the inbox looked up too). */
+    json_t *all = json_array(), *strings = json_array(), *lists = json_array();
+    json_t *missing = json_array();
+    const char *tid;
+    json_t *unused;
+    json_object_foreach(thread_ids, tid, unused)
+        json_array_append_new(all, json_string(tid));
+    for (size_t at = 0; at < json_array_size(all); at += 200) {
+        json_t *chunk = json_array();
+        for (size_t k = at; k < at + 200 && k < json_array_size(all); k++)
+            json_array_append(chunk, json_array_get(all, k));
+        char *list = json_dumps(chunk, JSON_COMPACT);
+        json_t *t = call(port, "Thread/get", "{\"accountId\": \"%s\", \"ids\": %s}", account, list);
+        H_ASSERT_INT_EQ((long long)json_array_size(json_object_get(t, "list")),
+                        (long long)json_array_size(chunk));
+        json_t *th;
+        json_array_foreach(json_object_get(t, "list"), i, th) {
+            size_t k;
+            json_t *eid;
+            json_array_append(lists, json_object_get(th, "emailIds"));
+            json_array_foreach(json_object_get(th, "emailIds"), k, eid)
+                if (json_object_get(f, json_string_value(eid)) == NULL)
+                    json_array_append(missing, eid);
+        }
+        json_decref(t);
+        free(list);
+        json_decref(chunk);
+    }
+    json_t *more = facts(port, account, missing);
+    json_object_update(f, more);
+    json_decref(more);
+    json_decref(missing);
+    json_t *members;
+    json_array_foreach(lists, i, members) {
+        json_t *mids = json_array();
+        size_t k;
+        json_t *eid;
+        json_array_foreach(members, k, eid)
+            json_array_append(mids, json_array_get(json_object_get(f, json_string_value(eid)), 0));
+        char *s = json_dumps(mids, JSON_COMPACT);
+        json_array_append_new(strings, json_string(s));
+        free(s);
+        json_decref(mids);
+    }
+    json_decref(lists);
+    /* A canonical order for the partition. */
+    size_t n = json_array_size(strings);
+    for (size_t a = 1; a < n; a++)
+        for (size_t b = a; b > 0 && strcmp(json_string_value(json_array_get(strings, b - 1)),
+                                           json_string_value(json_array_get(strings, b))) > 0;
+             b--) {
+            json_t *x = json_incref(json_array_get(strings, b - 1));
+            json_array_set(strings, b - 1, json_array_get(strings, b));
+            json_array_set_new(strings, b, x);
+        }
+    v.threads = strings;
+    json_t *m = call(port, "Mailbox/get",
+                     "{\"accountId\": \"%s\", \"ids\": [\"%s\"], \"properties\":"
+                     " [\"totalEmails\", \"unreadEmails\", \"totalThreads\", \"unreadThreads\"]}",
+                     account, inbox);
+    v.counts = json_incref(json_array_get(json_object_get(m, "list"), 0));
+    json_object_del(v.counts, "id");
+    json_decref(m);
+    json_decref(all);
+    json_decref(thread_ids);
+    json_decref(f);
+    json_decref(q);
+    free(inbox);
+    return v;
+}
+
+static void assert_same_view(const struct view *got, const struct view *want)
+{
+    H_ASSERT_INT_EQ((long long)json_array_size(got->order), (long long)json_array_size(want->order));
+    H_ASSERT_MSG(json_equal(got->order, want->order), "Email/query order differs");
+    H_ASSERT_INT_EQ((long long)json_array_size(got->threads),
+                    (long long)json_array_size(want->threads));
+    H_ASSERT_MSG(json_equal(got->threads, want->threads), "thread partition differs");
+    char *a = json_dumps(got->counts, JSON_SORT_KEYS), *b = json_dumps(want->counts, JSON_SORT_KEYS);
+    H_ASSERT_STR_EQ(a, b);
+    free(a);
+    free(b);
+}
+
+/* ---- The gateway's store, read beside it (WAL allows it) ------------- */
+
+static long long db_count(const struct harness_gateway *gw, const char *sql)
+{
+    char *path = NULL;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long long n = -1;
+    H_ASSERT(asprintf(&path, "%s/gateway.db", gw->state_dir) > 0);
+    H_ASSERT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    H_ASSERT(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    free(path);
+    return n;
+}
+
+static const char *const sql_cached =
+    "SELECT count(*) FROM email_locations l JOIN mailboxes m ON m.mailbox_id = l.mailbox_id"
+    " WHERE m.name_raw = '" BOX "'";
+static const char *const sql_rows = "SELECT count(*) FROM mail_backfill";
+
+/* The expected newest page: the generated messages by arrival, newest
+ * first. */
+static json_t *expected_page(size_t limit)
+{
+    json_t *v = json_array();
+    for (size_t minute = N_MSGS; minute-- > 0 && json_array_size(v) < limit;)
+        for (size_t i = 0; i < N_MSGS; i++)
+            if ((i * 7919u) % N_MSGS == minute) {
+                char mid[48];
+                snprintf(mid, sizeof(mid), "cold%zu@example.com", i);
+                json_array_append_new(v, json_string(mid));
+                break;
+            }
+    return v;
+}
+
+/* The cold inbox page: Mailbox/query, then Email/query + Email/get #ids.
+ * Returns the Email/get list; *state gets the Email state, *total the
+ * query's total. */
+static json_t *inbox_page(uint16_t port, const char *account, char **state, long long *total)
+{
+    char *inbox = inbox_id(port, account), *calls = NULL;
+    H_ASSERT(asprintf(&calls,
+                      "[[\"Email/query\", {\"accountId\": \"%s\", \"filter\": {\"inMailbox\": \"%s\"},"
+                      " \"sort\": [{\"property\": \"receivedAt\", \"isAscending\": false}],"
+                      " \"limit\": 50, \"calculateTotal\": true}, \"q\"],"
+                      " [\"Email/get\", {\"accountId\": \"%s\", \"#ids\": {\"resultOf\": \"q\","
+                      " \"name\": \"Email/query\", \"path\": \"/ids\"}, \"properties\":"
+                      " [\"messageId\", \"threadId\", \"receivedAt\", \"keywords\"]}, \"g\"]]",
+                      account, inbox, account) > 0);
+    json_t *r = request(port, calls);
+    json_t *q = response(r, 0, "Email/query");
+    H_ASSERT_INT_EQ(json_integer_value(json_object_get(q, "position")), 0);
+    *total = json_integer_value(json_object_get(q, "total"));
+    json_t *g = response(r, 1, "Email/get");
+    *state = strdup(json_string_value(json_object_get(g, "state")));
+    json_t *list = json_incref(json_object_get(g, "list"));
+    json_decref(r);
+    free(calls);
+    free(inbox);
+    return list;
+}
+
+static void assert_page(json_t *list)
+{
+    json_t *want = expected_page(50);
+    H_ASSERT_INT_EQ((long long)json_array_size(list), 50);
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+        H_ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(e, "messageId"), 0)),
+                        json_string_value(json_array_get(want, i)));
+    json_decref(want);
+}
+
+/* The reference view, computed once. */
+static struct view reference;
+
+static const struct view *reference_view(void)
+{
+    if (reference.order == NULL)
+        reference = view_of(fx.gw->port, ref_account);
+    return &reference;
+}
+
+static char *account_of(const struct harness_gateway *gw)
+{
+    json_t *s = harness_session_ok(gw->port, USER, USER);
+    char *id = strdup(harness_session_account_id(s));
+    json_decref(s);
+    return id;
+}
+
+/* Email/changes since state: exactly `created` new Emails (mail that
+ * really arrived since), never a backfilled one: the backfill created
+ * nothing a client at that state did not already have. */
+static void assert_changes(uint16_t port, const char *account, const char *state,
+                           size_t created)
+{
+    json_t *c = call(port, "Email/changes", "{\"accountId\": \"%s\", \"sinceState\": \"%s\"}",
+                     account, state);
+    H_ASSERT_INT_EQ((long long)json_array_size(json_object_get(c, "created")), (long long)created);
+    H_ASSERT_INT_EQ((long long)json_array_size(json_object_get(c, "updated")), 0);
+    H_ASSERT_INT_EQ((long long)json_array_size(json_object_get(c, "destroyed")), 0);
+    if (created == 0)
+        H_ASSERT_STR_EQ(json_string_value(json_object_get(c, "newState")), state);
+    json_decref(c);
+}
+
+/* Thread ids given with the early page never change. */
+static void assert_same_threads(uint16_t port, const char *account, json_t *page)
+{
+    json_t *ids = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(page, i, e)
+        json_array_append(ids, json_object_get(e, "id"));
+    json_t *f = facts(port, account, ids);
+    json_array_foreach(page, i, e) {
+        json_t *fact = json_object_get(f, json_string_value(json_object_get(e, "id")));
+        H_ASSERT_STR_EQ(json_string_value(json_array_get(fact, 1)),
+                        json_string_value(json_object_get(e, "threadId")));
+    }
+    json_decref(f);
+    json_decref(ids);
+}
+
+static void test_cold_page_before_backfill(void **state)
+{
+    (void)state;
+    const struct view *ref = reference_view();
+    hold("0");      /* the worker writes no batch until told */
+    struct harness_gateway *gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, NULL);
+    H_ASSERT(gw != NULL);
+    harness_set_current_gateway(gw);
+    char *account = account_of(gw), *st = NULL;
+    long long total = 0;
+    json_t *page = inbox_page(gw->port, account, &st, &total);
+
+    /* Answered while the store holds only the first batch. */
+    long long cached = db_count(gw, sql_cached);
+    H_ASSERT_INT_EQ(cached, 200);   /* the first batch, nothing more */
+    H_ASSERT_INT_EQ(db_count(gw, sql_rows), 1);
+    assert_page(page);
+    H_ASSERT_INT_EQ(total, (long long)json_array_size(ref->order));
+
+    /* Mail that really arrives during the backfill is news. */
+    static const char *const fresh[] = {
+        "From: New <new@example.com>\r\nSubject: during the backfill\r\n"
+        "Message-ID: <new@example.com>\r\n\r\nHello.\r\n",
+    };
+    harness_imap_session(demo_dovecot_imap_port(fx.dovecot), USER, USER, "Other", fresh, 1, NULL);
+
+    /* A query needing the whole mailbox waits for the backfill. */
+    char *inbox = inbox_id(gw->port, account), *body = NULL, *req = NULL;
+    char *auth = harness_basic_auth(USER, USER);
+    H_ASSERT(asprintf(&body,
+                      "{\"using\": [\"urn:ietf:params:jmap:core\", \"urn:ietf:params:jmap:mail\"],"
+                      " \"methodCalls\": [[\"Email/query\", {\"accountId\": \"%s\", \"filter\":"
+                      " {\"inMailbox\": \"%s\"}, \"calculateTotal\": true}, \"q\"]]}",
+                      account, inbox) > 0);
+    H_ASSERT(asprintf(&req,
+                      "POST /jmap/api HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n"
+                      "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+                      "Connection: close\r\n\r\n%s",
+                      auth, strlen(body), body) > 0);
+    int fd = harness_connect(gw->port);
+    H_ASSERT(fd >= 0);
+    int64_t t0 = harness_now_ms();
+    H_ASSERT(harness_send_all(fd, req, strlen(req)) == 0);
+    H_ASSERT_MSG(harness_fd_readable(fd, 700) == 0, "a whole-mailbox query did not wait");
+    H_ASSERT_INT_EQ(db_count(gw, sql_cached), cached);
+    hold("1000000");
+    struct harness_response resp;
+    H_ASSERT(harness_http_read_response(fd, t0, &resp) == 0);
+    close(fd);
+    H_ASSERT_STATUS(&resp, 200);
+    json_t *full = harness_response_json(&resp);
+    json_t *q = json_array_get(json_array_get(json_object_get(full, "methodResponses"), 0), 1);
+    H_ASSERT_INT_EQ(json_integer_value(json_object_get(q, "total")),
+                    (long long)json_array_size(ref->order));
+    H_ASSERT_INT_EQ(db_count(gw, sql_rows), 0);
+
+    /* After it: nothing reported as created since the early state, the
+     * early thread ids kept, and every answer as a whole sync gives. */
+    assert_changes(gw->port, account, st, 1);
+    assert_same_threads(gw->port, account, page);
+    struct view v = view_of(gw->port, account);
+    assert_same_view(&v, ref);
+    view_clear(&v);
+
+    json_decref(full);
+    harness_response_free(&resp);
+    free(req);
+    free(body);
+    free(auth);
+    free(inbox);
+    json_decref(page);
+    free(st);
+    free(account);
+    H_ASSERT(harness_gateway_stop(gw) == 0);
+    harness_gateway_free(&gw);
+    harness_set_current_gateway(fx.gw);
+}
+
+static void test_restart_mid_backfill(void **state)
+{
+    (void)state;
+    const struct view *ref = reference_view();
+    hold("1");      /* one batch, then wait */
+    struct harness_gateway *gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, NULL);
+    H_ASSERT(gw != NULL);
+    harness_set_current_gateway(gw);
+    char *account = account_of(gw), *st = NULL;
+    long long total = 0;
+    json_t *page = inbox_page(gw->port, account, &st, &total);
+    assert_page(page);
+    /* The first batch and one backfill batch, then held. */
+    for (int64_t end = harness_now_ms() + 60000;
+         db_count(gw, sql_cached) < 700 && harness_now_ms() < end;)
+        usleep(50 * 1000);
+    usleep(200 * 1000);
+    H_ASSERT_INT_EQ(db_count(gw, sql_cached), 700);
+    H_ASSERT_INT_EQ(db_count(gw, sql_rows), 1);
+
+    /* Stopped while held mid-backfill: a clean shutdown. */
+    H_ASSERT(harness_gateway_stop(gw) == 0);
+    unlink(hold_path);
+    struct harness_gateway *gw2 =
+        harness_gateway_for_dovecot_in(fx.dovecot, "starttls", true, NULL, gw->state_dir);
+    H_ASSERT(gw2 != NULL);
+    harness_set_current_gateway(gw2);
+
+    /* The same page, the same ids, and the backfill completes. */
+    char *st2 = NULL;
+    json_t *page2 = inbox_page(gw2->port, account, &st2, &total);
+    H_ASSERT(json_equal(page, page2));
+    struct view v = view_of(gw2->port, account);
+    assert_same_view(&v, ref);
+    view_clear(&v);
+    H_ASSERT_INT_EQ(db_count(gw2, sql_rows), 0);
+    H_ASSERT_INT_EQ(db_count(gw2, "SELECT count(*) FROM (SELECT 1 FROM emails"
+                                  " WHERE destroyed_modseq IS NULL AND message_id IS NOT NULL"
+                                  " GROUP BY message_id HAVING count(*) > 1)"),
+                    0);
+    H_ASSERT_INT_EQ(db_count(gw2, "SELECT count(*) FROM (SELECT 1 FROM email_locations"
+                                  " GROUP BY mailbox_id, uid HAVING count(*) > 1)"),
+                    0);
+    assert_changes(gw2->port, account, st, 0);
+    assert_same_threads(gw2->port, account, page);
+
+    json_decref(page);
+    json_decref(page2);
+    free(st);
+    free(st2);
+    free(account);
+    H_ASSERT(harness_gateway_stop(gw2) == 0);
+    harness_gateway_free(&gw2);
+    harness_gateway_free(&gw);
+    harness_set_current_gateway(fx.gw);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cold_page_before_backfill),
+        cmocka_unit_test(test_restart_mid_backfill),
+    };
+    int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
+    view_clear(&reference);
+    return rc;
+}
