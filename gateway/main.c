@@ -160,6 +160,8 @@ int main(int argc, char **argv)
         .pool_size = cfg.imap_pool_size,
         .idle_timeout_s = cfg.account_idle_timeout_s,
         .auth_cache_ttl_s = cfg.auth_cache_ttl_s,
+        .watch_max = cfg.imap_watch ? cfg.imap_watch_max : 0,
+        .watch_idle_s = cfg.imap_watch_idle_s,
     };
     backend_endpoint_from_config(&reg_opts.imap, &cfg, &cfg.imap);
     accounts = account_registry_new(&reg_opts, store);

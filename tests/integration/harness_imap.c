@@ -46,6 +46,10 @@ void harness_imap_session(uint16_t port, const char *user, const char *pass, con
                           const char *const *msgs, size_t n_msgs, const char *const *cmds)
 {
     char login[256];
+    bool changes = n_msgs > 0;
+    for (size_t i = 0; cmds != NULL && cmds[i] != NULL; i++)
+        changes = changes || harness_imap_changes(cmds[i]);
+    struct harness_notify *notify = changes ? harness_notify_begin(port, user, pass) : NULL;
     int fd = harness_connect(port);
     H_ASSERT(fd >= 0);
     H_ASSERT(imap_wait(fd, "*"));
@@ -70,6 +74,7 @@ void harness_imap_session(uint16_t port, const char *user, const char *pass, con
     }
     imap_cmd(fd, "z", "LOGOUT");
     close(fd);
+    harness_notify_wait(&notify);
 }
 
 json_t *harness_jmap_call(uint16_t port, const char *user, const char *pass, const char *method,
