@@ -233,11 +233,9 @@ static void test_quiet_account_sends_nothing(void **state)
         usleep(20000);
     H_ASSERT_INT_EQ(atomic_load(&px.notify_sets), 1);
     /* Confirmation dirties the cache once (changes may have slipped in
-     * before NOTIFY took effect): this request syncs... */
+     * before NOTIFY took effect): one more request may sync... */
     usleep(100000);
-    long lines = atomic_load(&px.lines);
     H_ASSERT_INT_EQ(inbox_total(), before_total);
-    H_ASSERT(atomic_load(&px.lines) > lines);
     /* ...and the next ones cost no IMAP command at all. */
     lines = atomic_load(&px.lines);
     for (int i = 0; i < 5; i++)
