@@ -237,7 +237,7 @@ static void test_quiet_account_sends_nothing(void **state)
     usleep(100000);
     H_ASSERT_INT_EQ(inbox_total(), before_total);
     /* ...and the next ones cost no IMAP command at all. */
-    lines = atomic_load(&px.lines);
+    long lines = atomic_load(&px.lines);
     for (int i = 0; i < 5; i++)
         H_ASSERT_INT_EQ(inbox_total(), before_total);
     H_ASSERT_INT_EQ(atomic_load(&px.lines), lines);
