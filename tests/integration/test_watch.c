@@ -36,6 +36,7 @@ static struct {
     atomic_long lines;          /* lines the gateway sent, all connections */
     atomic_int notify_sets;     /* NOTIFY SET commands seen */
     atomic_long announced;      /* untagged lines sent to the watcher after its NOTIFY */
+    atomic_long selects;        /* SELECT, EXAMINE, UNSELECT and CLOSE sent */
 } px;
 
 static struct harness_mail_env fx;
@@ -62,6 +63,12 @@ static bool relay(int from, int to, bool from_gateway, bool *watcher, char *line
         line[*len] = '\0';
         if (from_gateway) {
             atomic_fetch_add(&px.lines, 1);
+            const char *verb = strchr(line, ' ');
+            if (verb != NULL && (strncmp(verb, " SELECT ", 8) == 0 ||
+                                 strncmp(verb, " EXAMINE ", 9) == 0 ||
+                                 strncmp(verb, " UNSELECT", 9) == 0 ||
+                                 strncmp(verb, " CLOSE", 6) == 0))
+                atomic_fetch_add(&px.selects, 1);
             if (strstr(line, " NOTIFY SET ") != NULL) {
                 *watcher = true;
                 atomic_fetch_add(&px.notify_sets, 1);
@@ -273,11 +280,63 @@ static void test_outside_append_announced(void **state)
     H_ASSERT_INT_EQ(atomic_load(&px.lines), lines);
 }
 
+/* open_message of the benchmark: one Email with its text body values. */
+static void open_message(const char *id)
+{
+    char args[512];
+    int n = snprintf(args, sizeof(args),
+                     "\"ids\": [\"%s\"], \"fetchTextBodyValues\": true,"
+                     " \"fetchHTMLBodyValues\": true", id);
+    H_ASSERT(n > 0 && (size_t)n < sizeof(args));
+    json_t *r = harness_mail_call(&fx, "Email/get", "%s", args);
+    json_t *e = json_array_get(json_object_get(r, "list"), 0);
+    H_ASSERT(json_object_size(json_object_get(e, "bodyValues")) > 0);
+    json_decref(r);
+}
+
+/* Body fetches keep their connection's mailbox open: syncs run on a
+ * connection of their own, so opening messages of one mailbox costs no
+ * EXAMINE after the first, even across a sync. */
+static void test_open_message_keeps_selection(void **state)
+{
+    (void)state;
+    char args[256];
+    snprintf(args, sizeof(args), "\"filter\": {\"inMailbox\": \"%s\"}, \"limit\": 2", inbox_id);
+    json_t *q = harness_mail_call(&fx, "Email/query", "%s", args);
+    char a[64], b[64];
+    H_ASSERT(json_array_size(json_object_get(q, "ids")) == 2);
+    snprintf(a, sizeof(a), "%s", json_string_value(json_array_get(json_object_get(q, "ids"), 0)));
+    snprintf(b, sizeof(b), "%s", json_string_value(json_array_get(json_object_get(q, "ids"), 1)));
+    json_decref(q);
+    open_message(a);
+    long selects = atomic_load(&px.selects);
+    open_message(b);
+    open_message(a);
+    H_ASSERT_INT_EQ(atomic_load(&px.selects), selects);
+    /* An outside change, and a request that syncs it. */
+    const char *const cmds[] = { "CREATE Elsewhere", NULL };
+    harness_imap_session(demo_dovecot_imap_port(fx.dovecot), "demo", "demo", "INBOX", NULL, 0,
+                         cmds);
+    long lines = atomic_load(&px.lines);
+    selects = atomic_load(&px.selects);
+    json_decref(harness_mail_call(&fx, "Mailbox/get", "\"ids\": null"));
+    H_ASSERT(atomic_load(&px.lines) > lines);
+    open_message(b);
+    /* The sync may have closed its own mailbox; the body connection's
+     * stays open. */
+    long after_sync = atomic_load(&px.selects);
+    open_message(a);
+    H_ASSERT_INT_EQ(atomic_load(&px.selects), after_sync);
+    H_ASSERT(after_sync - selects <= 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_quiet_account_sends_nothing, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_outside_append_announced, harness_teardown_check_alive),
+        cmocka_unit_test_teardown(test_open_message_keeps_selection,
+                                  harness_teardown_check_alive),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
