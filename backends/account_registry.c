@@ -25,11 +25,7 @@
 #define CRED_MAC_LEN 32
 #define ACCOUNT_ID_HEX 16        /* hex digits of SHA-256 kept in the id */
 #define POOL_IDLE_TRIM_MS 120000 /* close IMAP connections idle this long */
-/* A watched, quiet cache is trusted this long after the sync that made it
- * clean began. NOTIFY is not complete everywhere (Dovecot 2.3 announces an
- * outside RENAME only with its next event), so this bounds how long a
- * missed announcement can hide a change; it costs one sync per interval
- * however many requests arrive, not one per request. */
+/* Default of watch_max_age_ms (account.h). */
 #define CLEAN_MAX_AGE_MS 3000
 
 struct account {
@@ -163,6 +159,8 @@ struct account_registry *account_registry_new(const struct account_registry_opti
     }
     pthread_mutex_init(&r->lock, NULL);
     r->opts = *opts;
+    if (r->opts.watch_max_age_ms == 0)
+        r->opts.watch_max_age_ms = CLEAN_MAX_AGE_MS;
     r->store = store;
     if (store != NULL) {
         struct gw_error err = { 0 };
@@ -539,7 +537,7 @@ int account_sync_if_stale(struct account *a, account_sync_fn fn, void *ctx,
 {
     pthread_mutex_lock(&a->sync_lock);
     bool clean = a->watch_live && a->clean_gen == a->change_gen &&
-                 monotonic_ms() - a->clean_since_ms < CLEAN_MAX_AGE_MS;
+                 monotonic_ms() - a->clean_since_ms < a->registry->opts.watch_max_age_ms;
     pthread_mutex_unlock(&a->sync_lock);
     if (clean)
         return 0;

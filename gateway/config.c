@@ -78,6 +78,8 @@ static const struct option_def option_table[] = {
     { "imap-watch-max", OPT_UINT, CFG(imap_watch_max), "256", "accounts watched at once" },
     { "imap-watch-idle", OPT_DURATION_S, CFG(imap_watch_idle_s), "600s",
       "stop watching an account unused this long" },
+    { "imap-watch-max-age", OPT_DURATION_MS, CFG(imap_watch_max_age_ms), "3s",
+      "sync a watched, quiet account at least this often (covers changes the server never announces)" },
     { "max-size-upload", OPT_U64, CFG(limits.max_size_upload), "50000000", "maxSizeUpload (bytes)" },
     { "max-concurrent-upload", OPT_U64, CFG(limits.max_concurrent_upload), "4", "maxConcurrentUpload" },
     { "max-size-request", OPT_U64, CFG(limits.max_size_request), "10000000", "maxSizeRequest (bytes)" },

@@ -170,6 +170,7 @@ int main(int argc, char **argv)
         .auth_cache_ttl_s = cfg.auth_cache_ttl_s,
         .watch_max = cfg.imap_watch ? cfg.imap_watch_max : 0,
         .watch_idle_s = cfg.imap_watch_idle_s,
+        .watch_max_age_ms = cfg.imap_watch_max_age_ms,
     };
     backend_endpoint_from_config(&reg_opts.imap, &cfg, &cfg.imap);
     accounts = account_registry_new(&reg_opts, store);

@@ -30,6 +30,11 @@ struct account_registry_options {
      * account unused for watch_idle_s loses its watcher. */
     unsigned watch_max;
     unsigned watch_idle_s;
+    /* How long after the sync that made it clean a watched, quiet cache
+     * is trusted (0: 3 s). It bounds the effect of an announcement the
+     * server never sends (Dovecot 2.3 announces an outside RENAME only
+     * with its next event) at one sync per interval, not per request. */
+    unsigned watch_max_age_ms;
 };
 
 /* Creates the registry. store is borrowed (may be NULL in unit tests). */

@@ -20,7 +20,7 @@
 /* Nothing announced: either nothing changed (a STORE of a flag already
  * set) or Dovecot held the announcement back (it sends a RENAME's only
  * with its next event); the gateway trusts a quiet cache for at most 3 s
- * (CLEAN_MAX_AGE_MS in backends/account_registry.c), counted from before
+ * (--imap-watch-max-age, default 3 s), counted from before
  * the change, so 1.5 + 1.8 s is past it. */
 #define NOTIFY_HELD_MS 1800
 

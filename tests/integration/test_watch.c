@@ -256,7 +256,7 @@ static void test_outside_append_announced(void **state)
     static const char msg[] = "From: someone@example.net\r\nTo: demo@jmap-gateway.test\r\n"
                               "Subject: watcher test\r\n"
                               "Message-ID: <watcher-test@example.net>\r\n\r\nhello\r\n";
-    /* Past the 3 s a quiet cache is trusted (CLEAN_MAX_AGE_MS): this
+    /* Past the 3 s a quiet cache is trusted (--imap-watch-max-age): this
      * request syncs, and the cache is clean for 3 s from here. */
     usleep(3100 * 1000);
     long lines = atomic_load(&px.lines);
