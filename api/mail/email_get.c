@@ -50,6 +50,7 @@ struct get_call {
     json_t *props;                      /* names asked for (with "id") */
     struct jmap_email_body_opts opts;
     bool want_headers;                  /* some property reads the cached header block */
+    bool *header_prop;                  /* per props entry: answered by the header block */
 };
 
 static bool is_cached_field(const char *name)
@@ -128,11 +129,11 @@ struct header_fields {
  * cache (the value depends only on the immutable message). NULL with
  * *failed false: not answerable here. */
 static json_t *header_property(const struct get_call *c, const struct mail_store_email *e,
-                               const char *prop, struct header_fields *hf, bool *failed,
-                               struct gw_error *err)
+                               size_t idx, const char *prop, struct header_fields *hf,
+                               bool *failed, struct gw_error *err)
 {
     *failed = false;
-    if (e->headers == NULL || !from_cached_header(prop))
+    if (e->headers == NULL || !c->header_prop[idx])
         return NULL;
     json_t *v = email_header_cache_get(c->m.account_id, e->id, prop);
     if (v != NULL)
@@ -166,7 +167,7 @@ static int fill_from_cache(const struct get_call *c, struct item *it, struct gw_
         bool failed = false;
         json_t *value = row_property(c, it->e, prop);
         if (value == NULL)
-            value = header_property(c, it->e, prop, &hf, &failed, err);
+            value = header_property(c, it->e, i, prop, &hf, &failed, err);
         if (failed) {
             rc = -1;
             break;
@@ -295,15 +296,18 @@ static json_t *all_ids(struct get_call *c, json_t **out)
     return error;
 }
 
-static bool needs_header_block(json_t *props)
+/* Which properties the header block answers, decided once per call
+ * rather than per Email; true when any does. */
+static bool classify_props(struct get_call *c)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(props, i, v) {
-        if (from_cached_header(json_string_value(v)))
-            return true;
+    bool any = false;
+    json_array_foreach(c->props, i, v) {
+        c->header_prop[i] = from_cached_header(json_string_value(v));
+        any = any || c->header_prop[i];
     }
-    return false;
+    return any;
 }
 
 static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
@@ -316,13 +320,14 @@ static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
     size_t n_ids = 0;
     const char **idv = unique_ids(ids, &n_ids);
 
-    if (list == NULL || not_found == NULL || idv == NULL) {
+    c->header_prop = calloc(json_array_size(c->props) + 1, sizeof(*c->header_prop));
+    if (list == NULL || not_found == NULL || idv == NULL || c->header_prop == NULL) {
         *error = jmap_error_new("serverFail", NULL);
         goto out;
     }
     if ((*error = jmap_mail_state(&c->m, MAIL_STORE_EMAIL, state)) != NULL)
         goto out;
-    unsigned fields = needs_header_block(c->props) ? MAIL_STORE_WITH_HEADERS : 0;
+    unsigned fields = classify_props(c) ? MAIL_STORE_WITH_HEADERS : 0;
     if (mail_store_get_emails(c->m.ms, c->m.account_id, idv, n_ids, fields, &l, &err) != 0) {
         *error = jmap_error_from_gw(&err);
         goto out;
@@ -367,6 +372,8 @@ out:
     free(items);
     mail_store_email_list_free(&l);
     free(idv);
+    free(c->header_prop);
+    c->header_prop = NULL;
     json_decref(list);
     json_decref(not_found);
     return result;
