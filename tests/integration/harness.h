@@ -306,7 +306,8 @@ void harness_imap_logout(struct harness_imap **c);
  * server announces a change (NOTIFY, ~0.5 s on Dovecot). begin (before
  * the change) logs in as user and listens; wait (after it) returns once
  * the announcement arrived plus a short margin for the gateway's thread,
- * or after a bound when none comes, and frees *n. harness_imap_session(),
+ * or after a bound when none comes, and at least 1.2 s after begin (test
+ * gateways trust a quiet cache 1 s: harness.c), and frees *n. harness_imap_session(),
  * harness_imap_cmd() and harness_imap_append() do this themselves for
  * commands that change the account (harness_imap_changes()); other
  * outside changes (LMTP) call it explicitly. */
