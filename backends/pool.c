@@ -123,6 +123,28 @@ static char *password_copy(struct backend_pool *p)
     return copy;
 }
 
+int backend_pool_credentials_copy(struct backend_pool *p, char **username, char **password)
+{
+    *username = strdup(p->username);
+    *password = password_copy(p);
+    if (*username == NULL || *password == NULL) {
+        free(*username);
+        *username = NULL;
+        backend_credentials_wipe(password);
+        return -1;
+    }
+    return 0;
+}
+
+void backend_credentials_wipe(char **s)
+{
+    if (*s == NULL)
+        return;
+    OPENSSL_cleanse(*s, strlen(*s));
+    free(*s);
+    *s = NULL;
+}
+
 static int pool_open(struct backend_pool *p, struct mail_backend **out, struct gw_error *err)
 {
     char *password = password_copy(p);

@@ -219,7 +219,9 @@ int main(int argc, char **argv)
         goto out;
     if (demo != NULL)
         demo_start_smtp(&cfg, demo, &demo_smtp);
-    struct jmap_submission_config sub = { .mail_domain = cfg.mail_domain };
+    /* Delayed sends wait in the store's queue (EmailSubmission). */
+    struct jmap_submission_config sub = { .mail_domain = cfg.mail_domain,
+                                          .max_delayed_send = 86400 };
     backend_endpoint_from_config(&sub.smtp, &cfg, &cfg.smtp);
     if (jmap_submission_configure(&sub) != 0) {
         gw_error_set(&err, GW_ERR_NOMEM, "out of memory starting up");

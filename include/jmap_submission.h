@@ -36,6 +36,13 @@ void jmap_submission_reset(void);
  * and the server is asked again at most once a minute. */
 json_t *jmap_submission_account_capability(void);
 
+/* The submission server (borrowed until jmap_submission_reset), or NULL
+ * when none is configured. */
+const struct backend_endpoint *jmap_submission_smtp(void);
+
+/* maxDelayedSend in seconds (0: none). */
+unsigned jmap_submission_max_delayed_send(void);
+
 /* The email of login's default identity into out: the login when it has
  * an "@", else login@mail_domain (or the bare login without a domain).
  * -1 when it does not fit. */
