@@ -252,6 +252,10 @@ int main(int argc, char **argv)
         gw_error_set(&err, GW_ERR_NOMEM, "out of memory starting up");
         goto out;
     }
+    if (jmap_submission_sender_start() != 0) {
+        gw_error_set(&err, GW_ERR_NOMEM, "cannot start the submission sender");
+        goto out;
+    }
     http_gateway_init(&gw, &cfg, accounts);
     gw.uploads = uploads;
     if (http_server_start(&gw, workers, &server, &err) != 0)
@@ -268,6 +272,7 @@ out:
         fprintf(stderr, "jmap-gateway: %s\n", err.msg);
     http_server_stop(&server, SHUTDOWN_DRAIN_MS);
     worker_pool_free(&workers);
+    jmap_submission_sender_stop();     /* holds account references */
     account_registry_free(&accounts);
     upload_store_set_default(NULL);
     upload_store_free(&uploads);

@@ -79,6 +79,9 @@ void submission_claim_clear(struct submission_claim *c);
 int submission_store_finish(struct mail_store *ms, const char *account_id, const char *id,
                             json_t *obj, int64_t retry_at, struct gw_error *err);
 
+/* Whether the account has queued submissions: 1, 0, or -1 on a store error. */
+int submission_store_has_queued(struct mail_store *ms, const char *account_id);
+
 /* Attempts made so far for id (0 when unknown). */
 int submission_store_attempts(struct mail_store *ms, const char *account_id, const char *id);
 

@@ -57,6 +57,15 @@ int email_submission_fetch(struct jmap_mail *m, const char *email_id, char **msg
 int email_submission_prepare(struct jmap_mail *m, json_t *obj, const char *identity_email,
                              json_t **set_error);
 
+/* d[0..len) without its top-level Bcc fields (every other byte kept):
+ * malloc'd (NUL after *out_len bytes), or NULL when memory runs out. */
+char *email_submission_strip_bcc(const char *d, size_t len, size_t *out_len);
+
+/* The background sender watches a (a reference is taken) until its queue
+ * is empty. */
+struct account;
+void email_submission_sender_watch(struct account *a);
+
 /* The method tables' handlers. */
 json_t *email_submission_set(struct jmap_invocation *inv, json_t *args, json_t **error);
 

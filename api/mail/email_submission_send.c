@@ -151,8 +151,7 @@ static size_t header_end(const char *d, size_t len)
     return len;
 }
 
-/* d without its top-level Bcc fields (malloc'd, *out_len), or NULL. */
-static char *strip_bcc(const char *d, size_t len, size_t *out_len)
+char *email_submission_strip_bcc(const char *d, size_t len, size_t *out_len)
 {
     struct jmap_mime_field *f = NULL;
     size_t n = 0, hend = header_end(d, len), o = 0, pos = 0;
@@ -213,7 +212,7 @@ int email_submission_fetch(struct jmap_mail *m, const char *email_id, char **msg
                          : jmap_set_error_from_gw(&err);
         goto out;
     }
-    *msg = strip_bcc(data->data, data->len, msg_len);
+    *msg = email_submission_strip_bcc(data->data, data->len, msg_len);
     if (*msg == NULL)
         *set_error = jmap_set_error_new("serverFail", "out of memory");
 out:

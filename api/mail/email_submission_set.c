@@ -171,8 +171,10 @@ static int store_and_send(struct sub_set *c, json_t *o, const char *msg, size_t 
         *set_error = jmap_set_error_from_gw(&err);
         return -1;
     }
-    if (!now)
+    if (!now) {
+        email_submission_sender_watch(m->account);
         return 0;
+    }
     json_t *failure = NULL;
     int rc = email_submission_send(m, o, msg, len, &failure);
     int64_t retry_at = rc == 1 ? email_submission_retry_at(0) : 0;
@@ -185,6 +187,8 @@ static int store_and_send(struct sub_set *c, json_t *o, const char *msg, size_t 
     json_decref(failure);
     if (submission_store_finish(m->ms, m->account_id, id, o, retry_at, &err) != 0)
         gw_log_warn("account %s: submission %s: %s", m->account_id, id, err.msg);
+    if (retry_at > 0)
+        email_submission_sender_watch(m->account);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../mailstore/mail_store_db.h"
+#include "gw_log.h"
 
 static sqlite3_stmt *sub_prepare(struct mail_store *ms, const char *sql, struct gw_error *err)
 {
@@ -358,6 +359,27 @@ static int claim_from_row(sqlite3_stmt *st, struct submission_claim *out)
     return 0;
 }
 
+/* Rows left 'sending' by a gateway that died during their SMTP
+ * transaction: the server may have accepted the message, so it is never
+ * sent again (at most once). They become final with delivery unknown. Run
+ * once per process, at its first queue claim (under the store lock). */
+static bool recovered;
+
+static int recover_locked(struct mail_store *ms, struct gw_error *err)
+{
+    const void *v[] = {NULL};
+    int n = sub_run(ms,
+                    "UPDATE email_submissions SET queue_state = NULL, message = NULL,"
+                    " object = json_set(object, '$.undoStatus', 'final', '$.deliveryStatus',"
+                    " json('null')) WHERE queue_state = 'sending'",
+                    "", v, err);
+    if (n > 0)
+        gw_log_warn("submission store: %d submission(s) interrupted while sending: not sent"
+                    " again",
+                    n);
+    return n < 0 ? -1 : 0;
+}
+
 int submission_store_claim_due(struct mail_store *ms, const char *account_id, int64_t now,
                                struct submission_claim *out, struct gw_error *err)
 {
@@ -366,6 +388,9 @@ int submission_store_claim_due(struct mail_store *ms, const char *account_id, in
     memset(out, 0, sizeof(*out));
     if (sub_begin(ms, err) < 0)
         return -1;
+    if (!recovered && recover_locked(ms, err) < 0)
+        return sub_end(ms, -1, err);
+    recovered = true;
     sqlite3_stmt *st = sub_prepare(ms,
                                    "SELECT submission_id, object, message FROM email_submissions"
                                    " WHERE account_id = ? AND queue_state = 'queued' AND"
@@ -410,6 +435,25 @@ int submission_store_finish(struct mail_store *ms, const char *account_id, const
     int ret = write_row(ms, account_id, id, obj, retry_at > 0 ? "queued" : NULL,
                         retry_at > 0 ? retry_at : 0, true, err);
     return sub_end(ms, ret, err);
+}
+
+int submission_store_has_queued(struct mail_store *ms, const char *account_id)
+{
+    int ret = -1;
+
+    pthread_mutex_lock(store_db_lock(ms->st));
+    sqlite3_stmt *st = sub_prepare(ms,
+                                   "SELECT 1 FROM email_submissions WHERE queue_state = 'queued'"
+                                   " AND account_id = ? LIMIT 1",
+                                   NULL);
+    if (st != NULL) {
+        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        ret = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(store_db_lock(ms->st));
+    return ret;
 }
 
 int submission_store_attempts(struct mail_store *ms, const char *account_id, const char *id)
