@@ -79,6 +79,14 @@ void submission_claim_clear(struct submission_claim *c);
 int submission_store_finish(struct mail_store *ms, const char *account_id, const char *id,
                             json_t *obj, int64_t retry_at, struct gw_error *err);
 
+/* Rows of the account left 'sending' by a gateway that died during their
+ * SMTP transaction: the server may have accepted the message, so they are
+ * never sent again (at most once); they become final with deliveryStatus
+ * null (unknown). Call once per account per process, before its first
+ * send. Returns how many, or -1 with err. */
+int submission_store_recover(struct mail_store *ms, const char *account_id,
+                             struct gw_error *err);
+
 /* Whether the account has queued submissions: 1, 0, or -1 on a store error. */
 int submission_store_has_queued(struct mail_store *ms, const char *account_id);
 

@@ -69,7 +69,11 @@ void jmap_submission_account_seen(struct account *a)
         return;
     struct jmap_mail m;
     struct gw_error err = {0};
-    if (jmap_mail_open(a, &m, &err) == 0 && submission_store_has_queued(m.ms, m.account_id) > 0)
+    if (jmap_mail_open(a, &m, &err) != 0)
+        return;
+    if (submission_store_recover(m.ms, m.account_id, &err) < 0)
+        gw_log_warn("account %s: submission recovery: %s", m.account_id, err.msg);
+    if (submission_store_has_queued(m.ms, m.account_id) > 0)
         email_submission_sender_watch(a);
 }
 

@@ -359,26 +359,39 @@ static int claim_from_row(sqlite3_stmt *st, struct submission_claim *out)
     return 0;
 }
 
-/* Rows left 'sending' by a gateway that died during their SMTP
- * transaction: the server may have accepted the message, so it is never
- * sent again (at most once). They become final with delivery unknown. Run
- * once per process, at its first queue claim (under the store lock). */
-static bool recovered;
-
-static int recover_locked(struct mail_store *ms, struct gw_error *err)
+int submission_store_recover(struct mail_store *ms, const char *account_id,
+                             struct gw_error *err)
 {
-    const void *v[] = {NULL};
-    int n = sub_run(ms,
-                    "UPDATE email_submissions SET queue_state = NULL, message = NULL,"
-                    " object = json_set(object, '$.undoStatus', 'final', '$.deliveryStatus',"
-                    " json('null')) WHERE queue_state = 'sending'",
-                    "", v, err);
+    int64_t modseq;
+    const void *v[] = {account_id, &modseq};
+
+    if (sub_begin(ms, err) < 0)
+        return -1;
+    int n = -1;
+    sqlite3_stmt *st = sub_prepare(ms,
+                                   "SELECT count(*) FROM email_submissions WHERE"
+                                   " account_id = ? AND queue_state = 'sending'",
+                                   err);
+    if (st != NULL) {
+        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+        n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0)
+                                           : mail_store_db_fail(ms, err, "submission recovery");
+        sqlite3_finalize(st);
+    }
+    if (n > 0 && (bump(ms, account_id, &modseq, err) < 0 ||
+                  sub_run(ms,
+                          "UPDATE email_submissions SET queue_state = NULL, message = NULL,"
+                          " updated_modseq = ?2, object = json_set(object, '$.undoStatus',"
+                          " 'final', '$.deliveryStatus', json('null')) WHERE account_id = ?1"
+                          " AND queue_state = 'sending'",
+                          "ti", v, err) < 0))
+        n = -1;
     if (n > 0)
-        gw_log_warn("submission store: %d submission(s) interrupted while sending: not sent"
-                    " again",
-                    n);
-    return n < 0 ? -1 : 0;
+        gw_log_warn("account %s: %d submission(s) interrupted while sending: not sent again",
+                    account_id, n);
+    return sub_end(ms, n < 0 ? -1 : 0, err) < 0 ? -1 : n;
 }
+
 
 int submission_store_claim_due(struct mail_store *ms, const char *account_id, int64_t now,
                                struct submission_claim *out, struct gw_error *err)
@@ -388,9 +401,6 @@ int submission_store_claim_due(struct mail_store *ms, const char *account_id, in
     memset(out, 0, sizeof(*out));
     if (sub_begin(ms, err) < 0)
         return -1;
-    if (!recovered && recover_locked(ms, err) < 0)
-        return sub_end(ms, -1, err);
-    recovered = true;
     sqlite3_stmt *st = sub_prepare(ms,
                                    "SELECT submission_id, object, message FROM email_submissions"
                                    " WHERE account_id = ? AND queue_state = 'queued' AND"
