@@ -57,6 +57,8 @@ void jmap_submission_account_seen(struct account *a)
     bool first = true;
 
     pthread_mutex_lock(&sender.lock);
+    /* Without a sender (unit tests) there is nobody to hand them to. */
+    first = sender.running;
     for (size_t i = 0; i < sender.n_checked && first; i++)
         first = strcmp(sender.checked[i], id) != 0;
     if (first && sender.n_checked < SENDER_MAX_CHECKED) {

@@ -154,15 +154,9 @@ static int store_and_send(struct sub_set *c, json_t *o, const char *msg, size_t 
 {
     struct jmap_mail *m = c->m;
     struct gw_error err = {0};
-    int64_t t = (int64_t)time(NULL);
-    int64_t when = t;
-    char at[21];
-
-    if (!now) {
-        format_utc(t, at);
-        when = t;
-    }
+    int64_t when = (int64_t)time(NULL);
     const char *send_at = json_string_value(json_object_get(o, "sendAt"));
+
     if (!now && send_at != NULL)
         parse_utc(send_at, &when);
     /* A send now is claimed ("sending") before the first byte goes out. */
