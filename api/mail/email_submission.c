@@ -288,8 +288,6 @@ static json_t *submission_query(struct jmap_invocation *inv, json_t *args, json_
         (*error = run_query(all, qa.filter, qa.sort, &ids, &n)) != NULL ||
         (*error = jmap_query_window(&qa, ids, n, &start, &count)) != NULL)
         goto out;
-    if (qa.has_limit && count > qa.limit)
-        count = (size_t)qa.limit;
     res = jmap_query_response(m.account_id, state, true, ids, start, count, n,
                               qa.calculate_total);
     if (res == NULL)

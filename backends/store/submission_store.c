@@ -105,7 +105,9 @@ static int state_locked(struct mail_store *ms, const char *account_id, int64_t *
 
 static void format_state(int64_t v, char out[SUBMISSION_STATE_MAX])
 {
-    snprintf(out, SUBMISSION_STATE_MAX, "%" PRId64, v);
+    /* 20 digits at most: always fits. */
+    if (snprintf(out, SUBMISSION_STATE_MAX, "%" PRId64, v) >= SUBMISSION_STATE_MAX)
+        abort();
 }
 
 /* Bumps the account modseq and makes it the EmailSubmission state. */
@@ -245,7 +247,9 @@ static json_t *live_row(struct mail_store *ms, const char *account_id, const cha
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        snprintf(qs, 16, "%s", (const char *)sqlite3_column_text(st, 2));
+        /* Our own short words ('queued', 'sending'); anything else is none. */
+        if (snprintf(qs, 16, "%s", (const char *)sqlite3_column_text(st, 2)) >= 16)
+            qs[0] = '\0';
         o = row_object(st);
         if (o == NULL)
             gw_error_set(err, GW_ERR_NOMEM, "submission: bad row or out of memory");
@@ -355,8 +359,10 @@ static int claim_from_row(sqlite3_stmt *st, struct submission_claim *out)
     memcpy(out->msg, blob, len);
     out->msg[len] = '\0';
     out->msg_len = len;
-    snprintf(out->id, SUBMISSION_ID_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
-    return 0;
+    return snprintf(out->id, SUBMISSION_ID_MAX, "%s", (const char *)sqlite3_column_text(st, 0)) <
+                   SUBMISSION_ID_MAX
+               ? 0
+               : -1;
 }
 
 int submission_store_recover(struct mail_store *ms, const char *account_id,
