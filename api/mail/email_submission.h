@@ -1,15 +1,24 @@
 /* email_submission.h - api/mail-internal: what the EmailSubmission
  * modules share. email_submission.c: /get /changes /query /queryChanges
  * and the method table; email_submission_set.c: /set and the implicit
- * Email/set of onSuccess*; email_submission_send.c: one SMTP attempt of a
- * submission and the account's queue. Not a public contract.
+ * Email/set of onSuccess*; email_submission_send.c: the envelope and the
+ * bytes (Bcc stripped); email_submission_queue.c: one SMTP attempt and
+ * the account's queue; email_submission_sender.c: the background sender.
+ * Not a public contract.
  *
- * Delivery of delayed and retried submissions: the queue lives in the
- * store (submission_store.h) and survives restarts, but the account's
- * password only lives in memory (the account's IMAP pool). A due
- * submission is therefore sent while its account is live: at every
- * EmailSubmission call of the account. After a restart a queued submission waits for the user's next request to bring
- * the credentials back.
+ * Credentials: the queue lives in the store (submission_store.h) and
+ * survives restarts, but the account's password only lives in memory (the
+ * account's IMAP pool; never on disk or in logs). A due submission is
+ * therefore sent while its account is live: by the background sender,
+ * which watches accounts with queued submissions, and at every
+ * EmailSubmission call of the account. After a restart a queued
+ * submission waits until the user's next request brings the credentials
+ * back (jmap_submission_account_seen).
+ *
+ * At most once: a submission is claimed ('sending') in the store before
+ * its SMTP transaction and marked after it; one left 'sending' by a crash
+ * is never sent again and becomes final with deliveryStatus null, even if
+ * the server never got it.
  */
 #ifndef API_MAIL_EMAIL_SUBMISSION_H
 #define API_MAIL_EMAIL_SUBMISSION_H
