@@ -74,6 +74,25 @@ static json_t *run_call(const struct jmap_request_ctx *ctx, const struct jmap_re
     return result;
 }
 
+/* Appends the responses the call just run asked to follow it, and forgets
+ * them. 0, or -1 on ENOMEM. */
+static int append_implicit(struct jmap_request_run *run, json_t *responses, json_t *call_id)
+{
+    size_t i;
+    json_t *pair;
+    int ret = 0;
+
+    json_array_foreach(run->implicit, i, pair) {
+        json_t *triple = json_pack("[O,O,O]", json_array_get(pair, 0), json_array_get(pair, 1),
+                                   call_id);
+        if (triple == NULL || json_array_append_new(responses, triple) != 0)
+            ret = -1;
+    }
+    json_decref(run->implicit);
+    run->implicit = NULL;
+    return ret;
+}
+
 static void result_from_problem(struct jmap_http_result *out,
                                 const struct jmap_request_problem *p)
 {
@@ -122,10 +141,13 @@ int jmap_api_run(const struct jmap_request_ctx *ctx, const char *body, size_t le
     json_array_foreach(req.method_calls, i, call) {
         const char *name;
         json_t *args = run_call(ctx, &req, lookup, call, responses, created_ids, &run, &name);
-        if (args == NULL)
+        json_t *triple = args != NULL ? json_pack("[s,o,O]", name, args, json_array_get(call, 2))
+                                      : NULL;
+        if (triple == NULL || json_array_append_new(responses, triple) != 0) {
+            json_decref(run.implicit);
             goto nomem;
-        json_t *triple = json_pack("[s,o,O]", name, args, json_array_get(call, 2));
-        if (triple == NULL || json_array_append_new(responses, triple) != 0)
+        }
+        if (append_implicit(&run, responses, json_array_get(call, 2)) != 0)
             goto nomem;
     }
     response = json_pack("{s:o, s:s}", "methodResponses", responses, "sessionState",

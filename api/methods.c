@@ -34,6 +34,7 @@ static void sort_methods(void)
         { jmap_email_query_methods, &jmap_email_query_method_count },
         { jmap_search_snippet_methods, &jmap_search_snippet_method_count },
         { jmap_identity_methods, &jmap_identity_method_count },
+        { jmap_email_submission_methods, &jmap_email_submission_method_count },
     };
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
         for (size_t i = 0; i < *tables[t].count; i++) {

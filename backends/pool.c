@@ -123,6 +123,28 @@ static char *password_copy(struct backend_pool *p)
     return copy;
 }
 
+int backend_pool_credentials_copy(struct backend_pool *p, char **username, char **password)
+{
+    *username = strdup(p->username);
+    *password = password_copy(p);
+    if (*username == NULL || *password == NULL) {
+        free(*username);
+        *username = NULL;
+        backend_credentials_wipe(password);
+        return -1;
+    }
+    return 0;
+}
+
+void backend_credentials_wipe(char **s)
+{
+    if (*s == NULL)
+        return;
+    OPENSSL_cleanse(*s, strlen(*s));
+    free(*s);
+    *s = NULL;
+}
+
 /* Opens one connection with the pool's current credentials. */
 static int open_with_credentials(struct backend_pool *p, struct mail_backend **out,
                                  struct gw_error *err)
@@ -132,8 +154,7 @@ static int open_with_credentials(struct backend_pool *p, struct mail_backend **o
         return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
     struct backend_credentials cred = { p->username, password };
     int rc = backend_imap_open(&p->ep, &cred, out, err);
-    OPENSSL_cleanse(password, strlen(password));
-    free(password);
+    backend_credentials_wipe(&password);
     return rc;
 }
 

@@ -227,7 +227,9 @@ int main(int argc, char **argv)
         goto out;
     if (demo != NULL)
         demo_start_smtp(&cfg, demo, &demo_smtp);
-    struct jmap_submission_config sub = { .mail_domain = cfg.mail_domain };
+    /* Delayed sends wait in the store's queue (EmailSubmission). */
+    struct jmap_submission_config sub = { .mail_domain = cfg.mail_domain,
+                                          .max_delayed_send = 86400 };
     backend_endpoint_from_config(&sub.smtp, &cfg, &cfg.smtp);
     if (jmap_submission_configure(&sub) != 0) {
         gw_error_set(&err, GW_ERR_NOMEM, "out of memory starting up");
@@ -261,6 +263,10 @@ int main(int argc, char **argv)
         gw_error_set(&err, GW_ERR_NOMEM, "out of memory starting up");
         goto out;
     }
+    if (jmap_submission_sender_start() != 0) {
+        gw_error_set(&err, GW_ERR_NOMEM, "cannot start the submission sender");
+        goto out;
+    }
     http_gateway_init(&gw, &cfg, accounts);
     gw.uploads = uploads;
     if (http_server_start(&gw, workers, &server, &err) != 0)
@@ -277,6 +283,7 @@ out:
         fprintf(stderr, "jmap-gateway: %s\n", err.msg);
     http_server_stop(&server, SHUTDOWN_DRAIN_MS);
     worker_pool_free(&workers);
+    jmap_submission_sender_stop();     /* holds account references */
     account_registry_free(&accounts);
     upload_store_set_default(NULL);
     upload_store_free(&uploads);

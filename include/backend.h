@@ -83,6 +83,14 @@ struct backend_pool *backend_pool_new(const struct backend_endpoint *ep,
  * or -1 on ENOMEM (the old credentials stay). */
 int backend_pool_set_credentials(struct backend_pool *p, const struct backend_credentials *cred);
 
+/* Copies the pool's credentials (EmailSubmission authenticates to SMTP
+ * with the account's own login). *password must be wiped and freed with
+ * backend_credentials_wipe(). 0, or -1 on ENOMEM. */
+int backend_pool_credentials_copy(struct backend_pool *p, char **username, char **password);
+
+/* OPENSSL_cleanse()s and frees *s; sets it NULL. */
+void backend_credentials_wipe(char **s);
+
 /* Hands a connection to the pool (e.g. the one the login check opened).
  * Takes ownership and sets *b NULL. */
 void backend_pool_adopt(struct backend_pool *p, struct mail_backend **b);

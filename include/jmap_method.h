@@ -21,6 +21,9 @@
 /* What the calls of one API request share (owned by the dispatcher). */
 struct jmap_request_run {
     bool mail_synced;           /* the mail cache was synced for this request */
+    /* [name, args] pairs a method adds to follow its own response with the
+     * same call id (RFC 8621 §7.5's implicit Email/set); NULL until used. */
+    json_t *implicit;
 };
 
 /* One method call being run. All members are borrowed. */

@@ -31,5 +31,7 @@ extern const size_t jmap_email_write_method_count;
 
 extern const struct jmap_method jmap_identity_methods[];
 extern const size_t jmap_identity_method_count;
+extern const struct jmap_method jmap_email_submission_methods[];
+extern const size_t jmap_email_submission_method_count;
 
 #endif

@@ -36,6 +36,27 @@ void jmap_submission_reset(void);
  * and the server is asked again at most once a minute. */
 json_t *jmap_submission_account_capability(void);
 
+/* The submission server (borrowed until jmap_submission_reset), or NULL
+ * when none is configured. */
+const struct backend_endpoint *jmap_submission_smtp(void);
+
+/* maxDelayedSend in seconds (0: none). */
+unsigned jmap_submission_max_delayed_send(void);
+
+/* The background sender of delayed and retried submissions (RFC 8621
+ * §7.5 sendAt): a thread sending what is due for the accounts this
+ * gateway holds in memory. Start before serving, stop before the account
+ * registry is freed (it drops its account references). 0, or -1. */
+int jmap_submission_sender_start(void);
+void jmap_submission_sender_stop(void);
+
+struct account;
+
+/* A request of account a is being served: the first one since start looks
+ * for submissions queued before a restart and hands them to the sender
+ * (their credentials only live in memory, so they wait for this). */
+void jmap_submission_account_seen(struct account *a);
+
 /* The email of login's default identity into out: the login when it has
  * an "@", else login@mail_domain (or the bare login without a domain).
  * -1 when it does not fit. */

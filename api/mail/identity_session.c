@@ -135,6 +135,16 @@ json_t *jmap_submission_account_capability(void)
                      "submissionExtensions", ext != NULL ? ext : json_object());
 }
 
+const struct backend_endpoint *jmap_submission_smtp(void)
+{
+    return sub.smtp.host != NULL ? &sub.smtp : NULL;
+}
+
+unsigned jmap_submission_max_delayed_send(void)
+{
+    return sub.max_delayed_send;
+}
+
 int jmap_submission_default_email(const char *login, char *out, size_t size)
 {
     int n;

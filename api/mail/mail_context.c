@@ -7,6 +7,7 @@
 
 #include "account.h"
 #include "gw_log.h"
+#include "jmap_submission.h"
 
 /* account_sync callback: one mail_store_sync on the account's own sync
  * connection, which leaves the request pool's selected mailboxes alone. */
@@ -61,6 +62,8 @@ json_t *jmap_mail_begin(struct jmap_invocation *inv, struct jmap_mail *out)
     }
     if (inv->run != NULL)
         inv->run->mail_synced = true;
+    /* Queued submissions wait for their account's credentials. */
+    jmap_submission_account_seen(ctx->account);
     return NULL;
 }
 

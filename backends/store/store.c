@@ -165,6 +165,26 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (account_id, identity_id)"
     ") WITHOUT ROWID;"
     "CREATE INDEX identities_changes ON identities(account_id, updated_modseq);",
+    /* 5 -> 6: EmailSubmissions (RFC 8621 §7) and the send queue. object is
+     * the JSON object without its id; message the bytes to send (Bcc already
+ * stripped) while it is not final; queue_state is 'queued' (waits for
+     * next_try), 'sending' (claimed: never sent again) or NULL (done). */
+    "ALTER TABLE accounts ADD COLUMN submission_state INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE email_submissions ("
+    "  account_id TEXT NOT NULL REFERENCES accounts(account_id) ON DELETE CASCADE,"
+    "  submission_id TEXT NOT NULL,"
+    "  object TEXT NOT NULL,"
+    "  queue_state TEXT,"
+    "  message BLOB,"
+    "  next_try INTEGER NOT NULL DEFAULT 0,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  created_modseq INTEGER NOT NULL,"
+    "  updated_modseq INTEGER NOT NULL,"
+    "  destroyed_modseq INTEGER,"
+    "  PRIMARY KEY (account_id, submission_id)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX email_submissions_changes ON email_submissions(account_id, updated_modseq);"
+    "CREATE INDEX email_submissions_queue ON email_submissions(queue_state, next_try);",
 };
 
 #define STORE_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -1,0 +1,578 @@
+/* submission_store.c - include/submission_store.h on the gateway's SQLite
+ * store. Every write bumps the account's modseq and stamps it as the
+ * EmailSubmission state in the same transaction, under the store lock;
+ * queue moves that the client cannot see (a retry) do not. */
+#include "submission_store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../mailstore/mail_store_db.h"
+#include "gw_log.h"
+
+static sqlite3_stmt *sub_prepare(struct mail_store *ms, const char *sql, struct gw_error *err)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(ms->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        mail_store_db_fail(ms, err, "prepare");
+        return NULL;
+    }
+    return st;
+}
+
+/* A blob parameter for sub_run ('b'). */
+struct sub_blob {
+    const char *data;
+    size_t len;
+};
+
+/* One statement with text/int64/blob parameters run to completion: fmt has
+ * one letter per parameter ('t' text, 'i' int64, 'b' struct sub_blob).
+ * Returns the changed rows, or -1 with err. */
+static int sub_run(struct mail_store *ms, const char *sql, const char *fmt, const void *const *v,
+                   struct gw_error *err)
+{
+    sqlite3_stmt *st = sub_prepare(ms, sql, err);
+
+    if (st == NULL)
+        return -1;
+    for (int i = 0; fmt[i] != '\0'; i++) {
+        if (fmt[i] == 't') {
+            sqlite3_bind_text(st, i + 1, (const char *)v[i], -1, SQLITE_STATIC);
+        } else if (fmt[i] == 'b') {
+            const struct sub_blob *b = v[i];
+            if (b->data == NULL)
+                sqlite3_bind_null(st, i + 1);
+            else
+                sqlite3_bind_blob64(st, i + 1, b->data, b->len, SQLITE_STATIC);
+        } else {
+            sqlite3_bind_int64(st, i + 1, *(const int64_t *)v[i]);
+        }
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return mail_store_db_fail(ms, err, "submission write");
+    return sqlite3_changes(ms->db);
+}
+
+static int sub_begin(struct mail_store *ms, struct gw_error *err)
+{
+    pthread_mutex_lock(store_db_lock(ms->st));
+    if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        mail_store_db_fail(ms, err, "begin");
+        pthread_mutex_unlock(store_db_lock(ms->st));
+        return -1;
+    }
+    return 0;
+}
+
+static int sub_end(struct mail_store *ms, int ret, struct gw_error *err)
+{
+    if (ret == 0 && sqlite3_exec(ms->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        ret = mail_store_db_fail(ms, err, "commit");
+    if (ret != 0)
+        sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_unlock(store_db_lock(ms->st));
+    return ret;
+}
+
+static int state_locked(struct mail_store *ms, const char *account_id, int64_t *out,
+                        struct gw_error *err)
+{
+    sqlite3_stmt *st =
+        sub_prepare(ms, "SELECT submission_state FROM accounts WHERE account_id = ?", err);
+    int ret;
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        ret = 0;
+    } else if (rc == SQLITE_DONE) {
+        ret = gw_error_set(err, GW_ERR_NOTFOUND, "submission store: unknown account");
+    } else {
+        ret = mail_store_db_fail(ms, err, "submission state");
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static void format_state(int64_t v, char out[SUBMISSION_STATE_MAX])
+{
+    /* 20 digits at most: always fits. */
+    if (snprintf(out, SUBMISSION_STATE_MAX, "%" PRId64, v) >= SUBMISSION_STATE_MAX)
+        abort();
+}
+
+/* Bumps the account modseq and makes it the EmailSubmission state. */
+static int bump(struct mail_store *ms, const char *account_id, int64_t *modseq,
+                struct gw_error *err)
+{
+    const void *v[] = {account_id};
+    int n = sub_run(ms,
+                    "UPDATE accounts SET modseq = modseq + 1, submission_state = modseq + 1"
+                    " WHERE account_id = ?",
+                    "t", v, err);
+    if (n < 0)
+        return -1;
+    if (n != 1)
+        return gw_error_set(err, GW_ERR_NOTFOUND, "submission store: unknown account");
+    return state_locked(ms, account_id, modseq, err);
+}
+
+int submission_store_create(struct mail_store *ms, const char *account_id, json_t *obj,
+                            const char *queue_state, int64_t next_try, const char *msg,
+                            size_t msg_len, char id[SUBMISSION_ID_MAX], struct gw_error *err)
+{
+    struct sub_blob blob = {msg, msg_len};
+    char fresh[16];
+    int64_t modseq;
+    int ret = -1;
+    char *text = NULL;
+
+    if (mail_store_mint_id('S', fresh, err) < 0)
+        return -1;
+    json_t *copy = json_copy(obj);
+    if (copy != NULL)
+        json_object_del(copy, "id");
+    text = copy != NULL ? json_dumps(copy, JSON_COMPACT) : NULL;
+    json_decref(copy);
+    if (text == NULL)
+        return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
+    if (sub_begin(ms, err) < 0)
+        goto out;
+    const void *v[] = {account_id, fresh, text, queue_state, &next_try, &modseq, &blob};
+    if (bump(ms, account_id, &modseq, err) == 0 &&
+        sub_run(ms,
+                "INSERT INTO email_submissions (account_id, submission_id, object, queue_state,"
+                " next_try, created_modseq, updated_modseq, message)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+                "ttttiib", v, err) == 1)
+        ret = 0;
+    ret = sub_end(ms, ret, err);
+    if (ret == 0)
+        memcpy(id, fresh, sizeof(fresh));
+out:
+    free(text);
+    return ret;
+}
+
+/* The object of a row (columns: id, object). */
+static json_t *row_object(sqlite3_stmt *st)
+{
+    json_t *o = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+
+    if (o != NULL && json_is_object(o))
+        json_object_set_new(o, "id", json_string((const char *)sqlite3_column_text(st, 0)));
+    return o;
+}
+
+int submission_store_list(struct mail_store *ms, const char *account_id, json_t **out,
+                          char state[SUBMISSION_STATE_MAX], struct gw_error *err)
+{
+    int64_t v;
+    int ret = -1, rc;
+    json_t *list = json_array();
+
+    *out = NULL;
+    if (list == NULL)
+        return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
+    pthread_mutex_lock(store_db_lock(ms->st));
+    sqlite3_stmt *st = sub_prepare(ms,
+                                   "SELECT submission_id, object FROM email_submissions"
+                                   " WHERE account_id = ? AND destroyed_modseq IS NULL"
+                                   " ORDER BY created_modseq",
+                                   err);
+    if (st == NULL)
+        goto out;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = row_object(st);
+        if (o == NULL || json_array_append_new(list, o) != 0) {
+            gw_error_set(err, GW_ERR_NOMEM, "submission list: bad row or out of memory");
+            goto out;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        mail_store_db_fail(ms, err, "submission list");
+        goto out;
+    }
+    if (state_locked(ms, account_id, &v, err) < 0)
+        goto out;
+    format_state(v, state);
+    *out = list;
+    list = NULL;
+    ret = 0;
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(store_db_lock(ms->st));
+    json_decref(list);
+    return ret;
+}
+
+int submission_store_state(struct mail_store *ms, const char *account_id,
+                           char state[SUBMISSION_STATE_MAX], struct gw_error *err)
+{
+    int64_t v;
+
+    pthread_mutex_lock(store_db_lock(ms->st));
+    int ret = state_locked(ms, account_id, &v, err);
+    pthread_mutex_unlock(store_db_lock(ms->st));
+    if (ret == 0)
+        format_state(v, state);
+    return ret;
+}
+
+/* The row's object (new reference) and queue state (into qs, "" for
+ * none), or NULL with NOTFOUND when not live. */
+static json_t *live_row(struct mail_store *ms, const char *account_id, const char *id,
+                        char qs[16], struct gw_error *err)
+{
+    sqlite3_stmt *st = sub_prepare(ms,
+                                   "SELECT submission_id, object, coalesce(queue_state, '')"
+                                   " FROM email_submissions WHERE account_id = ? AND"
+                                   " submission_id = ? AND destroyed_modseq IS NULL",
+                                   err);
+    json_t *o = NULL;
+
+    if (st == NULL)
+        return NULL;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        /* Our own short words ('queued', 'sending'); anything else is none. */
+        if (snprintf(qs, 16, "%s", (const char *)sqlite3_column_text(st, 2)) >= 16)
+            qs[0] = '\0';
+        o = row_object(st);
+        if (o == NULL)
+            gw_error_set(err, GW_ERR_NOMEM, "submission: bad row or out of memory");
+    } else if (rc == SQLITE_DONE) {
+        gw_error_set(err, GW_ERR_NOTFOUND, "no submission %s", id);
+    } else {
+        mail_store_db_fail(ms, err, "submission lookup");
+    }
+    sqlite3_finalize(st);
+    return o;
+}
+
+/* Writes obj (borrowed) and the queue columns of id, stamped with a new
+ * state when visible. */
+static int write_row(struct mail_store *ms, const char *account_id, const char *id, json_t *obj,
+                     const char *queue_state, int64_t next_try, bool count_attempt,
+                     struct gw_error *err)
+{
+    int64_t modseq, attempt = count_attempt ? 1 : 0;
+    json_t *copy = json_copy(obj);
+    char *text = NULL;
+    int ret = -1;
+
+    if (copy != NULL)
+        json_object_del(copy, "id");
+    text = copy != NULL ? json_dumps(copy, JSON_COMPACT) : NULL;
+    json_decref(copy);
+    if (text == NULL)
+        return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
+    const void *v[] = {text, queue_state, &next_try, &attempt, &modseq, account_id, id};
+    if (bump(ms, account_id, &modseq, err) == 0 &&
+        sub_run(ms,
+                "UPDATE email_submissions SET object = ?1, queue_state = ?2, next_try = ?3,"
+                " attempts = attempts + ?4, updated_modseq = ?5,"
+                " message = CASE WHEN ?2 IS NULL THEN NULL ELSE message END"
+                " WHERE account_id = ?6 AND"
+                " submission_id = ?7",
+                "ttiiitt", v, err) == 1)
+        ret = 0;
+    free(text);
+    return ret;
+}
+
+int submission_store_cancel(struct mail_store *ms, const char *account_id, const char *id,
+                            struct gw_error *err)
+{
+    char qs[16] = "";
+    int ret = -1;
+
+    if (sub_begin(ms, err) < 0)
+        return -1;
+    json_t *o = live_row(ms, account_id, id, qs, err);
+    if (o == NULL)
+        goto out;
+    if (strcmp(qs, "queued") != 0) {
+        ret = gw_error_set(err, GW_ERR_FORBIDDEN, "the submission is no longer pending");
+        goto out;
+    }
+    json_object_set_new(o, "undoStatus", json_string("canceled"));
+    ret = write_row(ms, account_id, id, o, NULL, 0, false, err);
+out:
+    json_decref(o);
+    return sub_end(ms, ret, err);
+}
+
+int submission_store_destroy(struct mail_store *ms, const char *account_id, const char *id,
+                             struct gw_error *err)
+{
+    char qs[16] = "";
+    int64_t modseq;
+    int ret = -1;
+
+    if (sub_begin(ms, err) < 0)
+        return -1;
+    json_t *o = live_row(ms, account_id, id, qs, err);
+    const void *v[] = {&modseq, account_id, id};
+    if (o != NULL && bump(ms, account_id, &modseq, err) == 0 &&
+        sub_run(ms,
+                "UPDATE email_submissions SET queue_state = NULL, message = NULL,"
+                " updated_modseq = ?1,"
+                " destroyed_modseq = ?1 WHERE account_id = ?2 AND submission_id = ?3",
+                "itt", v, err) == 1)
+        ret = 0;
+    json_decref(o);
+    return sub_end(ms, ret, err);
+}
+
+void submission_claim_clear(struct submission_claim *c)
+{
+    json_decref(c->obj);
+    free(c->msg);
+    memset(c, 0, sizeof(*c));
+}
+
+/* The claim's fields from a row (id, object, message). 0, or -1. */
+static int claim_from_row(sqlite3_stmt *st, struct submission_claim *out)
+{
+    const void *blob = sqlite3_column_blob(st, 2);
+    size_t len = (size_t)sqlite3_column_bytes(st, 2);
+
+    if (blob == NULL)
+        return -1;      /* a queued row always has its message */
+    out->obj = row_object(st);
+    out->msg = malloc(len + 1);
+    if (out->obj == NULL || out->msg == NULL)
+        return -1;
+    memcpy(out->msg, blob, len);
+    out->msg[len] = '\0';
+    out->msg_len = len;
+    return snprintf(out->id, SUBMISSION_ID_MAX, "%s", (const char *)sqlite3_column_text(st, 0)) <
+                   SUBMISSION_ID_MAX
+               ? 0
+               : -1;
+}
+
+int submission_store_recover(struct mail_store *ms, const char *account_id,
+                             struct gw_error *err)
+{
+    int64_t modseq;
+    const void *v[] = {account_id, &modseq};
+
+    if (sub_begin(ms, err) < 0)
+        return -1;
+    int n = -1;
+    sqlite3_stmt *st = sub_prepare(ms,
+                                   "SELECT count(*) FROM email_submissions WHERE"
+                                   " account_id = ? AND queue_state = 'sending'",
+                                   err);
+    if (st != NULL) {
+        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+        n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0)
+                                           : mail_store_db_fail(ms, err, "submission recovery");
+        sqlite3_finalize(st);
+    }
+    if (n > 0 && (bump(ms, account_id, &modseq, err) < 0 ||
+                  sub_run(ms,
+                          "UPDATE email_submissions SET queue_state = NULL, message = NULL,"
+                          " updated_modseq = ?2, object = json_set(object, '$.undoStatus',"
+                          " 'final', '$.deliveryStatus', json('null')) WHERE account_id = ?1"
+                          " AND queue_state = 'sending'",
+                          "ti", v, err) < 0))
+        n = -1;
+    if (n > 0)
+        gw_log_warn("account %s: %d submission(s) interrupted while sending: not sent again",
+                    account_id, n);
+    return sub_end(ms, n < 0 ? -1 : 0, err) < 0 ? -1 : n;
+}
+
+
+int submission_store_claim_due(struct mail_store *ms, const char *account_id, int64_t now,
+                               struct submission_claim *out, struct gw_error *err)
+{
+    int ret = -1;
+
+    memset(out, 0, sizeof(*out));
+    if (sub_begin(ms, err) < 0)
+        return -1;
+    sqlite3_stmt *st = sub_prepare(ms,
+                                   "SELECT submission_id, object, message FROM email_submissions"
+                                   " WHERE account_id = ? AND queue_state = 'queued' AND"
+                                   " next_try <= ? AND destroyed_modseq IS NULL"
+                                   " ORDER BY next_try LIMIT 1",
+                                   err);
+    if (st == NULL)
+        return sub_end(ms, -1, err);
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        ret = 0;
+    } else if (rc != SQLITE_ROW) {
+        mail_store_db_fail(ms, err, "submission queue");
+    } else if (claim_from_row(st, out) < 0) {
+        gw_error_set(err, GW_ERR_NOMEM, "submission: bad queue row or out of memory");
+    } else {
+        /* Claimed and committed before any byte goes to SMTP: a crash from
+         * here on leaves it 'sending', which is never picked again. */
+        const void *v[] = {account_id, out->id};
+        ret = sub_run(ms,
+                      "UPDATE email_submissions SET queue_state = 'sending' WHERE"
+                      " account_id = ? AND submission_id = ?",
+                      "tt", v, err) == 1
+                  ? 1
+                  : -1;
+    }
+    sqlite3_finalize(st);
+    if (sub_end(ms, ret < 0 ? -1 : 0, err) < 0 || ret < 0) {
+        submission_claim_clear(out);
+        return -1;
+    }
+    return ret;
+}
+
+int submission_store_finish(struct mail_store *ms, const char *account_id, const char *id,
+                            json_t *obj, int64_t retry_at, struct gw_error *err)
+{
+    if (sub_begin(ms, err) < 0)
+        return -1;
+    int ret = write_row(ms, account_id, id, obj, retry_at > 0 ? "queued" : NULL,
+                        retry_at > 0 ? retry_at : 0, true, err);
+    return sub_end(ms, ret, err);
+}
+
+int submission_store_has_queued(struct mail_store *ms, const char *account_id)
+{
+    int ret = -1;
+
+    pthread_mutex_lock(store_db_lock(ms->st));
+    sqlite3_stmt *st = sub_prepare(ms,
+                                   "SELECT 1 FROM email_submissions WHERE queue_state = 'queued'"
+                                   " AND account_id = ? LIMIT 1",
+                                   NULL);
+    if (st != NULL) {
+        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        ret = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(store_db_lock(ms->st));
+    return ret;
+}
+
+int submission_store_attempts(struct mail_store *ms, const char *account_id, const char *id)
+{
+    int n = 0;
+
+    pthread_mutex_lock(store_db_lock(ms->st));
+    sqlite3_stmt *st = sub_prepare(ms,
+                                   "SELECT attempts FROM email_submissions WHERE"
+                                   " account_id = ? AND submission_id = ?",
+                                   NULL);
+    if (st != NULL) {
+        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(store_db_lock(ms->st));
+    return n;
+}
+
+static int parse_state(const char *s, int64_t *out)
+{
+    char *end;
+
+    if (s == NULL || s[0] < '0' || s[0] > '9' || strlen(s) >= SUBMISSION_STATE_MAX)
+        return -1;
+    *out = strtoll(s, &end, 10);
+    return *end == '\0' ? 0 : -1;
+}
+
+void submission_changes_clear(struct submission_changes *c)
+{
+    json_decref(c->created);
+    json_decref(c->updated);
+    json_decref(c->destroyed);
+    memset(c, 0, sizeof(*c));
+}
+
+int submission_store_changes(struct mail_store *ms, const char *account_id, const char *since,
+                             size_t max_changes, struct submission_changes *out,
+                             struct gw_error *err)
+{
+    int64_t from, now, reached;
+    int ret = -1, rc;
+    size_t n = 0;
+    sqlite3_stmt *st = NULL;
+
+    memset(out, 0, sizeof(*out));
+    out->created = json_array();
+    out->updated = json_array();
+    out->destroyed = json_array();
+    if (out->created == NULL || out->updated == NULL || out->destroyed == NULL) {
+        submission_changes_clear(out);
+        return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
+    }
+    pthread_mutex_lock(store_db_lock(ms->st));
+    if (state_locked(ms, account_id, &now, err) < 0)
+        goto out;
+    if (parse_state(since, &from) < 0 || from > now) {
+        gw_error_set(err, GW_ERR_INVALID, "unknown EmailSubmission state");
+        goto out;
+    }
+    reached = now;
+    st = sub_prepare(ms,
+                     "SELECT submission_id, created_modseq, updated_modseq, destroyed_modseq"
+                     " FROM email_submissions WHERE account_id = ? AND updated_modseq > ?"
+                     " ORDER BY updated_modseq",
+                     err);
+    if (st == NULL)
+        goto out;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, from);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        bool created = sqlite3_column_int64(st, 1) > from;
+        bool destroyed = sqlite3_column_type(st, 3) != SQLITE_NULL;
+        if (n == max_changes) {
+            out->has_more = true;
+            break;
+        }
+        /* Each write stamps one row with its own modseq: cutting here
+         * leaves no half-reported state. */
+        reached = sqlite3_column_int64(st, 2);
+        n++;
+        json_t *into = created ? (destroyed ? NULL : out->created)
+                               : (destroyed ? out->destroyed : out->updated);
+        if (into != NULL && json_array_append_new(into, json_string(id)) != 0) {
+            gw_error_set(err, GW_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (!out->has_more && rc != SQLITE_DONE) {
+        mail_store_db_fail(ms, err, "submission changes");
+        goto out;
+    }
+    format_state(out->has_more ? reached : now, out->new_state);
+    ret = 0;
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(store_db_lock(ms->st));
+    if (ret < 0)
+        submission_changes_clear(out);
+    return ret;
+}
