@@ -209,8 +209,18 @@ static inline void fake_imap_serve(int fd, enum fake_imap_script script)
     _exit(0);
 }
 
-/* Starts the server; returns 0, or -1 if the socket/fork failed. */
-static inline int fake_imap_start(struct fake_imap *f, enum fake_imap_script script)
+/* Serves one accepted connection fd (in its own process, which exits
+ * after); arg is fake_imap_start_fn()'s. */
+typedef void (*fake_imap_serve_fn)(int fd, int arg);
+
+static inline void fake_imap_serve_script(int fd, int script)
+{
+    fake_imap_serve(fd, (enum fake_imap_script)script);
+}
+
+/* Starts a server running serve(fd, arg) per connection; returns 0, or -1
+ * if the socket/fork failed. For a test's own scripted world. */
+static inline int fake_imap_start_fn(struct fake_imap *f, fake_imap_serve_fn serve, int arg)
 {
     struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t len = sizeof(sin);
@@ -241,7 +251,7 @@ static inline int fake_imap_start(struct fake_imap *f, enum fake_imap_script scr
             if (fork() == 0) {
                 close(lfd);
                 alarm(FAKE_IMAP_LIFETIME_S);
-                fake_imap_serve(cfd, script);
+                serve(cfd, arg);
                 _exit(0);
             }
             close(cfd);
@@ -255,6 +265,12 @@ static inline int fake_imap_start(struct fake_imap *f, enum fake_imap_script scr
     f->accept_pipe = pfd[0];
     fcntl(f->accept_pipe, F_SETFL, O_NONBLOCK);
     return 0;
+}
+
+/* Starts the server with one of the scripts above. */
+static inline int fake_imap_start(struct fake_imap *f, enum fake_imap_script script)
+{
+    return fake_imap_start_fn(f, fake_imap_serve_script, (int)script);
 }
 
 /* Connections accepted so far. */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../api/mail/email_query.h"
 #include "../../backends/imap/imap_read.h"
 #include "backend_mail.h"
 #include "fake_imap.h"
@@ -181,10 +182,46 @@ static void serve_fetch(int fd, const char *tag, const char *arg, const struct f
     fake_imap_reply(fd, tag, "OK Fetch completed");
 }
 
-static const char caps[] = "IMAP4rev1 LITERAL+ UNSELECT LIST-EXTENDED LIST-STATUS OBJECTID ACL";
-
-static void serve(int fd)
+/* ESEARCH IN (personal) RETURN (ALL) TEXT "x": the messages whose header
+ * block holds x, one answer per mailbox, among answers that are not ours
+ * (another TAG, a mailbox the cache does not hold). Text "stale" answers
+ * from an INBOX of another UIDVALIDITY. */
+static void serve_multisearch(int fd, const char *tag, const char *arg, int phase)
 {
+    static const char prefix[] = "IN (personal) RETURN (ALL) TEXT \"";
+    char text[64];
+    size_t len = strlen(arg);
+    if (strncmp(arg, prefix, sizeof(prefix) - 1) != 0 || arg[len - 1] != '"' ||
+        len - sizeof(prefix) >= sizeof(text)) {
+        fake_imap_reply(fd, tag, "BAD unexpected ESEARCH");
+        return;
+    }
+    snprintf(text, sizeof(text), "%.*s", (int)(len - sizeof(prefix)), arg + sizeof(prefix) - 1);
+    bool stale = strcmp(text, "stale") == 0;
+    sendf(fd, "* ESEARCH (TAG \"X%s\" MAILBOX \"INBOX\" UIDVALIDITY 1) UID ALL 1:3\r\n", tag);
+    sendf(fd, "* ESEARCH (TAG \"%s\" MAILBOX \"Ghost\" UIDVALIDITY 5) UID ALL 1:3\r\n", tag);
+    for (size_t b = 0; b < 3; b++) {
+        const struct fbox *x = &phases[phase][b];
+        sendf(fd, "* ESEARCH (TAG \"%s\" MAILBOX \"%s\" UIDVALIDITY %u) UID", tag, x->name,
+              x->uidvalidity + (stale && b == 0));
+        const char *sep = " ALL ";
+        for (size_t k = 0; k < x->n; k++) {
+            if (stale || strstr(x->m[k].headers, text) != NULL) {
+                sendf(fd, "%s%u", sep, x->m[k].uid);
+                sep = ",";
+            }
+        }
+        fake_imap_send(fd, "\r\n");
+    }
+    fake_imap_reply(fd, tag, "OK Search completed");
+}
+
+static const char caps[] =
+    "IMAP4rev1 LITERAL+ UNSELECT LIST-EXTENDED LIST-STATUS OBJECTID ACL ESEARCH MULTISEARCH";
+
+static void serve(int fd, int unused)
+{
+    (void)unused;
     char line[2048], tag[64], cmd[64], arg[1900];
     int phase = 0;
     const struct fbox *sel = NULL;
@@ -243,6 +280,8 @@ static void serve(int fd)
                 sendf(fd, " %u", sel->m[k].uid);
             fake_imap_send(fd, "\r\n");
             fake_imap_reply(fd, tag, "OK Search completed");
+        } else if (strcasecmp(cmd, "ESEARCH") == 0) {
+            serve_multisearch(fd, tag, arg, phase);
         } else if (strcasecmp(cmd, "UID") == 0 && strncasecmp(arg, "FETCH ", 6) == 0) {
             serve_fetch(fd, tag, arg, sel);
         } else if (strcasecmp(cmd, "NOOP") == 0) {
@@ -258,50 +297,7 @@ static void serve(int fd)
     _exit(0);
 }
 
-static pid_t server_pid;
-static uint16_t server_port;
-
-static void server_start(void)
-{
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof(sin);
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(lfd >= 0);
-    assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    assert_int_equal(listen(lfd, 4), 0);
-    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
-    server_port = ntohs(sin.sin_port);
-    fflush(NULL);
-    server_pid = fork();
-    assert_true(server_pid >= 0);
-    if (server_pid == 0) {
-        setpgid(0, 0);
-        signal(SIGCHLD, SIG_IGN);
-        alarm(FAKE_IMAP_LIFETIME_S);
-        for (;;) {
-            int cfd = accept(lfd, NULL, NULL);
-            if (cfd < 0) {
-                if (errno == EINTR)
-                    continue;
-                _exit(1);
-            }
-            if (fork() == 0) {
-                close(lfd);
-                serve(cfd);
-            }
-            close(cfd);
-        }
-    }
-    setpgid(server_pid, server_pid);
-    close(lfd);
-}
-
-static void server_stop(void)
-{
-    kill(-server_pid, SIGKILL);
-    kill(server_pid, SIGKILL);
-    waitpid(server_pid, NULL, 0);
-}
+static struct fake_imap server;
 
 /* ---- The test ---------------------------------------------------------- */
 
@@ -345,6 +341,18 @@ static void sync_now(struct mail_store *ms, struct mail_backend *b)
         fail_msg("sync: %s", err.msg);
 }
 
+static struct mail_backend *connect_fake(void)
+{
+    struct backend_endpoint ep = { .host = "127.0.0.1", .port = server.port, .tls = GW_TLS_NONE,
+                                   .connect_timeout_ms = 3000, .command_timeout_ms = 3000 };
+    struct backend_credentials cred = { "test", "secret" };
+    struct mail_backend *b = NULL;
+    struct gw_error err = { 0 };
+    if (backend_imap_open(&ep, &cred, &b, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    return b;
+}
+
 static void test_objectid(void **unused)
 {
     (void)unused;
@@ -358,12 +366,7 @@ static void test_objectid(void **unused)
     assert_int_equal(mail_store_open(st, &ms, &err), 0);
     write_phase(0);
 
-    struct backend_endpoint ep = { .host = "127.0.0.1", .port = server_port, .tls = GW_TLS_NONE,
-                                   .connect_timeout_ms = 3000, .command_timeout_ms = 3000 };
-    struct backend_credentials cred = { "test", "secret" };
-    struct mail_backend *b = NULL;
-    if (backend_imap_open(&ep, &cred, &b, &err) != 0)
-        fail_msg("open: %s", err.msg);
+    struct mail_backend *b = connect_fake();
     assert_true(backend_has_capability(b, "OBJECTID"));
 
     /* Phase 0. */
@@ -438,6 +441,67 @@ static void test_objectid(void **unused)
     store_close(&st);
 }
 
+/* Asserts that {"text": text}, searched by email_query_search_on(), finds
+ * exactly the Emails of all whose header block holds one of want[]. */
+static void assert_hits(struct mail_store *ms, struct mail_backend *b,
+                        const struct mail_store_email_list *all, const char *text,
+                        const char *const *want, size_t n_want)
+{
+    struct jmap_mail m = { .ms = ms, .account_id = "a1" };
+    struct email_query q = { .m = &m, .backend = b };
+    struct gw_error err = { 0 };
+    json_t *filter = json_pack("{ss}", "text", text);
+    json_t *cond = json_object_get(filter, "text");
+    assert_int_equal(mail_store_list_mailboxes(ms, "a1", &q.mailboxes, &err), 0);
+    json_t *error = email_query_search_on(&q, filter);
+    if (error != NULL)
+        fail_msg("search: %s", json_string_value(json_object_get(error, "description")));
+    size_t found = 0;
+    for (size_t i = 0; i < all->n; i++)
+        found += email_query_hit(&q, cond, all->v[i].id);
+    assert_int_equal(found, n_want);
+    for (size_t i = 0; i < n_want; i++)
+        assert_true(email_query_hit(&q, cond, with_header(all, want[i])->id));
+    q.backend = NULL;   /* the test's own connection, not the pool's */
+    email_query_clear(&q);
+    json_decref(filter);
+}
+
+/* A whole-account text search on a MULTISEARCH server: one ESEARCH (the
+ * fake refuses any other form, and answers UID SEARCH with every uid), the
+ * answers mapped by mailbox name and trusted only in the cached epoch. */
+static void test_multisearch(void **unused)
+{
+    (void)unused;
+    struct gw_error err = { 0 };
+    struct store *st = NULL;
+    struct mail_store *ms = NULL;
+    char db[128];
+    assert_true(snprintf(db, sizeof(db), "%s/m.db", dir) < (int)sizeof(db));
+    assert_int_equal(store_open(db, &st, &err), 0);
+    assert_int_equal(store_account_ensure(st, "a1", "test", &err), 0);
+    assert_int_equal(mail_store_open(st, &ms, &err), 0);
+    write_phase(0);
+    struct mail_backend *b = connect_fake();
+    sync_now(ms, b);
+    struct mail_store_email_list *all = NULL;
+    assert_int_equal(mail_store_list_emails(ms, "a1", NULL, MAIL_STORE_WITH_HEADERS, &all, &err),
+                     0);
+    assert_int_equal(all->n, 4);
+
+    static const char *const replies[] = { "<b@x>", "<c@x>" }, *const notes[] = { "<d@x>" };
+    assert_hits(ms, b, all, "Re: Plans", replies, 2);
+    assert_hits(ms, b, all, "Notes", notes, 1);     /* Work's only message */
+    /* INBOX answers from another epoch (uids of unknown messages): only
+     * Work's answer counts. */
+    assert_hits(ms, b, all, "stale", notes, 1);
+
+    mail_store_email_list_free(&all);
+    backend_close(&b);
+    mail_store_close(&ms);
+    store_close(&st);
+}
+
 /* RFC 8474 objectid values: "(" 1*255(ALPHA / DIGIT / "_" / "-") ")" or NIL. */
 static void test_objectid_values(void **unused)
 {
@@ -491,16 +555,17 @@ static int setup(void **state)
     assert_non_null(mkdtemp(dir));
     assert_true(snprintf(phase_path, sizeof(phase_path), "%s/phase", dir) <
                 (int)sizeof(phase_path));
-    server_start();
+    assert_int_equal(fake_imap_start_fn(&server, serve, 0), 0);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    server_stop();
+    fake_imap_stop(&server);
     char path[160];
-    static const char *const files[] = { "phase", "o.db", "o.db-wal", "o.db-shm" };
+    static const char *const files[] = { "phase", "o.db", "o.db-wal", "o.db-shm",
+                                         "m.db", "m.db-wal", "m.db-shm" };
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
         unlink(path);
@@ -514,6 +579,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_objectid_values),
         cmocka_unit_test(test_objectid),
+        cmocka_unit_test(test_multisearch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
