@@ -222,12 +222,18 @@ struct harness_mail_env {
     char *dovecot_dir;
     struct harness_gateway *gw;
     char *account_id;
+    struct harness_imap *imap;  /* harness_mail_env_start_imap() only */
 };
 
 /* Starts both; 0, or -1 (reason printed; stop it anyway). */
 int harness_mail_env_start(struct harness_mail_env *env);
 
-/* Stops the gateway (its exit status is the result) and Dovecot. */
+/* The same plus env->imap, a plain IMAP session of the demo user: the
+ * other client that changes the account behind the gateway's back. */
+int harness_mail_env_start_imap(struct harness_mail_env *env);
+
+/* Logs env->imap out, stops the gateway (its exit status is the result)
+ * and Dovecot. */
 int harness_mail_env_stop(struct harness_mail_env *env);
 
 /* method({"accountId": env's, <args_fmt members>}) as demo; the response's

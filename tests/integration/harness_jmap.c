@@ -160,9 +160,18 @@ int harness_mail_env_start(struct harness_mail_env *env)
     return env->account_id != NULL ? 0 : -1;
 }
 
+int harness_mail_env_start_imap(struct harness_mail_env *env)
+{
+    if (harness_mail_env_start(env) != 0)
+        return -1;
+    env->imap = harness_imap_login(demo_dovecot_imap_port(env->dovecot), "demo", "demo");
+    return env->imap != NULL ? 0 : -1;
+}
+
 int harness_mail_env_stop(struct harness_mail_env *env)
 {
     int rc = 0;
+    harness_imap_logout(&env->imap);
     if (env->gw != NULL && env->gw->pid > 0)
         rc = harness_gateway_stop(env->gw);
     harness_gateway_free(&env->gw);
