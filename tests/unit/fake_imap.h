@@ -31,6 +31,8 @@
 
 #include <openssl/evp.h>
 
+#include "backend.h"
+
 enum fake_imap_script {
     FAKE_IMAP_SILENT,            /* accepts, never sends a greeting */
     FAKE_IMAP_HANG_ON_LOGIN,     /* greets, answers CAPABILITY, never answers LOGIN */
@@ -281,6 +283,22 @@ static inline unsigned fake_imap_accepted(struct fake_imap *f)
     while ((r = read(f->accept_pipe, buf, sizeof(buf))) > 0)
         f->accepted += (unsigned)r;
     return f->accepted;
+}
+
+/* An IMAP backend logged in as test / secret to the fake on port (plain
+ * TCP, connect timeout 3 s); fails the test otherwise. Needs cmocka.h
+ * included first. */
+static inline struct mail_backend *fake_imap_connect(uint16_t port, unsigned command_timeout_ms)
+{
+    struct backend_endpoint ep = { .host = "127.0.0.1", .port = port, .tls = GW_TLS_NONE,
+                                   .connect_timeout_ms = 3000,
+                                   .command_timeout_ms = command_timeout_ms };
+    struct backend_credentials cred = { "test", "secret" };
+    struct mail_backend *b = NULL;
+    struct gw_error err = { 0 };
+    if (backend_imap_open(&ep, &cred, &b, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    return b;
 }
 
 static inline void fake_imap_stop(struct fake_imap *f)

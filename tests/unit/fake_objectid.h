@@ -338,14 +338,7 @@ static inline void sync_now(struct mail_store *ms, struct mail_backend *b)
 
 static inline struct mail_backend *connect_fake(void)
 {
-    struct backend_endpoint ep = { .host = "127.0.0.1", .port = server.port, .tls = GW_TLS_NONE,
-                                   .connect_timeout_ms = 3000, .command_timeout_ms = 3000 };
-    struct backend_credentials cred = { "test", "secret" };
-    struct mail_backend *b = NULL;
-    struct gw_error err = { 0 };
-    if (backend_imap_open(&ep, &cred, &b, &err) != 0)
-        fail_msg("open: %s", err.msg);
-    return b;
+    return fake_imap_connect(server.port, 3000);
 }
 
 static inline int fake_objectid_setup(void **state)

@@ -50,10 +50,7 @@ static void test_multisearch_backend(void **unused)
     /* A server without MULTISEARCH is never sent ESEARCH IN. */
     struct fake_imap plain;
     assert_int_equal(fake_imap_start(&plain, FAKE_IMAP_GOOD_LOGIN), 0);
-    struct backend_endpoint ep = { .host = "127.0.0.1", .port = plain.port, .tls = GW_TLS_NONE,
-                                   .connect_timeout_ms = 3000, .command_timeout_ms = 3000 };
-    struct backend_credentials cred = { "test", "secret" };
-    assert_int_equal(backend_imap_open(&ep, &cred, &b, &err), 0);
+    b = fake_imap_connect(plain.port, 3000);
     got[0] = '\0';
     assert_int_equal(backend_multi_search(b, NULL, 0, &crit, collect_answer, got, &err), -1);
     assert_int_equal(err.code, GW_ERR_INVALID);
