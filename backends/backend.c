@@ -125,6 +125,19 @@ int backend_uid_search(struct mail_backend *b, const struct backend_search *crit
     return b->v->uid_search(b, criteria, uids, n, err);
 }
 
+int backend_multi_search(struct mail_backend *b, const char *const *names_raw, size_t n_names,
+                         const struct backend_search *criteria, backend_multi_search_fn fn,
+                         void *ctx, struct gw_error *err)
+{
+    if (read_ready(b, b != NULL && b->v->multi_search != NULL, "multisearch", err) < 0)
+        return -1;
+    if (criteria == NULL || fn == NULL || (n_names != 0 && names_raw == NULL))
+        return gw_error_set(err, GW_ERR_INVALID, "multisearch: bad request");
+    if (!backend_has_capability(b, "MULTISEARCH"))
+        return gw_error_set(err, GW_ERR_INVALID, "multisearch: server has no MULTISEARCH");
+    return b->v->multi_search(b, names_raw, n_names, criteria, fn, ctx, err);
+}
+
 int backend_uid_sort(struct mail_backend *b, const struct backend_sort_key *keys, size_t n_keys,
                      const struct backend_search *criteria, uint32_t **uids, size_t *n,
                      struct gw_error *err)

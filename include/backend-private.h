@@ -37,6 +37,9 @@ struct mail_backend_vtable {
                            backend_summary_fn fn, void *ctx, struct gw_error *err);
     int (*uid_search)(struct mail_backend *b, const struct backend_search *criteria,
                       uint32_t **uids, size_t *n, struct gw_error *err);
+    int (*multi_search)(struct mail_backend *b, const char *const *names_raw, size_t n_names,
+                        const struct backend_search *criteria, backend_multi_search_fn fn,
+                        void *ctx, struct gw_error *err);
     int (*uid_sort)(struct mail_backend *b, const struct backend_sort_key *keys, size_t n_keys,
                     const struct backend_search *criteria, uint32_t **uids, size_t *n,
                     struct gw_error *err);

@@ -296,6 +296,22 @@ struct backend_search {
 int backend_uid_search(struct mail_backend *b, const struct backend_search *criteria,
                        uint32_t **uids, size_t *n, struct gw_error *err);
 
+/* One mailbox's answer to backend_multi_search(), all borrowed for the
+ * call: name_raw as the server wrote it (the form LIST gives), the
+ * mailbox's UIDVALIDITY (0 when the server left it out) and the matching
+ * uids, ascending (n may be 0). Returning -1 (with err) stops delivery. */
+typedef int (*backend_multi_search_fn)(void *ctx, const char *name_raw, uint32_t uidvalidity,
+                                       const uint32_t *uids, size_t n, struct gw_error *err);
+
+/* One ESEARCH IN (...) of RFC 7377 (needs MULTISEARCH: else GW_ERR_INVALID)
+ * searching criteria in every mailbox of names_raw (raw names as listed;
+ * NULL with n_names 0: IN (personal)) without selecting any; the selected
+ * mailbox, if any, stays selected. fn is called once per mailbox the
+ * server reports (one with no match may be left out). */
+int backend_multi_search(struct mail_backend *b, const char *const *names_raw, size_t n_names,
+                         const struct backend_search *criteria, backend_multi_search_fn fn,
+                         void *ctx, struct gw_error *err);
+
 enum backend_sort_key_type {
     BACKEND_SORT_ARRIVAL, BACKEND_SORT_DATE, BACKEND_SORT_SIZE, BACKEND_SORT_SUBJECT,
     BACKEND_SORT_FROM, BACKEND_SORT_TO, BACKEND_SORT_CC,

@@ -91,6 +91,8 @@ void mail_store_changes_clear(struct mail_store_changes *c);
 struct mail_store_mailbox {
     char *id, *name, *parent_id, *role; /* parent_id/role NULL when none */
     char *name_raw;                         /* the IMAP name, for backend_select() */
+    uint32_t uidvalidity;                   /* the epoch of the cached uids (0: none
+                                             * cached yet), to trust a uid answer */
     int subscribed;
     uint32_t total_emails, unread_emails;   /* unread: neither $seen nor $draft */
     uint32_t total_threads, unread_threads; /* RFC 8621 §2 */

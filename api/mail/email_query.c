@@ -2,7 +2,7 @@
  * §4.5). Conditions the cache can answer (mailboxes, dates, sizes,
  * keywords, attachments, subject) are evaluated in C over the cached
  * Emails; the text conditions that need the message (text, body, from, to,
- * cc, bcc, header) are pushed down to IMAP SEARCH in each mailbox in scope
+ * cc, bcc, header) are pushed down to IMAP SEARCH (email_query_search.c)
  * and their answers joined in by Email id. */
 #define _GNU_SOURCE 1 /* qsort_r, strcasestr, timegm */
 #include <stdlib.h>
@@ -101,136 +101,6 @@ json_t *email_query_check_condition(void *ctx, json_t *cond)
     return NULL;
 }
 
-/* ---- IMAP side of text conditions ---------------------------------- */
-
-/* Whether a condition needs the server (the subject is in the cache). */
-static bool needs_search(const char *key)
-{
-    return strcmp(key, "header") == 0 ||
-           (is_one_of(key, text_conditions) && strcmp(key, "subject") != 0);
-}
-
-static bool tree_needs_search(json_t *f, int depth)
-{
-    if (f == NULL || depth > 40)
-        return false;
-    json_t *conditions = json_object_get(f, "conditions");
-    if (json_object_get(f, "operator") != NULL) {
-        size_t i;
-        json_t *c;
-        json_array_foreach(conditions, i, c)
-            if (tree_needs_search(c, depth + 1))
-                return true;
-        return false;
-    }
-    const char *key;
-    json_t *v;
-    json_object_foreach(f, key, v)
-        if (needs_search(key))
-            return true;
-    return false;
-}
-
-/* The IMAP search of one text condition (all borrowed from cond). */
-static void to_search(const char *key, json_t *v, struct backend_search *s)
-{
-    static const struct { const char *key; enum backend_search_op op; } ops[] = {
-        { "text", BACKEND_SEARCH_TEXT }, { "from", BACKEND_SEARCH_FROM },
-        { "to", BACKEND_SEARCH_TO }, { "cc", BACKEND_SEARCH_CC }, { "bcc", BACKEND_SEARCH_BCC },
-        { "body", BACKEND_SEARCH_BODY },
-    };
-    memset(s, 0, sizeof(*s));
-    if (strcmp(key, "header") == 0) {
-        s->op = BACKEND_SEARCH_HEADER;
-        s->header_name = json_string_value(json_array_get(v, 0));
-        s->text = json_array_size(v) > 1 ? json_string_value(json_array_get(v, 1)) : "";
-        return;
-    }
-    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-        if (strcmp(key, ops[i].key) == 0)
-            s->op = ops[i].op;
-    s->text = json_string_value(v);
-}
-
-static int cmp_id(const void *a, const void *b)
-{
-    return strcmp((const char *)a, (const char *)b);
-}
-
-/* Runs every text condition of the tree in each mailbox of scope, adding
- * the matching Email ids to q->hits (one sorted set per condition). */
-static json_t *search_tree(struct email_query *q, json_t *f, int depth)
-{
-    if (f == NULL || depth > 40)
-        return NULL;
-    if (json_object_get(f, "operator") != NULL) {
-        size_t i;
-        json_t *c;
-        json_array_foreach(json_object_get(f, "conditions"), i, c) {
-            json_t *e = search_tree(q, c, depth + 1);
-            if (e != NULL)
-                return e;
-        }
-        return NULL;
-    }
-    const char *key;
-    json_t *v;
-    json_object_foreach(f, key, v) {
-        if (!needs_search(key))
-            continue;
-        if (q->n_hits == EMAIL_QUERY_MAX_SEARCHES)
-            return jmap_error_invalid_arguments("filter", "too many text conditions");
-        struct email_query_hits *h = &q->hits[q->n_hits++];
-        h->condition = v;
-        struct backend_search s;
-        to_search(key, v, &s);
-        for (size_t mb = 0; mb < q->mailboxes->n; mb++) {
-            const struct mail_store_mailbox *box = &q->mailboxes->v[mb];
-            if (q->scope != NULL && strcmp(box->id, q->scope) != 0)
-                continue;
-            struct backend_select_req req = { .name_raw = box->name_raw, .read_only = true };
-            struct backend_selected *sel = NULL;
-            struct gw_error err = { 0 };
-            uint32_t *uids = NULL;
-            size_t n = 0;
-            if (backend_select(q->backend, &req, &sel, &err) < 0) {
-                if (err.code == GW_ERR_NOTFOUND)
-                    continue;   /* gone since the sync: nothing to find there */
-                return jmap_error_from_gw(&err);
-            }
-            backend_selected_free(&sel);
-            if (backend_uid_search(q->backend, &s, &uids, &n, &err) < 0)
-                return jmap_error_from_gw(&err);
-            char (*ids)[MAIL_STORE_ID_MAX] = n > 0 ? calloc(n, sizeof(*ids)) : NULL;
-            char (*grown)[MAIL_STORE_ID_MAX] =
-                n > 0 ? realloc(h->ids, (h->n + n) * sizeof(*h->ids)) : h->ids;
-            if (n > 0 && (ids == NULL || grown == NULL)) {
-                free(ids);
-                free(uids);
-                if (grown != NULL)
-                    h->ids = grown;
-                return jmap_error_new("serverFail", "out of memory");
-            }
-            h->ids = grown;
-            if (n > 0 &&
-                mail_store_emails_by_uid(q->m->ms, q->m->account_id, box->id, uids, n, ids,
-                                         &err) < 0) {
-                free(ids);
-                free(uids);
-                return jmap_error_from_gw(&err);
-            }
-            for (size_t i = 0; i < n; i++)
-                if (ids[i][0] != '\0')
-                    memcpy(h->ids[h->n++], ids[i], MAIL_STORE_ID_MAX);
-            free(ids);
-            free(uids);
-        }
-        if (h->n > 1)
-            qsort(h->ids, h->n, sizeof(*h->ids), cmp_id);
-    }
-    return NULL;
-}
-
 /* ---- Evaluating ------------------------------------------------------ */
 
 static bool has_keyword(const struct mail_store_email *e, const char *k)
@@ -317,12 +187,8 @@ static bool match_condition(void *ctx, json_t *cond, const void *item)
             ok = e->has_attachment == json_is_true(v);
         } else if (strcmp(key, "subject") == 0) {
             ok = strcasestr(e->subject, s) != NULL;
-        } else if (needs_search(key)) {
-            ok = false;
-            for (size_t i = 0; i < q->n_hits; i++)
-                if (q->hits[i].condition == v && q->hits[i].n > 0)  /* no hits: ids NULL */
-                    ok = bsearch(e->id, q->hits[i].ids, q->hits[i].n, sizeof(*q->hits[i].ids),
-                                 cmp_id) != NULL;
+        } else if (email_query_needs_search(key)) {
+            ok = email_query_hit(q, v, e->id);
         }
         if (!ok)
             return false;
@@ -559,11 +425,8 @@ json_t *email_query_run(struct email_query *q, json_t *filter, json_t *sort, boo
             return jmap_error_from_gw(&err);
         threads_from = q->all;
     }
-    if (tree_needs_search(filter, 0)) {
-        if ((error = jmap_mail_backend_acquire(q->m, &q->backend)) != NULL ||
-            (error = search_tree(q, filter, 0)) != NULL)
-            return error;
-        jmap_mail_backend_release(q->m, &q->backend);
-    }
+    if (email_query_tree_needs_search(filter, 0) &&
+        (error = email_query_search(q, filter)) != NULL)
+        return error;
     return email_query_evaluate(q, filter, collapse, threads_from);
 }

@@ -73,6 +73,24 @@ json_t *email_query_diff(const char (*old)[MAIL_STORE_ID_MAX], size_t n_old,
                          const char (*now)[MAIL_STORE_ID_MAX], size_t n_now,
                          uint64_t max_changes, json_t **removed, json_t **added);
 
+/* The IMAP side (email_query_search.c). Whether condition key needs the
+ * server (the subject is answered from the cache); whether any condition
+ * of filter f does. */
+bool email_query_needs_search(const char *key);
+bool email_query_tree_needs_search(json_t *f, int depth);
+
+/* Runs every text condition of filter on the server over the mailboxes in
+ * scope (q->mailboxes read, q->scope set), filling q->hits, on a
+ * connection taken from the account's pool for the call. NULL or a method
+ * error. */
+json_t *email_query_search(struct email_query *q, json_t *filter);
+/* The same on the connection q->backend the caller holds (and releases). */
+json_t *email_query_search_on(struct email_query *q, json_t *filter);
+
+/* Whether the Email email_id matched the text condition (its value,
+ * borrowed from the filter) in q->hits. */
+bool email_query_hit(const struct email_query *q, json_t *condition, const char *email_id);
+
 /* The jmap_filter_check_fn of Email FilterConditions (§4.4.1). */
 json_t *email_query_check_condition(void *ctx, json_t *condition);
 

@@ -76,6 +76,17 @@ static bool decode_run(const char *in, size_t len, struct imap_bytes *out, bool 
     return high == 0 && nbits < 6 && bits == 0;
 }
 
+/* The converted text as a NUL-terminated string handed to the caller
+ * ("" for empty input), or NULL (out freed) when conversion failed. */
+static char *finish(struct imap_bytes *out, bool fail)
+{
+    if (fail || imap_bytes_append(out, "", 0) < 0) {
+        imap_bytes_free(out);
+        return NULL;
+    }
+    return out->data != NULL ? out->data : strdup("");
+}
+
 char *imap_mutf7_decode(const char *in, size_t len)
 {
     struct imap_bytes out = { 0 };
@@ -98,11 +109,7 @@ char *imap_mutf7_decode(const char *in, size_t len)
             goto bad;
         i += run + 1;
     }
-    if (fail || imap_bytes_append(&out, "", 0) < 0)
-        goto bad;
-    if (out.data == NULL)
-        return strdup("");
-    return out.data;
+    return finish(&out, fail);
 bad:
     imap_bytes_free(&out);
     return NULL;
@@ -173,11 +180,7 @@ char *imap_mutf7_encode(const char *in, size_t len)
         if (!fail)
             fail = imap_bytes_append(&out, "-", 1) < 0;
     }
-    if (fail || imap_bytes_append(&out, "", 0) < 0)
-        goto bad;
-    if (out.data == NULL)
-        return strdup("");
-    return out.data;
+    return finish(&out, fail);
 bad:
     imap_bytes_free(&out);
     return NULL;

@@ -28,6 +28,7 @@ static const struct mail_backend_vtable imap_vtable = {
     .fetch_summaries = imap_fetch_summaries,
     .uid_search = imap_uid_search,
     .uid_sort = imap_uid_sort,
+    .multi_search = imap_multi_search,
     .fetch_part = imap_fetch_part,
 };
 

@@ -17,6 +17,9 @@ int imap_uid_search(struct mail_backend *b, const struct backend_search *criteri
 int imap_uid_sort(struct mail_backend *b, const struct backend_sort_key *keys, size_t n_keys,
                   const struct backend_search *criteria, uint32_t **uids, size_t *n,
                   struct gw_error *err);
+int imap_multi_search(struct mail_backend *b, const char *const *names_raw, size_t n_names,
+                      const struct backend_search *criteria, backend_multi_search_fn fn, void *ctx,
+                      struct gw_error *err);
 int imap_fetch_part(struct mail_backend *b, uint32_t uid, const char *part, uint64_t offset,
                     size_t max_len, bool decode, struct backend_part_data **out,
                     struct gw_error *err);

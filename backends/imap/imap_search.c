@@ -1,7 +1,9 @@
-/* imap_search.c - backend_uid_search() and backend_uid_sort() for IMAP:
- * the neutral condition tree written as an IMAP search program (user text
- * always as a string or literal, never spliced raw), answered by ESEARCH
- * (RFC 4731) when offered, else by SEARCH, and UID SORT (RFC 5256). */
+/* imap_search.c - backend_uid_search(), backend_multi_search() and
+ * backend_uid_sort() for IMAP: the neutral condition tree written as an
+ * IMAP search program (user text always as a string or literal, never
+ * spliced raw), answered by ESEARCH (RFC 4731) when offered, else by
+ * SEARCH; ESEARCH IN (...) across mailboxes (RFC 7377 MULTISEARCH); UID
+ * SORT (RFC 5256). */
 #include "imap_read.h"
 
 #include <stdlib.h>
@@ -191,6 +193,31 @@ static int result_add(struct result *r, uint32_t uid)
     return 0;
 }
 
+/* Adds the uids of the ALL item among v[from..n) of an ESEARCH answer. */
+static int add_esearch_all(struct result *r, const struct imap_value *v, size_t from, size_t n,
+                           struct gw_error *err)
+{
+    for (size_t i = from; i + 1 < n; i++) {
+        if (!imap_value_is(&v[i], "ALL"))
+            continue;
+        const struct imap_value *set = &v[i + 1];
+        uint32_t *uids = NULL;
+        size_t n_uids = 0;
+        if (set->type != IMAP_V_ATOM ||
+            imap_uidset_parse(set->s, set->len, SEARCH_MAX_RESULTS, &uids, &n_uids) < 0)
+            return gw_error_set(err, GW_ERR_PROTOCOL, "ESEARCH: malformed ALL");
+        for (size_t k = 0; k < n_uids; k++) {
+            if (result_add(r, uids[k]) < 0) {
+                free(uids);
+                return gw_error_set(err, GW_ERR_LIMIT, "SEARCH: too many results");
+            }
+        }
+        free(uids);
+        i++;
+    }
+    return 0;
+}
+
 /* "* SEARCH 1 2 3", "* SORT 3 1 2", "* ESEARCH (TAG "x") UID ALL 1:3,7" */
 static int on_result(void *ctx, const struct imap_untagged *u, struct gw_error *err)
 {
@@ -207,25 +234,7 @@ static int on_result(void *ctx, const struct imap_untagged *u, struct gw_error *
     }
     if (!imap_value_is(&u->v[0], "ESEARCH"))
         return 0;
-    for (size_t i = 1; i + 1 < u->n; i++) {
-        if (!imap_value_is(&u->v[i], "ALL"))
-            continue;
-        const struct imap_value *set = &u->v[i + 1];
-        uint32_t *uids = NULL;
-        size_t n = 0;
-        if (set->type != IMAP_V_ATOM ||
-            imap_uidset_parse(set->s, set->len, SEARCH_MAX_RESULTS, &uids, &n) < 0)
-            return gw_error_set(err, GW_ERR_PROTOCOL, "ESEARCH: malformed ALL");
-        for (size_t k = 0; k < n; k++) {
-            if (result_add(r, uids[k]) < 0) {
-                free(uids);
-                return gw_error_set(err, GW_ERR_LIMIT, "SEARCH: too many results");
-            }
-        }
-        free(uids);
-        i++;
-    }
-    return 0;
+    return add_esearch_all(r, u->v, 1, u->n, err);
 }
 
 /* Runs c and hands the collected uids to the caller. */
@@ -264,6 +273,77 @@ int imap_uid_search(struct mail_backend *b, const struct backend_search *criteri
     if (*n > 1)     /* SEARCH lists in any order; ESEARCH sets are sorted */
         qsort(*uids, *n, sizeof(**uids), imap_cmp_u32);
     return 0;
+}
+
+struct multi {
+    const char *tag;
+    backend_multi_search_fn fn;
+    void *ctx;
+};
+
+/* "* ESEARCH (TAG "J4" MAILBOX "INBOX" UIDVALIDITY 7) UID ALL 1:3,7": one
+ * per mailbox. An answer with another TAG (or no MAILBOX) is not ours. */
+static int on_multi(void *ctx, const struct imap_untagged *u, struct gw_error *err)
+{
+    struct multi *m = ctx;
+    if (!imap_value_is(&u->v[0], "ESEARCH") || u->n < 2 || u->v[1].type != IMAP_V_LIST)
+        return 0;
+    const struct imap_value *corr = u->v[1].items;
+    size_t n_corr = u->v[1].n;
+    const char *tag = NULL, *mailbox = NULL;
+    uint32_t uidvalidity = 0;
+    for (size_t i = 0; i + 1 < n_corr; i += 2) {
+        const struct imap_value *val = &corr[i + 1];
+        bool text = val->type == IMAP_V_STRING || val->type == IMAP_V_ATOM;
+        if (imap_value_is(&corr[i], "TAG") && text)
+            tag = val->s;
+        else if (imap_value_is(&corr[i], "MAILBOX") && text)
+            mailbox = val->s;
+        else if (imap_value_is(&corr[i], "UIDVALIDITY") && !imap_value_u32(val, &uidvalidity))
+            return gw_error_set(err, GW_ERR_PROTOCOL, "ESEARCH: malformed UIDVALIDITY");
+    }
+    if (mailbox == NULL || (tag != NULL && strcmp(tag, m->tag) != 0))
+        return 0;
+    struct result r = { 0 };
+    int ret = add_esearch_all(&r, u->v, 2, u->n, err);
+    if (ret == 0 && r.n > 1)
+        qsort(r.v, r.n, sizeof(*r.v), imap_cmp_u32);
+    if (ret == 0)
+        ret = m->fn(m->ctx, mailbox, uidvalidity, r.v, r.n, err);
+    free(r.v);
+    return ret;
+}
+
+int imap_multi_search(struct mail_backend *b, const char *const *names_raw, size_t n_names,
+                      const struct backend_search *criteria, backend_multi_search_fn fn, void *ctx,
+                      struct gw_error *err)
+{
+    struct imap_backend *ib = imap_backend_from(b);
+    struct imap_cmd c;
+    imap_cmd_init(&c, ib);
+    /* Results of MULTISEARCH are always UIDs (RFC 7377 §2). */
+    imap_cmd_add(&c, "ESEARCH IN (");
+    if (n_names == 0) {
+        imap_cmd_add(&c, "personal");
+    } else {
+        imap_cmd_add(&c, "mailboxes (");
+        for (size_t i = 0; i < n_names; i++) {
+            if (i != 0)
+                imap_cmd_add(&c, " ");
+            imap_cmd_add_mailbox(&c, names_raw[i]);
+        }
+        imap_cmd_add(&c, ")");
+    }
+    imap_cmd_add(&c, ") RETURN (ALL) ");
+    if (tree_8bit(criteria, 0))
+        imap_cmd_add(&c, "CHARSET UTF-8 ");
+    int ret = add_criteria(&c, criteria, 0, err);
+    if (ret == 0) {
+        struct multi m = { .tag = c.tag, .fn = fn, .ctx = ctx };
+        ret = imap_wire_run(ib, &c, "ESEARCH", 0, on_multi, &m, err);
+    }
+    imap_cmd_free(&c);
+    return ret;
 }
 
 int imap_uid_sort(struct mail_backend *b, const struct backend_sort_key *keys, size_t n_keys,

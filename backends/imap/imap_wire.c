@@ -328,6 +328,7 @@ int imap_wire_run(struct imap_backend *ib, struct imap_cmd *c, const char *what,
         return gw_error_set(err, GW_ERR_UNAVAILABLE, "connection is no longer usable");
     if (snprintf(rs.tag, sizeof(rs.tag), "J%u", ++ib->wire_tag) >= (int)sizeof(rs.tag))
         abort();    /* an unsigned always fits: a broken invariant */
+    memcpy(c->tag, rs.tag, sizeof(c->tag));
 
     imap_cmd_begin(ib);
     if (write_all(ib, rs.tag, strlen(rs.tag)) < 0 || write_all(ib, " ", 1) < 0)

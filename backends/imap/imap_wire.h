@@ -83,6 +83,8 @@ struct imap_cmd {
                              * COPYUID, APPENDUID, MODIFIED) to the callback,
                              * with tagged set */
     char tagged_code[32];   /* out: the tagged OK's response code name, or "" */
+    char tag[16];           /* out: the tag, set before the command is sent (an
+                             * ESEARCH names its command by it) */
 };
 
 /* Starts a command for ib's session (knows its LITERAL+ capability). */

@@ -38,7 +38,7 @@ static const char *const sql_list =
     /* Counts of the cache once it holds the mailbox; IMAP's before. */
     " CASE WHEN synced_uidvalidity = uidvalidity THEN jmap_total ELSE total END,"
     " CASE WHEN synced_uidvalidity = uidvalidity THEN jmap_unread ELSE unseen END,"
-    " total_threads, unread_threads, name_raw, rights"
+    " total_threads, unread_threads, name_raw, rights, synced_uidvalidity"
     " FROM mailboxes WHERE account_id = ?1 AND destroyed_modseq IS NULL ORDER BY name_utf8";
 static const char *const sql_state =
     "SELECT CASE ?2 WHEN 0 THEN mailbox_state WHEN 1 THEN email_state ELSE thread_state END,"

@@ -2,17 +2,14 @@
  * mail_store_sync.c fetched in one transaction under the store lock, one
  * account modseq step when anything changed (include/mail_store.h has the
  * rules for ids and threads). */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "jmap_message.h"
-#include "jmap_mime.h"
 #include "jmap_text.h"
+#include "mail_store_apply.h"
 #include "mail_store_backfill.h"
-#include "mail_store_identity.h"
 #include "mail_store_sync_internal.h"
 
 /* Temp tables (this connection only) collect the Emails and Threads a
@@ -35,30 +32,12 @@ static const char *const sql_drop_uid =
 static const char *const sql_set_flags =
     "UPDATE email_locations SET flags = ?4"
     " WHERE account_id = ?1 AND mailbox_id = ?2 AND uid = ?3 AND flags != ?4";
-static const char *const sql_thread_of_key =
-    "SELECT k.thread_id, t.created_modseq FROM thread_keys k JOIN threads t"
-    " ON t.account_id = k.account_id AND t.thread_id = k.thread_id"
-    " WHERE k.account_id = ?1 AND k.message_id = ?2 AND t.destroyed_modseq IS NULL";
-static const char *const sql_new_thread =
-    "INSERT INTO threads(account_id, thread_id, created_modseq, updated_modseq)"
-    " VALUES (?1, ?2, ?3, ?3)";
-static const char *const sql_key =
-    "INSERT INTO thread_keys(account_id, message_id, thread_id) VALUES (?1, ?2, ?3)"
-    " ON CONFLICT(account_id, message_id) DO UPDATE SET thread_id = excluded.thread_id"
-    " WHERE NOT EXISTS (SELECT 1 FROM threads t WHERE t.account_id = thread_keys.account_id"
-    "   AND t.thread_id = thread_keys.thread_id AND t.destroyed_modseq IS NULL)";
-static const char *const sql_new_email =
-    "INSERT INTO emails(account_id, email_id, guid, thread_id, size, received_at, sent_utc,"
-    " subject, message_id, has_attachment, preview, headers, from_sort, to_sort, cc_sort,"
-    " keywords, created_modseq, updated_modseq, emailid)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ' ', ?16,"
-    " CASE WHEN ?17 THEN 0 ELSE ?16 END, ?18)";
 static const char *const sql_location =
     "INSERT OR REPLACE INTO email_locations(account_id, email_id, mailbox_id, uidvalidity, uid,"
     " flags, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 static const char *const sql_touch_email =
     "INSERT OR IGNORE INTO temp.sync_emails VALUES (?1)";
-static const char *const sql_touch_thread =
+const char *const mail_apply_sql_touch_thread =
     "INSERT OR IGNORE INTO temp.sync_threads VALUES (?1)";
 static const char *const sql_mark_synced =
     "UPDATE mailboxes SET synced_uidvalidity = ?3, synced_uidnext = ?4, synced_highestmodseq = ?5"
@@ -122,28 +101,14 @@ static const char *const sql_bump =
     " mailbox_state = CASE WHEN ?5 THEN ?2 ELSE mailbox_state END"
     " WHERE account_id = ?1";
 
-struct apply {
-    struct mail_store *ms;
-    const char *account_id;
-    uint64_t modseq;            /* the step this sync writes */
-    /* A backfill batch (mail_store_backfill.h): what it creates existed
-     * before the states given out, so it is stamped with the base modseq
-     * of the first batch and moves no state. */
-    bool backfill;
-    uint64_t created_modseq;    /* modseq, or the base of a backfill */
-    bool emails_changed, threads_changed;
-    struct mail_identity idn;
-    struct gw_error *err;
-};
-
-static int fail(struct apply *a, const char *what)
+int mail_apply_fail(struct mail_apply *a, const char *what)
 {
     return mail_store_db_fail(a->ms, a->err, what);
 }
 
 /* Prepares sql, binds the account as ?1 and text args as ?2.. (NULL ends
  * them). NULL with err set on failure. */
-static sqlite3_stmt *stmt(struct apply *a, const char *sql)
+sqlite3_stmt *mail_apply_stmt(struct mail_apply *a, const char *sql)
 {
     sqlite3_stmt *st = mail_store_stmt(a->ms, sql, a->err);
     if (st != NULL)
@@ -152,32 +117,32 @@ static sqlite3_stmt *stmt(struct apply *a, const char *sql)
 }
 
 /* Steps a statement that returns no rows; -1 with err. */
-static int run(struct apply *a, sqlite3_stmt *st, const char *what)
+int mail_apply_run(struct mail_apply *a, sqlite3_stmt *st, const char *what)
 {
     if (st == NULL)
         return -1;
     int step = sqlite3_step(st);
     sqlite3_reset(st);
-    return step == SQLITE_DONE ? 0 : fail(a, what);
+    return step == SQLITE_DONE ? 0 : mail_apply_fail(a, what);
 }
 
-static int touch(struct apply *a, const char *sql, const char *id)
+int mail_apply_touch(struct mail_apply *a, const char *sql, const char *id)
 {
     sqlite3_stmt *st = mail_store_stmt(a->ms, sql, a->err);
     if (st == NULL)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    return run(a, st, "touch");
+    return mail_apply_run(a, st, "touch");
 }
 
-static int uid_op(struct apply *a, const char *sql, const char *box, uint32_t uid)
+static int uid_op(struct mail_apply *a, const char *sql, const char *box, uint32_t uid)
 {
-    sqlite3_stmt *st = stmt(a, sql);
+    sqlite3_stmt *st = mail_apply_stmt(a, sql);
     if (st == NULL)
         return -1;
     sqlite3_bind_text(st, 2, box, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, uid);
-    return run(a, st, "location");
+    return mail_apply_run(a, st, "location");
 }
 
 /* " \Seen foo " : the flags joined, with a space at both ends. NULL with
@@ -266,222 +231,7 @@ out:
     return out;
 }
 
-/* ---- New messages ----------------------------------------------------- */
-
-/* RFC 8621 hasAttachment as the BODYSTRUCTURE shows it: a part marked
- * attachment, or a non-text leaf not marked inline. */
-static bool has_attachment(const struct backend_mime_part *p, int depth)
-{
-    if (p == NULL || depth > 64)
-        return false;
-    bool multipart = p->type != NULL && strcasecmp(p->type, "multipart") == 0;
-    if (!multipart && p->n_children == 0) {
-        if (p->disposition != NULL && strcasecmp(p->disposition, "attachment") == 0)
-            return true;
-        bool inline_ = p->disposition != NULL && strcasecmp(p->disposition, "inline") == 0;
-        return !inline_ && p->type != NULL && strcasecmp(p->type, "text") != 0;
-    }
-    if (!multipart && p->disposition != NULL && strcasecmp(p->disposition, "attachment") == 0)
-        return true;    /* an attached message */
-    for (size_t i = 0; i < p->n_children; i++)
-        if (has_attachment(&p->children[i], depth + 1))
-            return true;
-    return false;
-}
-
-/* What the cache keeps of a new message's header fields. */
-struct header_facts {
-    char *subject;
-    long long sent_utc;
-    char *from_sort, *to_sort, *cc_sort;
-    json_t *message_ids;    /* Message-ID, then References and In-Reply-To */
-    size_t n_own;           /* how many of message_ids are the Message-ID */
-};
-
-static const struct jmap_mime_field *field(const struct jmap_mime_field *f, size_t n,
-                                           const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (f[i].name_len == strlen(name) && strncasecmp(f[i].name, name, f[i].name_len) == 0)
-            return &f[i];
-    return NULL;
-}
-
-/* Display name, else address, of the first address; lower case ASCII. */
-static char *sort_key(const struct jmap_mime_field *f)
-{
-    json_t *list = f != NULL ? jmap_header_as_addresses(f->value, f->value_len) : NULL;
-    json_t *first = json_array_get(list, 0);
-    const char *name = json_string_value(json_object_get(first, "name"));
-    if (name == NULL || *name == '\0')
-        name = json_string_value(json_object_get(first, "email"));
-    char *out = strdup(name != NULL ? name : "");
-    json_decref(list);
-    for (char *p = out; p != NULL && *p != '\0'; p++)
-        *p = (char)tolower((unsigned char)*p);
-    return out;
-}
-
-static void append_ids(json_t *to, const struct jmap_mime_field *f)
-{
-    json_t *ids = f != NULL ? jmap_header_as_message_ids(f->value, f->value_len) : NULL;
-    if (json_is_array(ids))
-        json_array_extend(to, ids);
-    json_decref(ids);
-}
-
-static int header_facts(const struct backend_message_summary *m, struct header_facts *h,
-                        struct gw_error *err)
-{
-    struct jmap_mime_field *f = NULL;
-    size_t n = 0;
-    memset(h, 0, sizeof(*h));
-    if (m->headers != NULL && jmap_mime_fields_parse(m->headers, m->headers_len, &f, &n, err) < 0)
-        return -1;
-    const struct jmap_mime_field *subject = field(f, n, "Subject");
-    const struct jmap_mime_field *date = field(f, n, "Date");
-    h->subject = subject != NULL ? jmap_header_as_text(subject->value, subject->value_len)
-                                 : strdup("");
-    int offset = 0;
-    if (date == NULL || jmap_header_parse_date(date->value, date->value_len, &h->sent_utc,
-                                               &offset) != 0)
-        h->sent_utc = 0;
-    h->from_sort = sort_key(field(f, n, "From"));
-    h->to_sort = sort_key(field(f, n, "To"));
-    h->cc_sort = sort_key(field(f, n, "Cc"));
-    h->message_ids = json_array();
-    if (h->message_ids != NULL) {
-        append_ids(h->message_ids, field(f, n, "Message-ID"));
-        h->n_own = json_array_size(h->message_ids) > 0 ? 1 : 0;
-        while (json_array_size(h->message_ids) > h->n_own)  /* only the first is its own */
-            json_array_remove(h->message_ids, h->n_own);
-        append_ids(h->message_ids, field(f, n, "References"));
-        append_ids(h->message_ids, field(f, n, "In-Reply-To"));
-    }
-    free(f);
-    if (!h->subject || !h->from_sort || !h->to_sort || !h->cc_sort || !h->message_ids)
-        return gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
-    return 0;
-}
-
-static void header_facts_clear(struct header_facts *h)
-{
-    free(h->subject);
-    free(h->from_sort);
-    free(h->to_sort);
-    free(h->cc_sort);
-    json_decref(h->message_ids);
-}
-
-/* With a server THREADID, the thread mapped to it (or a new one mapped
- * to it). Otherwise the oldest live thread any of the message's ids
- * already belongs to, or a new one; then every id points at it unless it
- * names a live thread. */
-static int assign_thread(struct apply *a, const struct header_facts *h, const char *threadid,
-                         char thread[MAIL_STORE_ID_MAX])
-{
-    long long best_created = -1;
-    thread[0] = '\0';
-    size_t i;
-    json_t *v;
-    if (threadid != NULL && mail_identity_thread(&a->idn, threadid, thread, a->err) < 0)
-        return -1;
-    if (threadid != NULL && thread[0] != '\0') {
-        a->threads_changed = true;
-        return touch(a, sql_touch_thread, thread);
-    }
-    /* When the server threads, its id alone decides: no Message-ID keys
-     * (json_array_foreach over NULL runs no step). */
-    json_t *ids = threadid != NULL ? NULL : h->message_ids;
-    json_array_foreach(ids, i, v) {
-        sqlite3_stmt *st = stmt(a, sql_thread_of_key);
-        if (st == NULL)
-            return -1;
-        sqlite3_bind_text(st, 2, json_string_value(v), -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            long long created = sqlite3_column_int64(st, 1);
-            const char *id = (const char *)sqlite3_column_text(st, 0);
-            if (best_created < 0 || created < best_created ||
-                (created == best_created && strcmp(id, thread) < 0)) {
-                best_created = created;
-                snprintf(thread, MAIL_STORE_ID_MAX, "%s", id);
-            }
-        }
-        sqlite3_reset(st);
-        if (step != SQLITE_ROW && step != SQLITE_DONE)
-            return fail(a, "thread lookup");
-    }
-    if (thread[0] == '\0') {
-        if (mail_store_mint_id('T', thread, a->err) < 0)
-            return -1;
-        sqlite3_stmt *st = stmt(a, sql_new_thread);
-        if (st == NULL)
-            return -1;
-        sqlite3_bind_text(st, 2, thread, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)a->created_modseq);
-        if (run(a, st, "new thread") < 0)
-            return -1;
-        if (threadid != NULL && mail_identity_bind_thread(&a->idn, threadid, thread, a->err) < 0)
-            return -1;
-    }
-    json_array_foreach(ids, i, v) {
-        sqlite3_stmt *st = stmt(a, sql_key);
-        if (st == NULL)
-            return -1;
-        sqlite3_bind_text(st, 2, json_string_value(v), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, thread, -1, SQLITE_STATIC);
-        if (run(a, st, "thread key") < 0)
-            return -1;
-    }
-    a->threads_changed |= !a->backfill;
-    return touch(a, sql_touch_thread, thread);
-}
-
-static int insert_email(struct apply *a, const struct backend_message_summary *m,
-                        char id[MAIL_STORE_ID_MAX])
-{
-    struct header_facts h;
-    char thread[MAIL_STORE_ID_MAX];
-    int rc = -1;
-    if (header_facts(m, &h, a->err) < 0)
-        goto out;
-    if (mail_store_mint_id('E', id, a->err) < 0 ||
-        assign_thread(a, &h, m->threadid != NULL && *m->threadid ? m->threadid : NULL, thread) < 0)
-        goto out;
-    sqlite3_stmt *st = stmt(a, sql_new_email);
-    if (st == NULL)
-        goto out;
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    if (a->idn.use_guid && m->guid != NULL && *m->guid != '\0')
-        sqlite3_bind_text(st, 3, m->guid, -1, SQLITE_STATIC);
-    if (m->emailid != NULL && *m->emailid != '\0')
-        sqlite3_bind_text(st, 18, m->emailid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, thread, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)m->size);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)m->internaldate);
-    sqlite3_bind_int64(st, 7, h.sent_utc);
-    sqlite3_bind_text(st, 8, h.subject, -1, SQLITE_STATIC);
-    if (h.n_own > 0)
-        sqlite3_bind_text(st, 9, json_string_value(json_array_get(h.message_ids, 0)), -1,
-                          SQLITE_STATIC);
-    sqlite3_bind_int(st, 10, has_attachment(m->body, 0));
-    if (m->preview != NULL)
-        sqlite3_bind_text(st, 11, m->preview, -1, SQLITE_STATIC);
-    if (m->headers != NULL)
-        sqlite3_bind_blob(st, 12, m->headers, (int)m->headers_len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 13, h.from_sort, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 14, h.to_sort, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 15, h.cc_sort, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 16, (sqlite3_int64)a->created_modseq);
-    sqlite3_bind_int(st, 17, a->backfill);
-    rc = run(a, st, "new email");
-out:
-    header_facts_clear(&h);
-    return rc;
-}
-
-static int add_fresh(struct apply *a, const struct mail_sync_box *x,
+static int add_fresh(struct mail_apply *a, const struct mail_sync_box *x,
                      const struct backend_message_summary *m)
 {
     bool deleted = false;
@@ -498,9 +248,9 @@ static int add_fresh(struct apply *a, const struct mail_sync_box *x,
     }
     if (mail_identity_email(&a->idn, m, id, a->err) < 0)
         goto out;
-    if (id[0] == '\0' && insert_email(a, m, id) < 0)
+    if (id[0] == '\0' && mail_apply_insert_email(a, m, id) < 0)
         goto out;
-    sqlite3_stmt *st = stmt(a, sql_location);
+    sqlite3_stmt *st = mail_apply_stmt(a, sql_location);
     if (st == NULL)
         goto out;
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
@@ -509,7 +259,7 @@ static int add_fresh(struct apply *a, const struct mail_sync_box *x,
     sqlite3_bind_int64(st, 5, m->uid);
     sqlite3_bind_text(st, 6, flags, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)m->internaldate);
-    if (run(a, st, "new location") < 0 || touch(a, sql_touch_email, id) < 0)
+    if (mail_apply_run(a, st, "new location") < 0 || mail_apply_touch(a, sql_touch_email, id) < 0)
         goto out;
     rc = 0;
 out:
@@ -534,7 +284,7 @@ static bool uid_in(const uint32_t *v, size_t n, uint32_t uid)
     return false;
 }
 
-static int remove_uid(struct apply *a, const struct mail_sync_box *x, uint32_t uid)
+static int remove_uid(struct mail_apply *a, const struct mail_sync_box *x, uint32_t uid)
 {
     if (mail_identity_note_lost(&a->idn, x->id, uid, a->err) < 0 ||
         uid_op(a, sql_touch_uid, x->id, uid) < 0 || uid_op(a, sql_drop_uid, x->id, uid) < 0)
@@ -545,21 +295,21 @@ static int remove_uid(struct apply *a, const struct mail_sync_box *x, uint32_t u
 /* What left one mailbox, and flag changes. Every mailbox's losses come
  * before any mailbox's new messages, so a move is matched whichever of
  * its two mailboxes the sync saw first. */
-static int apply_box_losses(struct apply *a, const struct mail_sync_box *x)
+static int apply_box_losses(struct mail_apply *a, const struct mail_sync_box *x)
 {
     int valid = x->backfill_base != 0 ? mail_backfill_valid(a->ms, a->account_id, x, a->err) : 1;
     if (valid <= 0)
         return valid;   /* a batch for a mailbox reset or deleted meanwhile */
     if (x->uidvalidity_changed) {
-        sqlite3_stmt *st = stmt(a, sql_touch_box);
+        sqlite3_stmt *st = mail_apply_stmt(a, sql_touch_box);
         if (st != NULL)
             sqlite3_bind_text(st, 2, x->id, -1, SQLITE_STATIC);
-        if (run(a, st, "touch mailbox") < 0)
+        if (mail_apply_run(a, st, "touch mailbox") < 0)
             return -1;
-        st = stmt(a, sql_drop_box);
+        st = mail_apply_stmt(a, sql_drop_box);
         if (st != NULL)
             sqlite3_bind_text(st, 2, x->id, -1, SQLITE_STATIC);
-        if (run(a, st, "drop mailbox") < 0)
+        if (mail_apply_run(a, st, "drop mailbox") < 0)
             return -1;
     }
     for (size_t i = 0; i < x->n_known; i++)
@@ -577,13 +327,13 @@ static int apply_box_losses(struct apply *a, const struct mail_sync_box *x)
         if (deleted) {
             rc = remove_uid(a, x, c->uid);
         } else {
-            sqlite3_stmt *st = stmt(a, sql_set_flags);
+            sqlite3_stmt *st = mail_apply_stmt(a, sql_set_flags);
             if (st != NULL) {
                 sqlite3_bind_text(st, 2, x->id, -1, SQLITE_STATIC);
                 sqlite3_bind_int64(st, 3, c->uid);
                 sqlite3_bind_text(st, 4, flags, -1, SQLITE_STATIC);
             }
-            rc = run(a, st, "flags");
+            rc = mail_apply_run(a, st, "flags");
             if (rc == 0 && sqlite3_changes(a->ms->db) > 0)
                 rc = uid_op(a, sql_touch_uid, x->id, c->uid);
         }
@@ -594,7 +344,7 @@ static int apply_box_losses(struct apply *a, const struct mail_sync_box *x)
     return 0;
 }
 
-static int apply_box_fresh(struct apply *a, const struct mail_sync_box *x)
+static int apply_box_fresh(struct mail_apply *a, const struct mail_sync_box *x)
 {
     for (size_t i = 0; i < x->n_fresh; i++)
         if (add_fresh(a, x, x->fresh[i]) < 0)
@@ -603,23 +353,23 @@ static int apply_box_fresh(struct apply *a, const struct mail_sync_box *x)
         return -1;
     if (x->backfill_base != 0)
         return 0;   /* its SELECT is no news for the regular sync */
-    sqlite3_stmt *st = stmt(a, sql_mark_synced);
+    sqlite3_stmt *st = mail_apply_stmt(a, sql_mark_synced);
     if (st != NULL) {
         sqlite3_bind_text(st, 2, x->id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, x->uidvalidity);
         sqlite3_bind_int64(st, 4, x->uidnext);
         sqlite3_bind_int64(st, 5, (sqlite3_int64)x->highestmodseq);
     }
-    return run(a, st, "mark synced");
+    return mail_apply_run(a, st, "mark synced");
 }
 
 /* ---- After every mailbox ---------------------------------------------- */
 
 /* Touched Emails: new keywords and mailboxIds (stamped), or destroyed
  * when no location is left; their threads are re-stamped. */
-static int settle_emails(struct apply *a)
+static int settle_emails(struct mail_apply *a)
 {
-    if (run(a, stmt(a, sql_touch_orphans), "orphans") < 0)
+    if (mail_apply_run(a, mail_apply_stmt(a, sql_touch_orphans), "orphans") < 0)
         return -1;
     /* Collect first: the loop below writes to the tables it reads. */
     struct row {
@@ -630,7 +380,7 @@ static int settle_emails(struct apply *a)
     struct row *rows = NULL;
     size_t n = 0, cap = 0;
     int rc = -1, step;
-    sqlite3_stmt *st = stmt(a, sql_touched);
+    sqlite3_stmt *st = mail_apply_stmt(a, sql_touched);
     if (st == NULL)
         return -1;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -657,12 +407,12 @@ static int settle_emails(struct apply *a)
         if (step == SQLITE_ROW)
             gw_error_set(a->err, GW_ERR_NOMEM, "mail store: out of memory");
         else
-            fail(a, "touched emails");
+            mail_apply_fail(a, "touched emails");
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         struct row *r = &rows[i];
-        st = stmt(a, r->gone ? sql_destroy_email : sql_update_email);
+        st = mail_apply_stmt(a, r->gone ? sql_destroy_email : sql_update_email);
         if (st == NULL)
             goto out;
         sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
@@ -673,9 +423,9 @@ static int settle_emails(struct apply *a)
             sqlite3_bind_int64(st, 4,
                                (sqlite3_int64)(r->backfilled ? a->created_modseq : a->modseq));
         }
-        if (run(a, st, "settle email") < 0)
+        if (mail_apply_run(a, st, "settle email") < 0)
             goto out;
-        if (r->gone && touch(a, sql_touch_thread, r->thread) < 0)
+        if (r->gone && mail_apply_touch(a, mail_apply_sql_touch_thread, r->thread) < 0)
             goto out;
         a->emails_changed |= !r->backfilled;
         a->threads_changed |= r->gone;
@@ -691,21 +441,21 @@ out:
 int mail_store_email_apply(struct mail_store *ms, const char *account_id,
                            struct mail_sync_box *boxes, size_t n_boxes, struct gw_error *err)
 {
-    struct apply a = { .ms = ms, .account_id = account_id, .err = err };
+    struct mail_apply a = { .ms = ms, .account_id = account_id, .err = err };
     int rc = -1;
     mail_identity_init(&a.idn, ms, account_id);
     bool in_tx = false;
     pthread_mutex_lock(store_db_lock(ms->st));
     if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        fail(&a, "begin");
+        mail_apply_fail(&a, "begin");
         goto out;
     }
     in_tx = true;
     if (sqlite3_exec(ms->db, sql_temp, NULL, NULL, NULL) != SQLITE_OK) {
-        fail(&a, "temp tables");
+        mail_apply_fail(&a, "temp tables");
         goto out;
     }
-    sqlite3_stmt *st = stmt(&a, sql_modseq);
+    sqlite3_stmt *st = mail_apply_stmt(&a, sql_modseq);
     if (st == NULL)
         goto out;
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -731,31 +481,31 @@ int mail_store_email_apply(struct mail_store *ms, const char *account_id,
         goto out;
     bool mailboxes_changed = false;
     if (a.emails_changed || a.backfill) {
-        st = stmt(&a, sql_stamp_threads);
+        st = mail_apply_stmt(&a, sql_stamp_threads);
         if (st != NULL)
             sqlite3_bind_int64(st, 2, (sqlite3_int64)a.created_modseq);
-        if (run(&a, st, "threads") < 0)
+        if (mail_apply_run(&a, st, "threads") < 0)
             goto out;
-        st = stmt(&a, sql_counts);
+        st = mail_apply_stmt(&a, sql_counts);
         if (st != NULL)
             sqlite3_bind_int64(st, 2, (sqlite3_int64)a.created_modseq);
-        if (run(&a, st, "counts") < 0)
+        if (mail_apply_run(&a, st, "counts") < 0)
             goto out;
         mailboxes_changed = !a.backfill && sqlite3_changes(ms->db) > 0;
     }
     if (a.emails_changed || a.threads_changed || mailboxes_changed) {
-        st = stmt(&a, sql_bump);
+        st = mail_apply_stmt(&a, sql_bump);
         if (st != NULL) {
             sqlite3_bind_int64(st, 2, (sqlite3_int64)a.modseq);
             sqlite3_bind_int(st, 3, a.emails_changed);
             sqlite3_bind_int(st, 4, a.threads_changed);
             sqlite3_bind_int(st, 5, mailboxes_changed);
         }
-        if (run(&a, st, "bump") < 0)
+        if (mail_apply_run(&a, st, "bump") < 0)
             goto out;
     }
     if (sqlite3_exec(ms->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        fail(&a, "commit");
+        mail_apply_fail(&a, "commit");
         goto out;
     }
     in_tx = false;

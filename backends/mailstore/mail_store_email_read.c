@@ -210,33 +210,44 @@ static int collect(struct mail_store *ms, sqlite3_stmt *st, struct mail_store_em
     return step == SQLITE_DONE ? 0 : mail_store_db_fail(ms, err, "read emails");
 }
 
-int mail_store_get_emails(struct mail_store *ms, const char *account_id, const char *const *ids,
-                          size_t n_ids, unsigned fields, struct mail_store_email_list **out,
-                          struct gw_error *err)
+/* Binds what every Email list statement takes first: ?1 the account, ?2
+ * whether the header block is wanted. */
+static void bind_list(sqlite3_stmt *st, const char *account_id, unsigned fields)
 {
-    struct mail_store_email_list *l = calloc(1, sizeof(*l));
-    size_t cap = 0;
-    int rc = -1;
-    *out = NULL;
-    if (l == NULL)
-        return nomem(err);
-    pthread_mutex_lock(store_db_lock(ms->st));
-    sqlite3_stmt *st = mail_store_stmt(ms, sql_get_email, err);
-    for (size_t i = 0; st != NULL && i < n_ids; i++) {
-        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, (fields & MAIL_STORE_WITH_HEADERS) != 0);
-        sqlite3_bind_text(st, 3, ids[i], -1, SQLITE_STATIC);
-        if (collect(ms, st, l, &cap, err) < 0)
-            goto out;
-    }
-    rc = st != NULL ? 0 : -1;
-out:
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, (fields & MAIL_STORE_WITH_HEADERS) != 0);
+}
+
+/* Unlocks the store and hands l to *out when rc is 0, else frees it. */
+static int list_done(struct mail_store *ms, int rc, struct mail_store_email_list *l,
+                     struct mail_store_email_list **out)
+{
     pthread_mutex_unlock(store_db_lock(ms->st));
     if (rc == 0)
         *out = l;
     else
         mail_store_email_list_free(&l);
     return rc;
+}
+
+int mail_store_get_emails(struct mail_store *ms, const char *account_id, const char *const *ids,
+                          size_t n_ids, unsigned fields, struct mail_store_email_list **out,
+                          struct gw_error *err)
+{
+    struct mail_store_email_list *l = calloc(1, sizeof(*l));
+    size_t cap = 0;
+    *out = NULL;
+    if (l == NULL)
+        return nomem(err);
+    pthread_mutex_lock(store_db_lock(ms->st));
+    sqlite3_stmt *st = mail_store_stmt(ms, sql_get_email, err);
+    for (size_t i = 0; st != NULL && i < n_ids; i++) {
+        bind_list(st, account_id, fields);
+        sqlite3_bind_text(st, 3, ids[i], -1, SQLITE_STATIC);
+        if (collect(ms, st, l, &cap, err) < 0)
+            return list_done(ms, -1, l, out);
+    }
+    return list_done(ms, st != NULL ? 0 : -1, l, out);
 }
 
 int mail_store_list_emails(struct mail_store *ms, const char *account_id, const char *mailbox_id,
@@ -255,18 +266,12 @@ int mail_store_list_emails(struct mail_store *ms, const char *account_id, const 
     sqlite3_stmt *st =
         mail_store_stmt(ms, mailbox_id != NULL ? sql_list_mailbox : sql_list_account, err);
     if (st != NULL) {
-        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, (fields & MAIL_STORE_WITH_HEADERS) != 0);
+        bind_list(st, account_id, fields);
         if (mailbox_id != NULL)
             sqlite3_bind_text(st, 3, mailbox_id, -1, SQLITE_STATIC);
         rc = collect(ms, st, l, &cap, err);
     }
-    pthread_mutex_unlock(store_db_lock(ms->st));
-    if (rc == 0)
-        *out = l;
-    else
-        mail_store_email_list_free(&l);
-    return rc;
+    return list_done(ms, rc, l, out);
 }
 
 int mail_store_list_newest(struct mail_store *ms, const char *account_id, const char *mailbox_id,
@@ -279,7 +284,7 @@ int mail_store_list_newest(struct mail_store *ms, const char *account_id, const 
     size_t cap = 0;
     *out = NULL;
     if (!mail_store_backfill_pending(ms, account_id))
-        return 0;   /* the full query does not wait then */   /* the full query does not wait then */
+        return 0;   /* the full query does not wait then */
     struct mail_store_email_list *l = calloc(1, sizeof(*l));
     if (l == NULL)
         return nomem(err);
@@ -291,8 +296,7 @@ int mail_store_list_newest(struct mail_store *ms, const char *account_id, const 
     if (rc == 1 && st == NULL)
         rc = -1;
     if (st != NULL) {
-        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, (fields & MAIL_STORE_WITH_HEADERS) != 0);
+        bind_list(st, account_id, fields);
         sqlite3_bind_text(st, 3, mailbox_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, cutoff);
         sqlite3_bind_int64(st, 5, (sqlite3_int64)n);

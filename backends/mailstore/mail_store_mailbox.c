@@ -464,6 +464,7 @@ static int fill_list(struct mail_store *ms, const char *account_id, struct mail_
         x->name_raw = col_dup(st, 10);
         x->sort_order = sort_order_of(x->role);
         x->rights = (unsigned)sqlite3_column_int64(st, 11);
+        x->uidvalidity = (uint32_t)sqlite3_column_int64(st, 12);
         if (!x->id || !x->name || !x->name_raw || (sqlite3_column_type(st, 3) != SQLITE_NULL && !x->parent_id) ||
             (sqlite3_column_type(st, 4) != SQLITE_NULL && !x->role))
             goto nomem;

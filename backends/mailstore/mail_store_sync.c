@@ -50,7 +50,13 @@ static int load_known(struct mail_store *ms, const char *account_id, struct mail
         return -1;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, x->id, -1, SQLITE_STATIC);
-    size_t cap = 0;
+    return mail_sync_collect_known(ms, st, x, "known uids", err);
+}
+
+int mail_sync_collect_known(struct mail_store *ms, sqlite3_stmt *st, struct mail_sync_box *x,
+                            const char *what, struct gw_error *err)
+{
+    size_t cap = x->n_known;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         if (x->n_known == cap) {
@@ -65,7 +71,7 @@ static int load_known(struct mail_store *ms, const char *account_id, struct mail
         x->known[x->n_known++] = (uint32_t)sqlite3_column_int64(st, 0);
     }
     sqlite3_reset(st);
-    return step == SQLITE_DONE ? 0 : mail_store_db_fail(ms, err, "known uids");
+    return step == SQLITE_DONE ? 0 : mail_store_db_fail(ms, err, what);
 }
 
 /* The mailboxes whose IMAP status differs from what the cache last saw

@@ -224,22 +224,7 @@ static int cached_below(struct mail_store *ms, const char *account_id, struct ma
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 3, x->todo_below);
-    size_t cap = 0;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (x->n_known == cap) {
-            cap = cap ? cap * 2 : 256;
-            uint32_t *nv = realloc(x->known, cap * sizeof(*nv));
-            if (nv == NULL) {
-                sqlite3_reset(st);
-                return nomem(err);
-            }
-            x->known = nv;
-        }
-        x->known[x->n_known++] = (uint32_t)sqlite3_column_int64(st, 0);
-    }
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? 0 : mail_store_db_fail(ms, err, "cached uids");
+    return mail_sync_collect_known(ms, st, x, "cached uids", err);
 }
 
 /* The next row to work on into x; 0 when none. Lock held. */

@@ -43,6 +43,11 @@ int mail_sync_fetch_fresh(const struct mail_store *ms, struct mail_backend *b,
                           struct gw_error *err);
 void mail_sync_box_clear(struct mail_sync_box *x);
 
+/* Steps st (bound by the caller; uids in column 0, ascending) appending
+ * each uid to x->known. 0, or -1 with err (what names the query). */
+int mail_sync_collect_known(struct mail_store *ms, sqlite3_stmt *st, struct mail_sync_box *x,
+                            const char *what, struct gw_error *err);
+
 /* Writes every box's results in one transaction (one modseq step when
  * anything changed): locations, Emails, Threads, keywords, counts, states. */
 int mail_store_email_apply(struct mail_store *ms, const char *account_id,

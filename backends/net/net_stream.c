@@ -265,9 +265,22 @@ static int low_idle_unsupported(mailstream_low *s)
     return -1;
 }
 
-static mailstream_low_driver plain_driver = {
-    .mailstream_read = plain_read,
-    .mailstream_write = plain_write,
+/* One driver for both: the connection's own SSL (or none) picks the I/O. */
+static ssize_t low_read(mailstream_low *s, void *buf, size_t count)
+{
+    struct net_low *nl = s->data;
+    return nl->ssl != NULL ? tls_read(s, buf, count) : plain_read(s, buf, count);
+}
+
+static ssize_t low_write(mailstream_low *s, const void *buf, size_t count)
+{
+    struct net_low *nl = s->data;
+    return nl->ssl != NULL ? tls_write(s, buf, count) : plain_write(s, buf, count);
+}
+
+static mailstream_low_driver net_driver = {
+    .mailstream_read = low_read,
+    .mailstream_write = low_write,
     .mailstream_close = low_close,
     .mailstream_get_fd = low_get_fd,
     .mailstream_free = low_free,
@@ -279,21 +292,7 @@ static mailstream_low_driver plain_driver = {
     .mailstream_interrupt_idle = low_idle_unsupported,
 };
 
-static mailstream_low_driver tls_driver = {
-    .mailstream_read = tls_read,
-    .mailstream_write = tls_write,
-    .mailstream_close = low_close,
-    .mailstream_get_fd = low_get_fd,
-    .mailstream_free = low_free,
-    .mailstream_cancel = low_cancel,
-    .mailstream_get_cancel = low_get_cancel,
-    .mailstream_get_certificate_chain = low_get_certificate_chain,
-    .mailstream_setup_idle = low_idle_unsupported,
-    .mailstream_unsetup_idle = low_idle_unsupported,
-    .mailstream_interrupt_idle = low_idle_unsupported,
-};
-
-static mailstream_low *low_new(int fd, SSL *ssl, struct net_io *io, mailstream_low_driver *driver)
+static mailstream_low *low_new(int fd, SSL *ssl, struct net_io *io)
 {
     struct net_low *nl = calloc(1, sizeof(*nl));
     if (nl == NULL)
@@ -301,7 +300,7 @@ static mailstream_low *low_new(int fd, SSL *ssl, struct net_io *io, mailstream_l
     nl->fd = fd;
     nl->ssl = ssl;
     nl->io = io;
-    mailstream_low *low = mailstream_low_new(nl, driver);
+    mailstream_low *low = mailstream_low_new(nl, &net_driver);
     if (low == NULL) {
         free(nl);
         return NULL;
@@ -311,7 +310,7 @@ static mailstream_low *low_new(int fd, SSL *ssl, struct net_io *io, mailstream_l
 
 mailstream_low *net_low_plain_new(int fd, struct net_io *io)
 {
-    return low_new(fd, NULL, io, &plain_driver);
+    return low_new(fd, NULL, io);
 }
 
 static bool host_is_ip_literal(const char *host)
@@ -404,7 +403,7 @@ int net_low_tls_new(int fd, const struct backend_endpoint *ep, struct net_io *io
             goto out;
         }
     }
-    *out = low_new(fd, ssl, io, &tls_driver);
+    *out = low_new(fd, ssl, io);
     if (*out == NULL) {
         gw_error_set(err, GW_ERR_NOMEM, "out of memory");
         goto out;

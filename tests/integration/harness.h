@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <setjmp.h>
 #include <cmocka.h>
@@ -221,12 +222,18 @@ struct harness_mail_env {
     char *dovecot_dir;
     struct harness_gateway *gw;
     char *account_id;
+    struct harness_imap *imap;  /* harness_mail_env_start_imap() only */
 };
 
 /* Starts both; 0, or -1 (reason printed; stop it anyway). */
 int harness_mail_env_start(struct harness_mail_env *env);
 
-/* Stops the gateway (its exit status is the result) and Dovecot. */
+/* The same plus env->imap, a plain IMAP session of the demo user: the
+ * other client that changes the account behind the gateway's back. */
+int harness_mail_env_start_imap(struct harness_mail_env *env);
+
+/* Logs env->imap out, stops the gateway (its exit status is the result)
+ * and Dovecot. */
 int harness_mail_env_stop(struct harness_mail_env *env);
 
 /* method({"accountId": env's, <args_fmt members>}) as demo; the response's
@@ -312,6 +319,15 @@ const char *harness_imap_last(const struct harness_imap *c);
  * With uid non-NULL, the new message's UID from [APPENDUID]. 0 or -1. */
 int harness_imap_append(struct harness_imap *c, const char *mailbox, const char *flags,
                         const char *msg, size_t len, uint32_t *uid);
+
+/* Message i of a bulk load: a new message text (CRLF lines, free()), its
+ * flags in *flags ("" or e.g. "\\Seen", static) and its internal date. */
+typedef char *(*harness_imap_msg_fn)(size_t i, void *ctx, const char **flags, time_t *date);
+
+/* MULTIAPPENDs messages 0..n-1 of fn to mailbox, batch per command (a few
+ * thousand messages in a few round trips). Fails the test on any error. */
+void harness_imap_fill(struct harness_imap *c, const char *mailbox, size_t n, size_t batch,
+                       harness_imap_msg_fn fn, void *ctx);
 
 /* IMAP flags ("\\Seen $Label", space-separated, len bytes) as a JMAP
  * keywords object (new reference): system flags to $seen/$flagged/

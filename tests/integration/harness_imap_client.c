@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #define IMAP_DEADLINE_MS 60000
@@ -266,4 +267,28 @@ json_t *harness_imap_keywords(const char *flags, size_t len)
         json_object_set_new(k, kw, json_true());
     }
     return k;
+}
+
+void harness_imap_fill(struct harness_imap *c, const char *mailbox, size_t n, size_t batch,
+                       harness_imap_msg_fn fn, void *ctx)
+{
+    for (size_t start = 0; start < n; start += batch) {
+        char *cmd = NULL;
+        H_ASSERT(asprintf(&cmd, "APPEND \"%s\"", mailbox) > 0);
+        for (size_t i = start; i < start + batch && i < n; i++) {
+            const char *flags = "";
+            time_t t = 0;
+            char date[64], *m = fn(i, ctx, &flags, &t), *next = NULL;
+            struct tm tm;
+            H_ASSERT(m != NULL && gmtime_r(&t, &tm) != NULL);
+            H_ASSERT(strftime(date, sizeof(date), "%d-%b-%Y %H:%M:%S +0000", &tm) > 0);
+            H_ASSERT(asprintf(&next, "%s (%s) \"%s\" {%zu+}\r\n%s", cmd, flags, date, strlen(m),
+                              m) > 0);
+            free(cmd);
+            free(m);
+            cmd = next;
+        }
+        H_ASSERT_MSG(harness_imap_cmd(c, "%s", cmd) == 0, "APPEND: %s", harness_imap_last(c));
+        free(cmd);
+    }
 }

@@ -160,9 +160,18 @@ int harness_mail_env_start(struct harness_mail_env *env)
     return env->account_id != NULL ? 0 : -1;
 }
 
+int harness_mail_env_start_imap(struct harness_mail_env *env)
+{
+    if (harness_mail_env_start(env) != 0)
+        return -1;
+    env->imap = harness_imap_login(demo_dovecot_imap_port(env->dovecot), "demo", "demo");
+    return env->imap != NULL ? 0 : -1;
+}
+
 int harness_mail_env_stop(struct harness_mail_env *env)
 {
     int rc = 0;
+    harness_imap_logout(&env->imap);
     if (env->gw != NULL && env->gw->pid > 0)
         rc = harness_gateway_stop(env->gw);
     harness_gateway_free(&env->gw);
@@ -175,14 +184,16 @@ int harness_mail_env_stop(struct harness_mail_env *env)
 json_t *harness_mail_call(const struct harness_mail_env *env, const char *method,
                           const char *args_fmt, ...)
 {
-    char args[4096], full[4400];
+    char *args = NULL, *full = NULL;
     va_list ap;
     va_start(ap, args_fmt);
-    int n = vsnprintf(args, sizeof(args), args_fmt, ap);
+    int n = vasprintf(&args, args_fmt, ap);
     va_end(ap);
-    H_ASSERT(n >= 0 && (size_t)n < sizeof(args));
-    n = snprintf(full, sizeof(full), "{\"accountId\": \"%s\"%s%s}", env->account_id,
-                 args[0] ? ", " : "", args);
-    H_ASSERT(n > 0 && (size_t)n < sizeof(full));
-    return harness_jmap_ok(env->gw->port, "demo", "demo", method, full);
+    H_ASSERT(n >= 0);
+    H_ASSERT(asprintf(&full, "{\"accountId\": \"%s\"%s%s}", env->account_id, args[0] ? ", " : "",
+                      args) > 0);
+    free(args);
+    json_t *r = harness_jmap_ok(env->gw->port, "demo", "demo", method, full);
+    free(full);
+    return r;
 }

@@ -37,8 +37,9 @@ static time_t arrival(size_t i)
     return (time_t)1577836800 + (time_t)((i * 7919u) % N_MSGS) * 60;
 }
 
-static char *message(size_t i)
+static char *message(size_t i, void *ctx, const char **flags, time_t *date)
 {
+    (void)ctx;
     char *m = NULL;
     size_t root = i - i % PER_THREAD;
     char refs[160] = "";
@@ -52,10 +53,11 @@ static char *message(size_t i)
                       "Subject: Cold %zu\r\nMessage-ID: <cold%zu@example.com>\r\n%s"
                       "Date: Wed, 1 Jan 2020 00:00:00 +0000\r\n\r\nBody of %zu.\r\n",
                       i % 17, i % 17, i, i, refs, i) > 0);
+    *flags = i % 3 == 0 ? "\\Seen" : "";
+    *date = arrival(i);
     return m;
 }
 
-/* MULTIAPPEND in batches: a few thousand messages in a few round trips. */
 static void load_mailbox(void)
 {
     struct harness_imap *c = harness_imap_login(demo_dovecot_imap_port(fx.dovecot), USER, USER);
@@ -64,24 +66,7 @@ static void load_mailbox(void)
     H_ASSERT(harness_imap_cmd(c, "SELECT " BOX) == 0);
     if (harness_imap_cmd(c, "UID STORE 1:* +FLAGS.SILENT (\\Deleted)") == 0)
         H_ASSERT(harness_imap_cmd(c, "EXPUNGE") == 0);
-    for (size_t start = 0; start < N_MSGS; start += APPEND_BATCH) {
-        char *cmd = strdup("APPEND " BOX);
-        for (size_t i = start; i < start + APPEND_BATCH && i < N_MSGS; i++) {
-            char date[64];
-            time_t t = arrival(i);
-            struct tm tm;
-            gmtime_r(&t, &tm);
-            H_ASSERT(strftime(date, sizeof(date), "%d-%b-%Y %H:%M:%S +0000", &tm) > 0);
-            char *m = message(i), *next = NULL;
-            H_ASSERT(asprintf(&next, "%s (%s) \"%s\" {%zu+}\r\n%s", cmd,
-                              i % 3 == 0 ? "\\Seen" : "", date, strlen(m), m) > 0);
-            free(cmd);
-            free(m);
-            cmd = next;
-        }
-        H_ASSERT_MSG(harness_imap_cmd(c, "%s", cmd) == 0, "APPEND: %s", harness_imap_last(c));
-        free(cmd);
-    }
+    harness_imap_fill(c, BOX, N_MSGS, APPEND_BATCH, message, NULL);
     harness_imap_logout(&c);
 }
 

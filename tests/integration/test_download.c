@@ -20,11 +20,7 @@
 #define BIG_LEN (700u * 1024u)
 
 static struct {
-    struct demo_dovecot *dovecot;
-    char *dovecot_dir;
-    struct harness_gateway *gw;
-    struct harness_imap *imap;
-    char *account_id;
+    struct harness_mail_env env;    /* Dovecot, the gateway, the other IMAP client */
     char *big_msg;              /* the message with the large attachment */
     unsigned char *big_bytes;   /* its attachment, decoded */
 } fx;
@@ -86,25 +82,14 @@ static void make_big(void)
 
 static void append(const char *msg)
 {
-    H_ASSERT_MSG(harness_imap_append(fx.imap, "INBOX", NULL, msg, strlen(msg), NULL) == 0,
-                 "APPEND: %s", harness_imap_last(fx.imap));
+    H_ASSERT_MSG(harness_imap_append(fx.env.imap, "INBOX", NULL, msg, strlen(msg), NULL) == 0,
+                 "APPEND: %s", harness_imap_last(fx.env.imap));
 }
 
 static int group_setup(void **state)
 {
     (void)state;
-    fx.dovecot = harness_dovecot_start(NULL, &fx.dovecot_dir);
-    if (fx.dovecot == NULL)
-        return -1;
-    fx.gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, NULL);
-    if (fx.gw == NULL)
-        return -1;
-    json_t *s = harness_session_ok(fx.gw->port, "demo", "demo");
-    const char *id = harness_session_account_id(s);
-    fx.account_id = id != NULL ? strdup(id) : NULL;
-    json_decref(s);
-    fx.imap = harness_imap_login(demo_dovecot_imap_port(fx.dovecot), "demo", "demo");
-    if (fx.account_id == NULL || fx.imap == NULL)
+    if (harness_mail_env_start_imap(&fx.env) != 0)
         return -1;
     make_big();
     append(msg_nested);
@@ -115,17 +100,10 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    int rc = 0;
     (void)state;
-    harness_imap_logout(&fx.imap);
-    if (fx.gw != NULL && fx.gw->pid > 0)
-        rc = harness_gateway_stop(fx.gw);
-    harness_gateway_free(&fx.gw);
-    harness_dovecot_free(&fx.dovecot, &fx.dovecot_dir);
-    free(fx.account_id);
     free(fx.big_msg);
     free(fx.big_bytes);
-    return rc;
+    return harness_mail_env_stop(&fx.env);
 }
 
 /* The Email with this subject: its blobId and attachments (new reference). */
@@ -136,8 +114,8 @@ static json_t *email_by_subject(const char *subject)
                       "{\"using\": " USING ", \"methodCalls\": [[\"Email/get\", {\"accountId\":"
                       " \"%s\", \"ids\": null, \"properties\": [\"subject\", \"blobId\","
                       " \"size\", \"attachments\"]}, \"0\"]]}",
-                      fx.account_id) > 0);
-    json_t *resp = harness_api_ok(fx.gw->port, "demo", "demo", body);
+                      fx.env.account_id) > 0);
+    json_t *resp = harness_api_ok(fx.env.gw->port, "demo", "demo", body);
     free(body);
     json_t *args = json_array_get(json_array_get(json_object_get(resp, "methodResponses"), 0), 1);
     json_t *found = NULL;
@@ -166,7 +144,7 @@ static void download(const char *blob, const char *name, const char *type, const
 {
     char path[512];
     char range_line[128];
-    int n = snprintf(path, sizeof(path), "/jmap/download/%s/%s/%s?type=%s", fx.account_id, blob,
+    int n = snprintf(path, sizeof(path), "/jmap/download/%s/%s/%s?type=%s", fx.env.account_id, blob,
                      name, type);
     H_ASSERT(n > 0 && (size_t)n < sizeof(path));
     char *auth = harness_basic_auth("demo", "demo");
@@ -175,7 +153,7 @@ static void download(const char *blob, const char *name, const char *type, const
         snprintf(range_line, sizeof(range_line), "Range: %s", range);
         headers[1] = range_line;
     }
-    H_ASSERT(harness_http_request(fx.gw->port, "GET", path, headers, NULL, 0, r) == 0);
+    H_ASSERT(harness_http_request(fx.env.gw->port, "GET", path, headers, NULL, 0, r) == 0);
     free(auth);
 }
 
@@ -276,14 +254,14 @@ static void test_moved_then_expunged(void **state)
     snprintf(blob, sizeof(blob), "%s", json_string_value(json_object_get(e, "blobId")));
     json_decref(e);
 
-    H_ASSERT(harness_imap_cmd(fx.imap, "CREATE Elsewhere") == 0);
-    H_ASSERT(harness_imap_cmd(fx.imap, "SELECT INBOX") == 0);
-    H_ASSERT(harness_imap_cmd(fx.imap, "SEARCH SUBJECT \"download moved\"") == 0);
+    H_ASSERT(harness_imap_cmd(fx.env.imap, "CREATE Elsewhere") == 0);
+    H_ASSERT(harness_imap_cmd(fx.env.imap, "SELECT INBOX") == 0);
+    H_ASSERT(harness_imap_cmd(fx.env.imap, "SEARCH SUBJECT \"download moved\"") == 0);
     unsigned seq = 0;
-    const char *s = strstr(harness_imap_last(fx.imap), "* SEARCH ");
+    const char *s = strstr(harness_imap_last(fx.env.imap), "* SEARCH ");
     H_ASSERT(s != NULL && sscanf(s, "* SEARCH %u", &seq) == 1);
-    H_ASSERT(harness_imap_cmd(fx.imap, "MOVE %u Elsewhere", seq) == 0);
-    H_ASSERT(harness_imap_cmd(fx.imap, "CLOSE") == 0);
+    H_ASSERT(harness_imap_cmd(fx.env.imap, "MOVE %u Elsewhere", seq) == 0);
+    H_ASSERT(harness_imap_cmd(fx.env.imap, "CLOSE") == 0);
 
     download(blob, "m.eml", "message/rfc822", NULL, &r);
     H_ASSERT_STATUS(&r, 200);
@@ -291,10 +269,10 @@ static void test_moved_then_expunged(void **state)
     H_ASSERT(memcmp(r.body, msg_moved, r.body_len) == 0);
     harness_response_free(&r);
 
-    H_ASSERT(harness_imap_cmd(fx.imap, "SELECT Elsewhere") == 0);
-    H_ASSERT(harness_imap_cmd(fx.imap, "STORE 1:* +FLAGS.SILENT (\\Deleted)") == 0);
-    H_ASSERT(harness_imap_cmd(fx.imap, "EXPUNGE") == 0);
-    H_ASSERT(harness_imap_cmd(fx.imap, "CLOSE") == 0);
+    H_ASSERT(harness_imap_cmd(fx.env.imap, "SELECT Elsewhere") == 0);
+    H_ASSERT(harness_imap_cmd(fx.env.imap, "STORE 1:* +FLAGS.SILENT (\\Deleted)") == 0);
+    H_ASSERT(harness_imap_cmd(fx.env.imap, "EXPUNGE") == 0);
+    H_ASSERT(harness_imap_cmd(fx.env.imap, "CLOSE") == 0);
     download(blob, "m.eml", "message/rfc822", NULL, &r);
     json_decref(H_ASSERT_PROBLEM(&r, 404, NULL));
     harness_response_free(&r);

@@ -34,7 +34,6 @@ static void imap(const char *mailbox, const char *const *msgs, size_t n, const c
                          cmds);
 }
 
-/* method(args) with "accountId" added; its response arguments. */
 /* method({"accountId": ours, args}): its response arguments. */
 #define call(method, ...) harness_mail_call(&fx, method, __VA_ARGS__)
 
@@ -92,6 +91,23 @@ static struct changes changes_since(const char *type, const char *since)
 static const char *first_id(const struct changes *c, const char *list)
 {
     return json_string_value(json_array_get(json_object_get(c->res, list), 0));
+}
+
+/* Email/changes since *state must report exactly one change, in list
+ * ("created", "updated" or "destroyed"), of want (NULL: any id); *state
+ * moves on to newState. Returns that Email's id (new string). */
+static char *one_email_change(char **state, const char *list, const char *want)
+{
+    struct changes c = changes_since("Email", *state);
+    H_ASSERT_INT_EQ((long long)(c.created + c.updated + c.destroyed), 1);
+    H_ASSERT_INT_EQ((long long)json_array_size(json_object_get(c.res, list)), 1);
+    char *id = strdup(first_id(&c, list));
+    if (want != NULL)
+        H_ASSERT_STR_EQ(id, want);
+    free(*state);
+    *state = strdup(json_string_value(json_object_get(c.res, "newState")));
+    json_decref(c.res);
+    return id;
 }
 
 static json_t *email(const char *id, const char *props)
@@ -168,49 +184,28 @@ static void test_changes_follow_imap(void **unused)
         harness_notify_begin(demo_dovecot_imap_port(fx.dovecot), "demo", "demo");
     harness_lmtp_deliver(demo_dovecot_lmtp_port(fx.dovecot), "demo", m3);
     harness_notify_wait(&notify);
-    c = changes_since("Email", e1);
-    H_ASSERT_INT_EQ((long long)c.created, 1);
-    H_ASSERT_INT_EQ((long long)(c.updated + c.destroyed), 0);
-    e = email(first_id(&c, "created"), "\"subject\"");
+    char *id3 = one_email_change(&e1, "created", NULL);
+    e = email(id3, "\"subject\"");
     H_ASSERT_STR_EQ(json_string_value(json_object_get(e, "subject")), "delivered");
     json_decref(e);
-    free(e1);
-    e1 = strdup(json_string_value(json_object_get(c.res, "newState")));
-    json_decref(c.res);
+    free(id3);
 
     /* A flag set elsewhere; a move (the id is kept); an expunge. */
     const char *const work_cmds[] = { "CREATE Work", NULL };
     imap("INBOX", NULL, 0, work_cmds);
     const char *const work_msgs[] = { m4 };
     imap("Work", work_msgs, 1, NULL);
-    c = changes_since("Email", e1);
-    H_ASSERT_INT_EQ((long long)c.created, 1);
-    char *id4 = strdup(first_id(&c, "created"));
-    free(e1);
-    e1 = strdup(json_string_value(json_object_get(c.res, "newState")));
-    json_decref(c.res);
+    char *id4 = one_email_change(&e1, "created", NULL);
     const char *const flag[] = { "SELECT Work", "UID STORE 1 +FLAGS (\\Flagged)", NULL };
     imap("Work", NULL, 0, flag);
-    c = changes_since("Email", e1);
-    H_ASSERT_INT_EQ((long long)c.updated, 1);
-    H_ASSERT_STR_EQ(first_id(&c, "updated"), id4);
-    H_ASSERT_INT_EQ((long long)(c.created + c.destroyed), 0);
-    free(e1);
-    e1 = strdup(json_string_value(json_object_get(c.res, "newState")));
-    json_decref(c.res);
+    free(one_email_change(&e1, "updated", id4));
     e = email(id4, "\"keywords\"");
     H_ASSERT(json_is_true(json_object_get(json_object_get(e, "keywords"), "$flagged")));
     json_decref(e);
 
     const char *const move[] = { "SELECT Work", "UID MOVE 1 INBOX", NULL };
     imap("Work", NULL, 0, move);
-    c = changes_since("Email", e1);
-    H_ASSERT_INT_EQ((long long)c.updated, 1);
-    H_ASSERT_STR_EQ(first_id(&c, "updated"), id4);
-    H_ASSERT_INT_EQ((long long)(c.created + c.destroyed), 0);
-    free(e1);
-    e1 = strdup(json_string_value(json_object_get(c.res, "newState")));
-    json_decref(c.res);
+    free(one_email_change(&e1, "updated", id4));
     e = email(id4, "\"mailboxIds\"");
     H_ASSERT_INT_EQ((long long)json_object_size(json_object_get(e, "mailboxIds")), 1);
     H_ASSERT(json_is_true(json_object_get(json_object_get(e, "mailboxIds"), inbox)));
@@ -223,23 +218,14 @@ static void test_changes_follow_imap(void **unused)
     const char *const copy[] = { m1 };
     char *t1 = state_of("Thread");
     imap("X", copy, 1, NULL);
-    c = changes_since("Email", e1);
-    H_ASSERT_INT_EQ((long long)c.created, 1);
-    char *idx = strdup(first_id(&c, "created"));
-    free(e1);
-    e1 = strdup(json_string_value(json_object_get(c.res, "newState")));
-    json_decref(c.res);
+    char *idx = one_email_change(&e1, "created", NULL);
     e = email(idx, "\"threadId\"");
     H_ASSERT_STR_EQ(json_string_value(json_object_get(e, "threadId")), thread);
     json_decref(e);
     const char *const del[] = { "SELECT X", "UID STORE 1 +FLAGS (\\Deleted)", "UID EXPUNGE 1",
                                 NULL };
     imap("X", NULL, 0, del);
-    c = changes_since("Email", e1);
-    H_ASSERT_INT_EQ((long long)c.destroyed, 1);
-    H_ASSERT_STR_EQ(first_id(&c, "destroyed"), idx);
-    H_ASSERT_INT_EQ((long long)(c.created + c.updated), 0);
-    json_decref(c.res);
+    free(one_email_change(&e1, "destroyed", idx));
     c = changes_since("Thread", t1);
     H_ASSERT_INT_EQ((long long)c.updated, 1);
     H_ASSERT_STR_EQ(first_id(&c, "updated"), thread);

@@ -26,11 +26,7 @@ enum { T_MAILBOX, T_EMAIL, T_THREAD, T_COUNT };
 static const char *const type_names[T_COUNT] = { "Mailbox", "Email", "Thread" };
 
 static struct {
-    struct demo_dovecot *dovecot;
-    char *dovecot_dir;
-    struct harness_gateway *gw;
-    struct harness_imap *imap;
-    char *account_id;
+    struct harness_mail_env env;    /* Dovecot, the gateway, the other IMAP client */
     char state[T_COUNT][64];    /* the states the last check ended at */
     char inbox_id[64];
     char email_id[64];          /* the message the tests move around */
@@ -43,33 +39,17 @@ static struct {
 
 /* One method call on the demo account: the response arguments (new
  * reference); fails the test on a method error. */
-static json_t *call(const char *method, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static json_t *call(const char *method, const char *fmt, ...)
-{
-    char *more = NULL, *args = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vasprintf(&more, fmt, ap);
-    va_end(ap);
-    H_ASSERT(n >= 0);
-    H_ASSERT(asprintf(&args, "{\"accountId\": \"%s\"%s%s}", fx.account_id, more[0] ? ", " : "",
-                      more) > 0);
-    free(more);
-    json_t *r = harness_jmap_ok(fx.gw->port, "demo", "demo", method, args);
-    free(args);
-    return r;
-}
+#define call(method, ...) harness_mail_call(&fx.env, method, __VA_ARGS__)
 
 /* Stops the gateway and starts it again on the same state dir. */
 static void restart_gateway(void)
 {
     char port[16];
-    snprintf(port, sizeof(port), "%u", demo_dovecot_imap_port(fx.dovecot));
+    snprintf(port, sizeof(port), "%u", demo_dovecot_imap_port(fx.env.dovecot));
     const char *args[] = { "--imap-host", "127.0.0.1", "--imap-port", port, "--imap-tls",
-                           "starttls", "--tls-ca-file", demo_dovecot_ca_file(fx.dovecot), NULL };
+                           "starttls", "--tls-ca-file", demo_dovecot_ca_file(fx.env.dovecot), NULL };
     struct harness_gateway_opts opts = { .args = args };
-    H_ASSERT(harness_gateway_restart(fx.gw, &opts) == 0);
+    H_ASSERT(harness_gateway_restart(fx.env.gw, &opts) == 0);
 }
 
 static void current_state(int type, char out[64])
@@ -192,8 +172,8 @@ static void mailbox_id_by_name(const char *name, char out[64])
 
 static void imap_ok(const char *cmd)
 {
-    H_ASSERT_MSG(harness_imap_cmd(fx.imap, "%s", cmd) == 0, "IMAP %s: %s", cmd,
-                 harness_imap_last(fx.imap));
+    H_ASSERT_MSG(harness_imap_cmd(fx.env.imap, "%s", cmd) == 0, "IMAP %s: %s", cmd,
+                 harness_imap_last(fx.env.imap));
 }
 
 /* Every message of the IMAP mailbox `name` must be an Email in mailbox_id
@@ -206,7 +186,7 @@ static void assert_agrees(const char *name, const char *mailbox_id)
     imap_ok(cmd);
     /* UID FETCH: "1:*" is fine on an empty mailbox too */
     imap_ok("UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])");
-    char *answer = strdup(harness_imap_last(fx.imap));
+    char *answer = strdup(harness_imap_last(fx.env.imap));
     H_ASSERT(answer != NULL);
 
     json_t *r = call("Email/get", "\"ids\": null, \"properties\": [\"messageId\", \"keywords\","
@@ -259,8 +239,8 @@ static void assert_agrees(const char *name, const char *mailbox_id)
 
 static void append(const char *mailbox, const char *flags, const char *msg)
 {
-    H_ASSERT_MSG(harness_imap_append(fx.imap, mailbox, flags, msg, strlen(msg), NULL) == 0,
-                 "APPEND: %s", harness_imap_last(fx.imap));
+    H_ASSERT_MSG(harness_imap_append(fx.env.imap, mailbox, flags, msg, strlen(msg), NULL) == 0,
+                 "APPEND: %s", harness_imap_last(fx.env.imap));
 }
 
 /* ------------------------------------------------------------ fixture */
@@ -268,31 +248,13 @@ static void append(const char *mailbox, const char *flags, const char *msg)
 static int group_setup(void **state)
 {
     (void)state;
-    fx.dovecot = harness_dovecot_start(NULL, &fx.dovecot_dir);
-    if (fx.dovecot == NULL)
-        return -1;
-    fx.gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, NULL);
-    if (fx.gw == NULL)
-        return -1;
-    json_t *s = harness_session_ok(fx.gw->port, "demo", "demo");
-    const char *id = harness_session_account_id(s);
-    fx.account_id = id != NULL ? strdup(id) : NULL;
-    json_decref(s);
-    fx.imap = harness_imap_login(demo_dovecot_imap_port(fx.dovecot), "demo", "demo");
-    return fx.account_id != NULL && fx.imap != NULL ? 0 : -1;
+    return harness_mail_env_start_imap(&fx.env);
 }
 
 static int group_teardown(void **state)
 {
-    int rc = 0;
     (void)state;
-    harness_imap_logout(&fx.imap);
-    if (fx.gw != NULL && fx.gw->pid > 0)
-        rc = harness_gateway_stop(fx.gw);
-    harness_gateway_free(&fx.gw);
-    harness_dovecot_free(&fx.dovecot, &fx.dovecot_dir);
-    free(fx.account_id);
-    return rc;
+    return harness_mail_env_stop(&fx.env);
 }
 
 /* The starting point: states, the Inbox, and Email/get agreeing with IMAP
@@ -333,18 +295,25 @@ static void test_append(void **state)
     assert_agrees("INBOX", fx.inbox_id);
 }
 
-static void test_flag_change(void **state)
+/* Runs "<verb> <seq> <rest>" from the other client on the Inbox message
+ * the tests follow (seq: its sequence number). */
+static void on_test_message(const char *verb, const char *rest)
 {
-    (void)state;
     imap_ok("SELECT INBOX");
     imap_ok("SEARCH HEADER Message-ID <read-sync-1@example.org>");
     unsigned seq = 0;
-    const char *s = strstr(harness_imap_last(fx.imap), "* SEARCH ");
+    const char *s = strstr(harness_imap_last(fx.env.imap), "* SEARCH ");
     H_ASSERT(s != NULL && sscanf(s, "* SEARCH %u", &seq) == 1);
     char cmd[128];
-    snprintf(cmd, sizeof(cmd), "STORE %u +FLAGS (\\Seen \\Flagged $Label1)", seq);
+    H_ASSERT(snprintf(cmd, sizeof(cmd), "%s %u %s", verb, seq, rest) < (int)sizeof(cmd));
     imap_ok(cmd);
     imap_ok("CLOSE");
+}
+
+static void test_flag_change(void **state)
+{
+    (void)state;
+    on_test_message("STORE", "+FLAGS (\\Seen \\Flagged $Label1)");
     expect_changes(T_EMAIL, &(struct expect){ .updated = { fx.email_id } });
     /* unreadEmails of the Inbox changed; thread membership did not */
     expect_changes(T_MAILBOX, &(struct expect){ .updated = { fx.inbox_id } });
@@ -374,15 +343,7 @@ static void test_create_mailbox(void **state)
 static void test_move(void **state)
 {
     (void)state;
-    imap_ok("SELECT INBOX");
-    imap_ok("SEARCH HEADER Message-ID <read-sync-1@example.org>");
-    unsigned seq = 0;
-    const char *s = strstr(harness_imap_last(fx.imap), "* SEARCH ");
-    H_ASSERT(s != NULL && sscanf(s, "* SEARCH %u", &seq) == 1);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "MOVE %u Projects", seq);
-    imap_ok(cmd);
-    imap_ok("CLOSE");
+    on_test_message("MOVE", "Projects");
     /* The Email keeps its id (RFC 8621 §4: ids are immutable; Dovecot's
      * X-GUID follows MOVE) and only its mailboxIds change. */
     expect_changes(T_EMAIL, &(struct expect){ .updated = { fx.email_id } });
@@ -440,8 +401,8 @@ static void test_lmtp_delivery(void **state)
     (void)state;
     /* The gateway hears of a delivery from the server's NOTIFY. */
     struct harness_notify *notify =
-        harness_notify_begin(demo_dovecot_imap_port(fx.dovecot), "demo", "demo");
-    harness_lmtp_deliver(demo_dovecot_lmtp_port(fx.dovecot), "demo@jmap-gateway.test", msg_lmtp);
+        harness_notify_begin(demo_dovecot_imap_port(fx.env.dovecot), "demo", "demo");
+    harness_lmtp_deliver(demo_dovecot_lmtp_port(fx.env.dovecot), "demo@jmap-gateway.test", msg_lmtp);
     harness_notify_wait(&notify);
     one_created(T_EMAIL, fx.lmtp_email);
     one_created(T_THREAD, fx.lmtp_thread);
@@ -486,7 +447,7 @@ static uint32_t uidvalidity_of(const char *name)
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "STATUS \"%s\" (UIDVALIDITY)", name);
     imap_ok(cmd);
-    const char *p = strstr(harness_imap_last(fx.imap), "UIDVALIDITY ");
+    const char *p = strstr(harness_imap_last(fx.env.imap), "UIDVALIDITY ");
     H_ASSERT(p != NULL);
     return (uint32_t)strtoul(p + 12, NULL, 10);
 }
@@ -543,7 +504,7 @@ static void test_restart(void **state)
     restart_gateway();
     for (int t = 0; t < T_COUNT; t++)
         expect_changes(t, NULL);
-    H_ASSERT(harness_gateway_stop(fx.gw) == 0);
+    H_ASSERT(harness_gateway_stop(fx.env.gw) == 0);
     append("INBOX", NULL, msg_restart);
     restart_gateway();
     char created[64], thread[64];

@@ -31,6 +31,8 @@
 
 #include <openssl/evp.h>
 
+#include "backend.h"
+
 enum fake_imap_script {
     FAKE_IMAP_SILENT,            /* accepts, never sends a greeting */
     FAKE_IMAP_HANG_ON_LOGIN,     /* greets, answers CAPABILITY, never answers LOGIN */
@@ -209,8 +211,18 @@ static inline void fake_imap_serve(int fd, enum fake_imap_script script)
     _exit(0);
 }
 
-/* Starts the server; returns 0, or -1 if the socket/fork failed. */
-static inline int fake_imap_start(struct fake_imap *f, enum fake_imap_script script)
+/* Serves one accepted connection fd (in its own process, which exits
+ * after); arg is fake_imap_start_fn()'s. */
+typedef void (*fake_imap_serve_fn)(int fd, int arg);
+
+static inline void fake_imap_serve_script(int fd, int script)
+{
+    fake_imap_serve(fd, (enum fake_imap_script)script);
+}
+
+/* Starts a server running serve(fd, arg) per connection; returns 0, or -1
+ * if the socket/fork failed. For a test's own scripted world. */
+static inline int fake_imap_start_fn(struct fake_imap *f, fake_imap_serve_fn serve, int arg)
 {
     struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t len = sizeof(sin);
@@ -241,7 +253,7 @@ static inline int fake_imap_start(struct fake_imap *f, enum fake_imap_script scr
             if (fork() == 0) {
                 close(lfd);
                 alarm(FAKE_IMAP_LIFETIME_S);
-                fake_imap_serve(cfd, script);
+                serve(cfd, arg);
                 _exit(0);
             }
             close(cfd);
@@ -257,6 +269,12 @@ static inline int fake_imap_start(struct fake_imap *f, enum fake_imap_script scr
     return 0;
 }
 
+/* Starts the server with one of the scripts above. */
+static inline int fake_imap_start(struct fake_imap *f, enum fake_imap_script script)
+{
+    return fake_imap_start_fn(f, fake_imap_serve_script, (int)script);
+}
+
 /* Connections accepted so far. */
 static inline unsigned fake_imap_accepted(struct fake_imap *f)
 {
@@ -265,6 +283,22 @@ static inline unsigned fake_imap_accepted(struct fake_imap *f)
     while ((r = read(f->accept_pipe, buf, sizeof(buf))) > 0)
         f->accepted += (unsigned)r;
     return f->accepted;
+}
+
+/* An IMAP backend logged in as test / secret to the fake on port (plain
+ * TCP, connect timeout 3 s); fails the test otherwise. Needs cmocka.h
+ * included first. */
+static inline struct mail_backend *fake_imap_connect(uint16_t port, unsigned command_timeout_ms)
+{
+    struct backend_endpoint ep = { .host = "127.0.0.1", .port = port, .tls = GW_TLS_NONE,
+                                   .connect_timeout_ms = 3000,
+                                   .command_timeout_ms = command_timeout_ms };
+    struct backend_credentials cred = { "test", "secret" };
+    struct mail_backend *b = NULL;
+    struct gw_error err = { 0 };
+    if (backend_imap_open(&ep, &cred, &b, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    return b;
 }
 
 static inline void fake_imap_stop(struct fake_imap *f)

@@ -127,14 +127,7 @@ static void test_uidset(void **state)
 
 static struct mail_backend *fake_conn(struct fake_imap *f)
 {
-    struct backend_endpoint ep = { .host = "127.0.0.1", .port = f->port, .tls = GW_TLS_NONE,
-                                   .connect_timeout_ms = 3000, .command_timeout_ms = 500 };
-    struct backend_credentials cred = { "test", "secret" };
-    struct mail_backend *b = NULL;
-    struct gw_error err = { 0 };
-    if (backend_imap_open(&ep, &cred, &b, &err) != 0)
-        fail_msg("open: %s", err.msg);
-    return b;
+    return fake_imap_connect(f->port, 500);
 }
 
 static int on_summary(void *ctx, struct backend_message_summary **m, struct gw_error *err)

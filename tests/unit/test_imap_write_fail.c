@@ -112,14 +112,7 @@ static void server_stop(struct server *s)
 
 static struct mail_backend *open_to(const struct server *s)
 {
-    struct backend_endpoint ep = { .host = "127.0.0.1", .port = s->port, .tls = GW_TLS_NONE,
-                                   .connect_timeout_ms = 5000, .command_timeout_ms = 5000 };
-    struct backend_credentials cred = { "test", "secret" };
-    struct mail_backend *b = NULL;
-    struct gw_error err = { 0 };
-    if (backend_imap_open(&ep, &cred, &b, &err) != 0)
-        fail_msg("open: %s", err.msg);
-    return b;
+    return fake_imap_connect(s->port, 5000);
 }
 
 static const uint32_t two_uids[] = { 1, 2 };

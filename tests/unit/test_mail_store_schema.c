@@ -15,65 +15,29 @@
 #include <sqlite3.h>
 
 #include "store.h"
-
-struct fixture {
-    char dir[64];
-    char path[128];
-};
+#include "store_fixture.h"
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    snprintf(f->dir, sizeof(f->dir), "/tmp/jmapgw-msschema-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    assert_true(snprintf(f->path, sizeof(f->path), "%s/gateway.db", f->dir) < (int)sizeof(f->path));
-    *state = f;
+    *state = store_fixture_new("msschema");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    static const char *const suffixes[] = { "", "-wal", "-shm" };
-    for (size_t i = 0; i < 3; i++) {
-        char p[160];
-        snprintf(p, sizeof(p), "%s%s", f->path, suffixes[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
+    store_fixture_free(*state);
     return 0;
 }
 
 static int raw_exec(const char *path, const char *sql)
 {
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    int rc = sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-    assert_int_equal(rc, SQLITE_OK);
-    rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    sqlite3_close(db);
-    return rc;
-}
-
-static long long raw_query_int(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    long long v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
+    return store_fixture_exec(path, sql, true);
 }
 
 /* A database written by the version-1 binary: migration 1's schema, verbatim. */
 static void test_v1_database_migrates(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct store *s = NULL;
     struct gw_error err = { 0 };
     uint64_t modseq = 0;
@@ -97,14 +61,14 @@ static void test_v1_database_migrates(void **state)
     assert_int_equal(modseq, 41);
     store_close(&s);
     /* New per-type counters start at zero for existing accounts. */
-    assert_int_equal(raw_query_int(f->path, "SELECT email_state + mailbox_state + thread_state"
+    assert_int_equal(store_fixture_query_int(f->path, "SELECT email_state + mailbox_state + thread_state"
                                             " + email_horizon FROM accounts WHERE account_id='a1'"),
                      0);
 }
 
 static void test_tables_and_constraints(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct store *s = NULL;
     struct gw_error err = { 0 };
 
@@ -118,7 +82,7 @@ static void test_tables_and_constraints(void **state)
         char q[160];
         assert_true(snprintf(q, sizeof(q), "SELECT count(*) FROM sqlite_master WHERE name='%s'",
                              objects[i]) < (int)sizeof(q));
-        assert_int_equal(raw_query_int(f->path, q), 1);
+        assert_int_equal(store_fixture_query_int(f->path, q), 1);
     }
     assert_int_equal(raw_exec(f->path,
                               "INSERT INTO emails(account_id,email_id,guid,thread_id,created_modseq,"
@@ -137,7 +101,7 @@ static void test_tables_and_constraints(void **state)
                                            " VALUES ('a1','nope','M1',5,2);"),
                          SQLITE_OK);
     assert_int_equal(raw_exec(f->path, "DELETE FROM emails WHERE email_id='E1'"), SQLITE_OK);
-    assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM email_locations"), 0);
+    assert_int_equal(store_fixture_query_int(f->path, "SELECT count(*) FROM email_locations"), 0);
 }
 
 int main(void)

@@ -16,62 +16,29 @@
 #include <sqlite3.h>
 
 #include "store.h"
-
-struct fixture {
-    char dir[64];
-    char path[128];
-};
+#include "store_fixture.h"
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    snprintf(f->dir, sizeof(f->dir), "/tmp/jmapgw-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    assert_true(snprintf(f->path, sizeof(f->path), "%s/gateway.db", f->dir) < (int)sizeof(f->path));
-    *state = f;
+    *state = store_fixture_new("store");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    static const char *const suffixes[] = { "", "-wal", "-shm" };
-    for (size_t i = 0; i < 3; i++) {
-        char p[160];
-        snprintf(p, sizeof(p), "%s%s", f->path, suffixes[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
+    store_fixture_free(*state);
     return 0;
 }
 
 /* Runs sql on the raw file, outside the store. */
 static void raw_exec(const char *path, const char *sql)
 {
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-}
-
-static long long raw_query_int(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    long long v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
+    assert_int_equal(store_fixture_exec(path, sql, false), SQLITE_OK);
 }
 
 static void test_create_wal_mode_version(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct store *s = NULL;
     struct gw_error err = { 0 };
     struct stat st;
@@ -95,14 +62,14 @@ static void test_create_wal_mode_version(void **state)
     assert_string_equal(mode, "wal");
     free(mode);
 
-    assert_int_equal(raw_query_int(f->path, "PRAGMA user_version"), store_schema_latest());
+    assert_int_equal(store_fixture_query_int(f->path, "PRAGMA user_version"), store_schema_latest());
     store_close(&s);
     assert_null(s);
 }
 
 static void test_accounts_and_reopen(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct store *s = NULL;
     struct gw_error err = { 0 };
     uint64_t modseq = 99;
@@ -120,8 +87,8 @@ static void test_accounts_and_reopen(void **state)
     assert_int_equal(store_account_ensure(s, "a1", "alice2", &err), 0);
     store_close(&s);
 
-    assert_int_equal(raw_query_int(f->path, "SELECT count(*) FROM accounts"), 1);
-    assert_int_equal(raw_query_int(f->path,
+    assert_int_equal(store_fixture_query_int(f->path, "SELECT count(*) FROM accounts"), 1);
+    assert_int_equal(store_fixture_query_int(f->path,
                                    "SELECT username = 'alice2' FROM accounts WHERE account_id='a1'"),
                      1);
 
@@ -134,24 +101,24 @@ static void test_accounts_and_reopen(void **state)
 
 static void test_migrates_v0(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct store *s = NULL;
     struct gw_error err = { 0 };
 
     /* A version-0 database: exists, has unrelated content, no schema of ours. */
     raw_exec(f->path, "CREATE TABLE leftover(x); INSERT INTO leftover VALUES (7);");
-    assert_int_equal(raw_query_int(f->path, "PRAGMA user_version"), 0);
+    assert_int_equal(store_fixture_query_int(f->path, "PRAGMA user_version"), 0);
     assert_int_equal(store_open(f->path, &s, &err), 0);
     assert_int_equal(store_schema_version(s), store_schema_latest());
     assert_int_equal(store_account_ensure(s, "a", "u", &err), 0);
     store_close(&s);
-    assert_int_equal(raw_query_int(f->path, "SELECT x FROM leftover"), 7);
-    assert_int_equal(raw_query_int(f->path, "PRAGMA user_version"), store_schema_latest());
+    assert_int_equal(store_fixture_query_int(f->path, "SELECT x FROM leftover"), 7);
+    assert_int_equal(store_fixture_query_int(f->path, "PRAGMA user_version"), store_schema_latest());
 }
 
 static void test_refuses_newer(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct store *s = NULL;
     struct gw_error err = { 0 };
     char sql[64];
