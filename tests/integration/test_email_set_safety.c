@@ -74,6 +74,15 @@ static json_t *create_draft(const char *cid, const char *subject, const char *al
                 cid, fx.drafts, subject, also != NULL ? also : "");
 }
 
+/* The id created for cid in a /set response, into out (64 bytes). */
+static void created_id(json_t *r, const char *cid, char out[64])
+{
+    const char *id = json_string_value(
+        json_object_get(json_object_get(json_object_get(r, "created"), cid), "id"));
+    H_ASSERT_MSG(id != NULL && strlen(id) < 64, "%s was not created", cid);
+    strcpy(out, id);
+}
+
 static size_t scratch_count(void)
 {
     uint32_t uids[16];
@@ -97,11 +106,8 @@ static void test_sync_fails_after_append(void **unused)
 
     H_ASSERT(unlink(fx.hook) == 0);
     r = create_draft("c1", "hook draft", NULL);
-    const char *id = json_string_value(
-        json_object_get(json_object_get(json_object_get(r, "created"), "c1"), "id"));
-    H_ASSERT(id != NULL);
     char created[64];
-    snprintf(created, sizeof(created), "%s", id);
+    created_id(r, "c1", created);
     json_decref(r);
     H_ASSERT_INT_EQ((long long)scratch_count(), 1);
     r = call("Email/set", "\"destroy\": [\"%s\"]", created);
@@ -115,11 +121,8 @@ static void test_draft_leaves_no_orphans(void **unused)
 {
     (void)unused;
     json_t *r = create_draft("v1", "orphan check v1", NULL);
-    const char *id = json_string_value(
-        json_object_get(json_object_get(json_object_get(r, "created"), "v1"), "id"));
-    H_ASSERT(id != NULL);
     char v1[64];
-    snprintf(v1, sizeof(v1), "%s", id);
+    created_id(r, "v1", v1);
     json_decref(r);
     H_ASSERT_INT_EQ((long long)scratch_count(), 1);
 
@@ -127,11 +130,8 @@ static void test_draft_leaves_no_orphans(void **unused)
     char destroy[128];
     snprintf(destroy, sizeof(destroy), ", \"destroy\": [\"%s\"]", v1);
     r = create_draft("v2", "orphan check v2", destroy);
-    id = json_string_value(
-        json_object_get(json_object_get(json_object_get(r, "created"), "v2"), "id"));
-    H_ASSERT(id != NULL);
     char v2[64];
-    snprintf(v2, sizeof(v2), "%s", id);
+    created_id(r, "v2", v2);
     H_ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(r, "destroyed"), 0)), v1);
     json_decref(r);
     H_ASSERT_INT_EQ((long long)scratch_count(), 1);
@@ -166,11 +166,8 @@ static void test_rfc_musts(void **unused)
 {
     (void)unused;
     json_t *r = create_draft("m1", "musts", NULL);
-    const char *id = json_string_value(
-        json_object_get(json_object_get(json_object_get(r, "created"), "m1"), "id"));
-    H_ASSERT(id != NULL);
     char e[64];
-    snprintf(e, sizeof(e), "%s", id);
+    created_id(r, "m1", e);
     json_decref(r);
 
     /* the last mailbox removed by patch: an Email is always in one */
