@@ -34,10 +34,11 @@ static struct {
     struct dovecot d;
     pid_t relay;
     uint16_t relay_port;
-    struct harness_gateway *gw;
+    struct hs_direct gw;
     struct harness_imap *imap;
-    char *account;
 } fx;
+
+#define jcall(...) hs_direct_call(&fx.gw, __VA_ARGS__)
 
 static int listen_on(uint16_t *port)
 {
@@ -123,31 +124,6 @@ static pid_t relay_start(int lfd)
     _exit(0);
 }
 
-static json_t *jcall(const char *method, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static json_t *jcall(const char *method, const char *fmt, ...)
-{
-    char inner[2048], body[2300];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(inner, sizeof(inner), fmt, ap);
-    va_end(ap);
-    H_ASSERT(n >= 0 && n < (int)sizeof(inner));
-    n = snprintf(body, sizeof(body), "{\"accountId\": \"%s\", %s}", fx.account, inner);
-    H_ASSERT(n >= 0 && n < (int)sizeof(body));
-    return harness_jmap_ok(fx.gw->port, "test", "secret", method, body);
-}
-
-static void query_one(const char *method, const char *filter, char out[64])
-{
-    json_t *r = jcall(method, "\"filter\": %s", filter);
-    json_t *ids = json_object_get(r, "ids");
-    H_ASSERT_MSG(json_array_size(ids) == 1, "%s %s: %zu found", method, filter,
-                 json_array_size(ids));
-    snprintf(out, 64, "%s", json_string_value(json_array_get(ids, 0)));
-    json_decref(r);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -167,29 +143,14 @@ static int setup(void **state)
     close(lfd);
     if (fx.relay < 0)
         return -1;
-    char port[16];
-    snprintf(port, sizeof(port), "%u", fx.relay_port);
-    const char *args[] = { "--imap-host", "127.0.0.1", "--imap-port", port, "--imap-tls", "none",
-                           NULL };
-    struct harness_gateway_opts opts = { .args = args };
-    fx.gw = harness_gateway_start(&opts);
-    if (fx.gw == NULL)
-        return -1;
-    json_t *session = harness_session_ok(fx.gw->port, "test", "secret");
-    const char *account = harness_session_account_id(session);
-    fx.account = account != NULL ? strdup(account) : NULL;
-    json_decref(session);
-    return fx.account != NULL ? 0 : -1;
+    return hs_direct_start(&fx.gw, fx.relay_port);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    int rc = 0;
     harness_imap_logout(&fx.imap);
-    if (fx.gw != NULL)
-        rc = harness_gateway_stop(fx.gw);
-    harness_gateway_free(&fx.gw);
+    int rc = hs_direct_stop(&fx.gw);
     if (fx.relay > 0) {
         kill(-fx.relay, SIGKILL);
         waitpid(fx.relay, NULL, 0);
@@ -198,24 +159,13 @@ static int teardown(void **state)
     if (fx.root != NULL)
         harness_rmtree(fx.root);
     free(fx.root);
-    free(fx.account);
     return rc;
 }
 
-/* Email/get of email (same id) must name exactly the mailboxes IMAP
- * finds the message in, and there must be at least one. */
 static void expect_truth(const char *email, const char *inbox, const char *work)
 {
-    uint32_t uids[8];
-    size_t in_inbox = hs_imap_uids(fx.imap, "INBOX", uids, 8);
-    size_t in_work = hs_imap_uids(fx.imap, "Work", uids, 8);
-    H_ASSERT_MSG(in_inbox + in_work >= 1, "the message is lost");
-    json_t *r = jcall("Email/get", "\"ids\": [\"%s\"], \"properties\": [\"mailboxIds\"]", email);
-    json_t *m = json_object_get(json_array_get(json_object_get(r, "list"), 0), "mailboxIds");
-    H_ASSERT_MSG(m != NULL, "the Email %s is gone", email);
-    H_ASSERT_INT_EQ(json_object_get(m, inbox) != NULL, in_inbox > 0);
-    H_ASSERT_INT_EQ(json_object_get(m, work) != NULL, in_work > 0);
-    json_decref(r);
+    const char *names[] = { "INBOX", "Work" }, *ids[] = { inbox, work };
+    hs_direct_expect_where(&fx.gw, fx.imap, email, names, ids, 2);
 }
 
 static void cut_on(const char *word)
@@ -235,9 +185,7 @@ static void test_move_cut(void **unused)
 {
     (void)unused;
     char id[64], inbox[64], work[64];
-    query_one("Email/query", "{\"header\": [\"Message-ID\", \"<cut@drop.example>\"]}", id);
-    query_one("Mailbox/query", "{\"role\": \"inbox\"}", inbox);
-    query_one("Mailbox/query", "{\"name\": \"Work\"}", work);
+    hs_direct_ids(&fx.gw, "<cut@drop.example>", "Work", id, inbox, work);
 
     /* MOVE sent, its answer lost */
     cut_on("MOVE");

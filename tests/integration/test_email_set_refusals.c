@@ -17,12 +17,6 @@
 
 #include "../unit/dovecot_test.h"
 
-static const char acl_conf[] =
-    "namespace inbox {\n  inbox = yes\n  separator = /\n}\n"
-    "mail_plugins = $mail_plugins acl\n"
-    "protocol imap {\n  mail_plugins = $mail_plugins imap_acl\n}\n"
-    "plugin {\n  acl = vfile\n}\n";
-
 static const char msg_kw[] = "From: a@example.org\r\nSubject: no keywords here\r\n"
                              "Message-ID: <nokw@refuse.example>\r\n\r\nbody\r\n";
 static const char msg_locked[] = "From: a@example.org\r\nSubject: cannot leave\r\n"
@@ -31,38 +25,11 @@ static const char msg_locked[] = "From: a@example.org\r\nSubject: cannot leave\r
 static struct {
     char *root;
     struct dovecot d;
-    struct harness_gateway *gw;
+    struct hs_direct gw;
     struct harness_imap *imap;
-    char *account;
 } fx;
 
-static json_t *jcall(const char *method, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* method with {"accountId": ..., <fmt>}: the response's arguments. */
-static json_t *jcall(const char *method, const char *fmt, ...)
-{
-    char inner[2048], body[2300];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(inner, sizeof(inner), fmt, ap);
-    va_end(ap);
-    H_ASSERT(n >= 0 && n < (int)sizeof(inner));
-    n = snprintf(body, sizeof(body), "{\"accountId\": \"%s\", %s}", fx.account, inner);
-    H_ASSERT(n >= 0 && n < (int)sizeof(body));
-    return harness_jmap_ok(fx.gw->port, "test", "secret", method, body);
-}
-
-static void query_one(const char *what, char out[64])
-{
-    json_t *r = strncmp(what, "mbox:", 5) == 0
-                    ? jcall("Mailbox/query", "\"filter\": {\"name\": \"%s\"}", what + 5)
-                    : jcall("Email/query", "\"filter\": {\"header\": [\"Message-ID\", \"%s\"]}",
-                            what);
-    json_t *ids = json_object_get(r, "ids");
-    H_ASSERT_MSG(json_array_size(ids) == 1, "%s: %zu found", what, json_array_size(ids));
-    snprintf(out, 64, "%s", json_string_value(json_array_get(ids, 0)));
-    json_decref(r);
-}
+#define jcall(...) hs_direct_call(&fx.gw, __VA_ARGS__)
 
 static int setup(void **state)
 {
@@ -70,7 +37,7 @@ static int setup(void **state)
     fx.root = harness_mkdtemp("refusals");
     if (fx.root == NULL || chmod(fx.root, 0755) != 0)
         return -1;
-    dovecot_start(&fx.d, fx.root, "acl", NULL, acl_conf);
+    dovecot_start(&fx.d, fx.root, "acl", NULL, hs_acl_conf);
     fx.imap = harness_imap_login(fx.d.imap_port, "test", "secret");
     if (fx.imap == NULL || harness_imap_cmd(fx.imap, "CREATE NoKw") != 0 ||
         harness_imap_cmd(fx.imap, "CREATE Locked") != 0 ||
@@ -80,34 +47,18 @@ static int setup(void **state)
         harness_imap_cmd(fx.imap, "SETACL NoKw owner lrsitea") != 0 ||
         harness_imap_cmd(fx.imap, "SETACL Locked owner lrwsia") != 0)
         return -1;
-    char port[16];
-    snprintf(port, sizeof(port), "%u", fx.d.imap_port);
-    const char *args[] = { "--imap-host", "127.0.0.1", "--imap-port", port, "--imap-tls", "none",
-                           NULL };
-    struct harness_gateway_opts opts = { .args = args };
-    fx.gw = harness_gateway_start(&opts);
-    if (fx.gw == NULL)
-        return -1;
-    json_t *session = harness_session_ok(fx.gw->port, "test", "secret");
-    const char *account = harness_session_account_id(session);
-    fx.account = account != NULL ? strdup(account) : NULL;
-    json_decref(session);
-    return fx.account != NULL ? 0 : -1;
+    return hs_direct_start(&fx.gw, fx.d.imap_port);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    int rc = 0;
     harness_imap_logout(&fx.imap);
-    if (fx.gw != NULL)
-        rc = harness_gateway_stop(fx.gw);
-    harness_gateway_free(&fx.gw);
+    int rc = hs_direct_stop(&fx.gw);
     dovecot_stop(&fx.d);
     if (fx.root != NULL)
         harness_rmtree(fx.root);
     free(fx.root);
-    free(fx.account);
     return rc;
 }
 
@@ -130,7 +81,8 @@ static void test_keyword_refused(void **unused)
 {
     (void)unused;
     char id[64], flags[256];
-    query_one("<nokw@refuse.example>", id);
+    hs_direct_query_one(&fx.gw, "Email/query",
+                        "{\"header\": [\"Message-ID\", \"<nokw@refuse.example>\"]}", id);
     static const char *const refused[] = { "keywords/project-x", "keywords/$flagged" };
     for (size_t i = 0; i < 2; i++) {
         json_t *r = jcall("Email/set", "\"update\": {\"%s\": {\"%s\": true}}", id, refused[i]);
@@ -152,30 +104,17 @@ static void test_keyword_refused(void **unused)
     H_ASSERT_MSG(strstr(flags, "\\Seen") != NULL, "flags: %s", flags);
 }
 
-/* The mailboxes the message is in over IMAP must be the Email's
- * mailboxIds (ids of INBOX and Locked given), and it is somewhere. */
 static void expect_truth(const char *email, const char *inbox, const char *locked)
 {
-    uint32_t uids[8];
-    size_t in_inbox = hs_imap_uids(fx.imap, "INBOX", uids, 8);
-    size_t in_locked = hs_imap_uids(fx.imap, "Locked", uids, 8);
-    H_ASSERT_MSG(in_inbox + in_locked >= 1, "the message is lost");
-    json_t *r = jcall("Email/get", "\"ids\": [\"%s\"], \"properties\": [\"mailboxIds\"]", email);
-    json_t *m = json_object_get(json_array_get(json_object_get(r, "list"), 0), "mailboxIds");
-    H_ASSERT_MSG(m != NULL, "the Email %s is gone", email);
-    H_ASSERT_INT_EQ(json_object_get(m, inbox) != NULL, in_inbox > 0);
-    H_ASSERT_INT_EQ(json_object_get(m, locked) != NULL, in_locked > 0);
-    H_ASSERT_INT_EQ((long long)json_object_size(m), (in_inbox > 0) + (in_locked > 0));
-    json_decref(r);
+    const char *names[] = { "INBOX", "Locked" }, *ids[] = { inbox, locked };
+    hs_direct_expect_where(&fx.gw, fx.imap, email, names, ids, 2);
 }
 
 static void test_move_out_refused(void **unused)
 {
     (void)unused;
     char id[64], inbox[64], locked[64];
-    query_one("<locked@refuse.example>", id);
-    query_one("mbox:INBOX", inbox);
-    query_one("mbox:Locked", locked);
+    hs_direct_ids(&fx.gw, "<locked@refuse.example>", "Locked", id, inbox, locked);
 
     /* a plain move: the original cannot be removed */
     json_t *r = jcall("Email/set", "\"update\": {\"%s\": {\"mailboxIds\": {\"%s\": true}}}", id,
