@@ -61,7 +61,7 @@ bool upload_blob_id_is(const char *blob_id);
 int upload_spool_begin(struct upload_store *s, struct upload_spool **out, struct gw_error *err);
 /* The same, counted against owner (who uploads: the request's
  * credentials; only a hash of the string is kept) until the spool is
- * aborted: GW_ERR_LIMIT when owner already has max_concurrent spools open
+ * committed or aborted: GW_ERR_LIMIT when owner already has max_concurrent spools open
  * (maxConcurrentUpload, RFC 8620 §6.1). owner NULL or max_concurrent 0:
  * not counted. */
 int upload_spool_begin_for(struct upload_store *s, const char *owner, uint64_t max_concurrent,

@@ -442,6 +442,14 @@ int upload_spool_commit(struct upload_spool *sp, const char *account_id, const c
 out:
     if (rc == 0)
         sp->path[0] = '\0';        /* renamed away: nothing to remove */
+    /* No longer arriving: the slot is free before the reply goes out, so
+     * a client that waits for it may upload again at once. */
+    if (sp->counted) {
+        pthread_mutex_lock(&s->lock);
+        owner_release(s, sp->owner_hash);
+        pthread_mutex_unlock(&s->lock);
+        sp->counted = false;
+    }
     return rc;
 }
 

@@ -155,8 +155,8 @@ static void test_expiry(void **state)
     upload_store_free(&s);
 }
 
-/* maxConcurrentUpload: open spools are counted per owner until aborted
- * (committed ones too: the slot is given back when the request ends). */
+/* maxConcurrentUpload: open spools are counted per owner until committed
+ * or aborted. */
 static void test_concurrent_limit(void **state)
 {
     (void)state;
@@ -174,12 +174,15 @@ static void test_concurrent_limit(void **state)
     assert_null(a3);
     /* another owner is not held up by alice */
     assert_int_equal(upload_spool_begin_for(s, "Basic bob", 2, &b1, &err), 0);
-    /* a committed spool keeps its slot until it is let go */
+    /* a committed spool is no longer arriving: its slot is free at once,
+     * and letting it go later does not free a second one */
     assert_int_equal(upload_spool_write(a1, "x", 1, &err), 0);
     assert_int_equal(upload_spool_commit(a1, "acct", NULL, &info, &err), 0);
-    assert_int_equal(upload_spool_begin_for(s, "Basic alice", 2, &a3, &err), -1);
-    upload_spool_abort(&a1);
     assert_int_equal(upload_spool_begin_for(s, "Basic alice", 2, &a3, &err), 0);
+    upload_spool_abort(&a1);
+    struct upload_spool *a4 = NULL;
+    assert_int_equal(upload_spool_begin_for(s, "Basic alice", 2, &a4, &err), -1);
+    assert_null(a4);
     /* uncounted spools never hit the limit */
     struct upload_spool *u = NULL;
     assert_int_equal(upload_spool_begin(s, &u, &err), 0);
