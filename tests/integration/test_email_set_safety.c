@@ -197,6 +197,43 @@ static void test_rfc_musts(void **unused)
     expect_invalid(r, "notCreated", "d", "mailboxIds");
     H_ASSERT(json_is_null(json_object_get(r, "created")));
     json_decref(r);
+    /* RFC 8621 §4.6 creation MUSTs (the composer's checks, through Email/set) */
+    static const struct {
+        const char *body, *property;
+    } bad_create[] = {
+        { "\"headers\": [{\"name\": \"X-A\", \"value\": \"b\"}]", "headers" },
+        { "\"subject\": \"a\", \"header:Subject:asText\": \"b\"", "header:Subject:asText" },
+        { "\"header:Content-Type\": \"text/plain\"", "header:Content-Type" },
+        { "\"header:From:asDate\": \"2020-01-01T00:00:00Z\"", "header:From:asDate" },
+        { "\"bodyStructure\": {\"partId\": \"1\", \"type\": \"text/plain\"}, "
+          "\"bodyValues\": {\"1\": {\"value\": \"x\"}}, "
+          "\"textBody\": [{\"partId\": \"1\", \"type\": \"text/plain\"}]", "textBody" },
+        { "\"bodyValues\": {\"1\": {\"value\": \"x\"}}, "
+          "\"textBody\": [{\"partId\": \"1\", \"type\": \"text/html\"}]", "textBody" },
+        { "\"bodyValues\": {\"1\": {\"value\": \"x\"}}, "
+          "\"textBody\": [{\"partId\": \"1\", \"type\": \"text/plain\", "
+          "\"charset\": \"utf-8\"}]", "textBody" },
+        { "\"bodyValues\": {\"1\": {\"value\": \"x\", \"isTruncated\": true}}, "
+          "\"textBody\": [{\"partId\": \"1\", \"type\": \"text/plain\"}]", "bodyValues" },
+        { "\"bodyValues\": {\"1\": {\"value\": \"x\"}}, "
+          "\"textBody\": [{\"partId\": \"1\", \"type\": \"text/plain\", "
+          "\"header:Content-Transfer-Encoding\": \"base64\"}]", "textBody" },
+    };
+    for (size_t i = 0; i < sizeof(bad_create) / sizeof(bad_create[0]); i++) {
+        r = call("Email/set", "\"create\": {\"x\": {\"mailboxIds\": {\"%s\": true}, %s}}",
+                 fx.drafts, bad_create[i].body);
+        const char *t = hs_set_error(r, "notCreated", "x");
+        H_ASSERT_MSG(t != NULL && strcmp(t, "invalidProperties") == 0, "%s gave %s",
+                     bad_create[i].body, t != NULL ? t : "success");
+        json_t *props = json_object_get(json_object_get(json_object_get(r, "notCreated"), "x"),
+                                        "properties");
+        char *got = json_dumps(props, JSON_COMPACT);
+        H_ASSERT_MSG(got != NULL && strstr(got, bad_create[i].property) != NULL,
+                     "%s: properties %s do not name %s", bad_create[i].body,
+                     got != NULL ? got : "null", bad_create[i].property);
+        free(got);
+        json_decref(r);
+    }
     /* none of it reached the server: only m1 is there */
     H_ASSERT_INT_EQ((long long)scratch_count(), 1);
     r = call("Email/get", "\"ids\": [\"%s\"], \"properties\": [\"mailboxIds\", \"subject\"]", e);
