@@ -209,20 +209,31 @@ static void test_upload_too_large(void **state)
     free(bytes);
 }
 
-/* A chunked upload of total bytes in 4 KiB chunks; the response. */
-static void upload_chunked(size_t total, struct harness_response *r)
+/* Connects and sends an upload's request head as demo with the given
+ * header lines (each ending CRLF) and the first body bytes. */
+static int upload_open(const char *headers, const char *body)
 {
-    char head[600], chunk[4200], pad[4096];
+    char head[800];
     char *auth = harness_basic_auth("demo", "demo");
     int n = snprintf(head, sizeof(head),
                      "POST /jmap/upload/%s/ HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n"
-                     "Content-Type: application/octet-stream\r\n"
-                     "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
-                     fx.account_id, auth);
+                     "%sConnection: close\r\n\r\n%s",
+                     fx.account_id, auth, headers, body);
     free(auth);
-    int64_t start = harness_now_ms();
     int fd = harness_connect(fx.gw->port);
-    H_ASSERT(fd >= 0 && n > 0 && harness_send_all(fd, head, (size_t)n) == 0);
+    H_ASSERT(fd >= 0 && n > 0 && n < (int)sizeof(head) &&
+             harness_send_all(fd, head, (size_t)n) == 0);
+    return fd;
+}
+
+/* A chunked upload of total bytes in 4 KiB chunks; the response. */
+static void upload_chunked(size_t total, struct harness_response *r)
+{
+    char chunk[4200], pad[4096];
+    int64_t start = harness_now_ms();
+    int fd = upload_open("Content-Type: application/octet-stream\r\n"
+                         "Transfer-Encoding: chunked\r\n", "");
+    int n;
     memset(pad, 'c', sizeof(pad));
     for (size_t sent = 0; sent < total;) {
         size_t len = total - sent < sizeof(pad) ? total - sent : sizeof(pad);
@@ -259,18 +270,7 @@ static void test_upload_chunked(void **state)
  * progress, holding one of the credentials' maxConcurrentUpload slots. */
 static int upload_begin_partial(void)
 {
-    char head[600];
-    char *auth = harness_basic_auth("demo", "demo");
-    int n = snprintf(head, sizeof(head),
-                     "POST /jmap/upload/%s/ HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n"
-                     "Content-Type: text/plain\r\nContent-Length: 16\r\n"
-                     "Connection: close\r\n\r\nfirs",
-                     fx.account_id, auth);
-    free(auth);
-    int fd = harness_connect(fx.gw->port);
-    H_ASSERT(fd >= 0 && n > 0 && n < (int)sizeof(head) &&
-             harness_send_all(fd, head, (size_t)n) == 0);
-    return fd;
+    return upload_open("Content-Type: text/plain\r\nContent-Length: 16\r\n", "firs");
 }
 
 /* RFC 8620 §6.1: past maxConcurrentUpload (4 by default) an upload is
