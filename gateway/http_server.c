@@ -36,6 +36,7 @@ struct exchange {
     enum exchange_phase phase;
     bool body_too_large;
     bool spool_failed;          /* the upload store refused a write */
+    bool too_many_uploads;      /* past maxConcurrentUpload for these credentials */
     size_t body_cap;
     uint64_t body_seen;         /* bytes of body received, kept or not */
     struct http_request req;
@@ -177,8 +178,16 @@ static int spool_body(struct exchange *ex, const char *data, size_t size)
     ex->body_seen += size;
     if (ex->body_too_large || ex->spool_failed)
         return ex->body_seen > discard_bound(max) ? -1 : 0;
-    if (ex->req.upload == NULL && upload_spool_begin(gw->uploads, &ex->req.upload, &err) != 0) {
-        gw_log_error("upload: %s", err.msg);
+    /* Counted per credentials as sent: uploads of one user cannot be
+     * blocked by someone who does not know the password. */
+    const char *owner = ex->req.headers.authorization != NULL ? ex->req.headers.authorization : "";
+    if (ex->req.upload == NULL &&
+        upload_spool_begin_for(gw->uploads, owner, gw->limits.max_concurrent_upload,
+                               &ex->req.upload, &err) != 0) {
+        if (err.code == GW_ERR_LIMIT)
+            ex->too_many_uploads = true;
+        else
+            gw_log_error("upload: %s", err.msg);
         ex->spool_failed = true;
         return 0;
     }
@@ -282,6 +291,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
             else
                 http_reply_problem(&ex->reply, 413, "urn:ietf:params:jmap:error:limit",
                                    "The request is larger than maxSizeRequest.", "maxSizeRequest");
+            ex->phase = PHASE_REPLY;
+            return queue_reply(ex);
+        }
+        if (ex->too_many_uploads) {
+            http_reply_problem(&ex->reply, 429, "urn:ietf:params:jmap:error:limit",
+                               "More concurrent uploads than maxConcurrentUpload.",
+                               "maxConcurrentUpload");
             ex->phase = PHASE_REPLY;
             return queue_reply(ex);
         }

@@ -280,6 +280,18 @@ int mail_store_email_locations(struct mail_store *ms, const char *account_id,
                                struct gw_error *err);
 void mail_store_location_list_free(struct mail_store_location_list **l);
 
+/* Tells the cache that the gateway itself just put a copy of email_id at
+ * (mailbox_id, uidvalidity, uid) (the COPYUID of its COPY or MOVE): the
+ * next sync that finds that location new gives it to email_id, if that
+ * Email is still live, before any other rule. So an Email keeps its id
+ * through a move or copy the gateway makes, also on servers without
+ * X-GUID or OBJECTID (where a copy whose original stays would otherwise
+ * be a new Email). Kept in memory only (a restart before the sync falls
+ * back to the rules above); the oldest are forgotten past a bound. */
+int mail_store_expect_location(struct mail_store *ms, const char *account_id,
+                               const char *email_id, const char *mailbox_id,
+                               uint32_t uidvalidity, uint32_t uid, struct gw_error *err);
+
 /* Maps the UIDs of one mailbox (e.g. an IMAP SEARCH answer) to Email ids.
  * ids_out[i] gets the id of uids[i], or "" when that UID is not cached. */
 int mail_store_emails_by_uid(struct mail_store *ms, const char *account_id, const char *mailbox_id,

@@ -59,6 +59,13 @@ bool upload_blob_id_is(const char *blob_id);
 
 /* An upload as it arrives: a file in tmp/. */
 int upload_spool_begin(struct upload_store *s, struct upload_spool **out, struct gw_error *err);
+/* The same, counted against owner (who uploads: the request's
+ * credentials; only a hash of the string is kept) until the spool is
+ * committed or aborted: GW_ERR_LIMIT when owner already has max_concurrent spools open
+ * (maxConcurrentUpload, RFC 8620 §6.1). owner NULL or max_concurrent 0:
+ * not counted. */
+int upload_spool_begin_for(struct upload_store *s, const char *owner, uint64_t max_concurrent,
+                           struct upload_spool **out, struct gw_error *err);
 /* Appends bytes. GW_ERR_TOO_LARGE once the upload passes max_size (the
  * spool is then useless: abort it). */
 int upload_spool_write(struct upload_spool *sp, const void *data, size_t len,

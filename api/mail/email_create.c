@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backend_mail_write.h"
 #include "gw_log.h"
 #include "jmap_blob.h"
 #include "jmap_compose.h"
 #include "jmap_download.h"
+#include "jmap_set.h"
 #include "jmap_text.h"
 #include "upload_store.h"
 
@@ -198,17 +200,73 @@ static json_t *created_report(struct jmap_mail *m, const char *mailbox_id, uint3
     return res;
 }
 
+/* Where the new message was put: every copy, to take back when it cannot
+ * be reported. */
+struct placed {
+    const char *mailbox_raw;    /* borrowed from the meta */
+    uint32_t uidvalidity, uid;
+};
+
+/* Test hook: while the file named by this variable exists, the sync after
+ * an APPEND fails, as a dropped connection would make it. */
+static bool sync_fails_for_test(void)
+{
+    const char *path = getenv("JMAPGW_TEST_FAIL_SYNC_AFTER_APPEND");
+    return path != NULL && path[0] != '\0' && access(path, F_OK) == 0;
+}
+
+static json_t *report_after_sync(struct jmap_mail *m, const struct email_meta *meta,
+                                 uint32_t uid, struct gw_error *err)
+{
+    if (sync_fails_for_test()) {
+        gw_error_set(err, GW_ERR_UNAVAILABLE, "sync failed (test hook)");
+        return NULL;
+    }
+    if (jmap_mail_sync_now(m, err) != 0)
+        return NULL;
+    return created_report(m, meta->mailbox_ids[0], uid, err);
+}
+
+/* Expunges every copy made. 0 when all are gone. */
+static int take_back(struct jmap_mail *m, const struct placed *v, size_t n)
+{
+    struct mail_backend *b = NULL;
+    struct gw_error err = { 0 };
+    json_t *e = jmap_mail_backend_acquire(m, &b);
+    int rc = 0;
+    if (e != NULL) {
+        json_decref(e);
+        return -1;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct backend_msgset set = { .mailbox_raw = v[i].mailbox_raw,
+                                      .uidvalidity = v[i].uidvalidity, .uids = &v[i].uid,
+                                      .n_uids = 1 };
+        if ((rc = backend_expunge_uids(b, &set, &err)) != 0)
+            gw_log_warn("account %s: removing a message that could not be reported: %s",
+                        m->account_id, err.msg);
+    }
+    jmap_mail_backend_release(m, &b);
+    return rc;
+}
+
 json_t *email_append_message(struct jmap_mail *m, const struct email_meta *meta,
                              const char *data, size_t len, json_t **set_error)
 {
     struct mail_backend *b = NULL;
     struct gw_error err = { 0 };
     struct backend_append_result appended = { 0 };
+    struct placed *placed = calloc(meta->n_mailboxes + 1, sizeof(*placed));
+    size_t n_placed = 0;
     json_t *res = NULL;
+    if (placed == NULL) {
+        *set_error = jmap_set_error_new("serverFail", "out of memory");
+        return NULL;
+    }
     *set_error = jmap_mail_backend_acquire(m, &b);
     if (*set_error != NULL) {
         /* a method error has the same {type, description} shape */
-        return NULL;
+        goto out;
     }
     struct backend_append_req req = {
         .mailbox_raw = meta->mailboxes_raw[0],
@@ -229,31 +287,48 @@ json_t *email_append_message(struct jmap_mail *m, const struct email_meta *meta,
         *set_error = email_set_error_from_gw(&err);
         goto out;
     }
+    placed[n_placed++] = (struct placed){ meta->mailboxes_raw[0], appended.uidvalidity,
+                                          appended.uid };
     for (size_t i = 1; i < meta->n_mailboxes; i++) {
         struct backend_copy_result *copied = NULL;
         struct backend_msgset set = { .mailbox_raw = meta->mailboxes_raw[0],
                                       .uidvalidity = appended.uidvalidity,
                                       .uids = &appended.uid, .n_uids = 1 };
         int rc = backend_copy(b, &set, meta->mailboxes_raw[i], &copied, &err);
+        if (rc == 0 && copied->n == 1)
+            placed[n_placed++] = (struct placed){ meta->mailboxes_raw[i],
+                                                  copied->dest_uidvalidity,
+                                                  copied->dest_uids[0] };
         backend_copy_result_free(&copied);
         if (rc != 0) {
             /* The message exists in the first mailbox: say so rather than
              * leave an Email the client does not know of. */
             gw_log_warn("account %s: COPY of a new message failed: %s", m->account_id, err.msg);
             *set_error = email_set_error_from_gw(&err);
-            struct gw_error ignored = { 0 };
-            if (backend_expunge_uids(b, &set, &ignored) != 0)
-                gw_log_warn("account %s: removing the half-created message failed: %s",
-                            m->account_id, ignored.msg);
+            jmap_mail_backend_release(m, &b);
+            take_back(m, placed, n_placed);
             goto out;
         }
     }
     jmap_mail_backend_release(m, &b);
-    if (jmap_mail_sync_now(m, &err) != 0 ||
-        (res = created_report(m, meta->mailbox_ids[0], appended.uid, &err)) == NULL)
-        *set_error = email_set_error_from_gw(&err);
+    /* The message is stored; only the cache can name it. A failed sync is
+     * tried once more; after that the copies are taken back, so the error
+     * the client gets is true and a retry makes no duplicate. */
+    for (int attempt = 0; attempt < 2 && res == NULL; attempt++)
+        res = report_after_sync(m, meta, appended.uid, &err);
+    if (res == NULL) {
+        gw_log_warn("account %s: a new message cannot be reported: %s", m->account_id, err.msg);
+        *set_error = take_back(m, placed, n_placed) == 0
+                         ? jmap_set_error_new("serverFail",
+                                              "The message could not be stored; nothing was kept, "
+                                              "so it is safe to try again.")
+                         : jmap_set_error_new("serverFail",
+                                              "The message was stored but could not be read back; "
+                                              "look for it before trying again.");
+    }
 out:
     jmap_mail_backend_release(m, &b);
+    free(placed);
     return res;
 }
 

@@ -217,8 +217,23 @@ static void undelete(struct email_set_ctx *c, const struct group *from,
                     c->m->account_id, err.msg);
 }
 
-static int copy_into(struct email_set_ctx *c, struct groups *g, const char *dest_id,
-                     const struct email_set_names *want, bool may_move, json_t **set_error)
+/* Tells the cache where the copies now are (COPYUID), so the sync keeps
+ * the Email's id even where the server has no identity for messages. */
+static void expect_copies(struct email_set_ctx *c, const char *email_id, const char *dest_id,
+                          const struct backend_copy_result *r)
+{
+    struct gw_error err = { 0 };
+    for (size_t i = 0; r != NULL && i < r->n; i++) {
+        if (mail_store_expect_location(c->m->ms, c->m->account_id, email_id, dest_id,
+                                       r->dest_uidvalidity, r->dest_uids[i], &err) != 0)
+            gw_log_warn("account %s: new location of %s not recorded: %s", c->m->account_id,
+                        email_id, err.msg);
+    }
+}
+
+static int copy_into(struct email_set_ctx *c, const char *email_id, struct groups *g,
+                     const char *dest_id, const struct email_set_names *want, bool may_move,
+                     json_t **set_error)
 {
     struct gw_error err = { 0 };
     struct backend_copy_result *r = NULL;
@@ -242,6 +257,7 @@ static int copy_into(struct email_set_ctx *c, struct groups *g, const char *dest
                   : backend_copy(c->b, &set, dest, &r, &err);
     if (move && r != NULL && r->outcome != BACKEND_COPY_NONE)
         from->used = true;  /* never expunged a second time below */
+    expect_copies(c, email_id, dest_id, r);
     if (rc != 0) {
         gw_log_info("account %s: Email/set %s: %s", c->m->account_id, move ? "move" : "copy",
                     err.msg);
@@ -279,7 +295,7 @@ int email_set_move(struct email_set_ctx *c, const char *email_id,
     }
     for (size_t i = 0; i < want->n; i++) {
         if (!located_in(&g, want->v[i]) &&
-            copy_into(c, &g, want->v[i], want, i == last_new, set_error) != 0)
+            copy_into(c, email_id, &g, want->v[i], want, i == last_new, set_error) != 0)
             goto out;
     }
     for (size_t i = 0; i < g.n; i++) {

@@ -1,5 +1,7 @@
-/* identity_set.c - Identity/set (RFC 8620 §5.3, RFC 8621 §6.3), small and
- * self-contained until the generic /set framework (jmap_set.h) is on main.
+/* identity_set.c - Identity/set (RFC 8620 §5.3, RFC 8621 §6.3) on the
+ * generic /set framework (include/jmap_set.h): arguments, creation ids,
+ * PatchObjects and the response are the framework's; here only what an
+ * Identity is.
  *
  * Policy: an identity may only use the account's own address (the one the
  * submission server lets this login send as); any other email is
@@ -13,14 +15,18 @@
 #include <strings.h>
 
 #include "identity_store.h"
+#include "jmap_set.h"
 
-/* The properties a client may set, and whether each takes EmailAddress[]. */
-static const struct {
-    const char *name;
-    bool addresses;
-} settable[] = {
-    {"name", false},          {"email", false},         {"replyTo", true},
-    {"bcc", true},            {"textSignature", false}, {"htmlSignature", false},
+static const struct jmap_set_prop identity_props[] = {
+    { "id", JMAP_PROP_SERVER_SET | JMAP_PROP_IMMUTABLE },
+    { "mayDelete", JMAP_PROP_SERVER_SET },
+    { "email", JMAP_PROP_IMMUTABLE },
+    { "name", 0 },
+    { "replyTo", 0 },
+    { "bcc", 0 },
+    { "textSignature", 0 },
+    { "htmlSignature", 0 },
+    { NULL, 0 },
 };
 
 /* The defaults a created identity gets for what the client left out. */
@@ -55,240 +61,169 @@ static bool address_list_ok(json_t *v)
     return true;
 }
 
-/* The names of the invalid properties of a create/update object (new
- * reference; empty when all is well). */
-static json_t *invalid_properties(json_t *obj, bool creating)
+/* The value types of the client-settable properties in obj; the names
+ * themselves were checked against identity_props. */
+static json_t *check_types(json_t *obj)
 {
-    json_t *bad = json_array();
     const char *key;
     json_t *v;
-
-    if (bad == NULL)
-        return NULL;
     json_object_foreach(obj, key, v) {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof(settable) / sizeof(settable[0]); i++) {
-            if (strcmp(key, settable[i].name) != 0)
-                continue;
-            ok = settable[i].addresses ? address_list_ok(v) : json_is_string(v);
-            /* email is set once, at creation. */
-            if (strcmp(key, "email") == 0 && !creating)
-                ok = false;
-        }
-        if (!ok)
-            json_array_append_new(bad, json_string(key));
+        bool addresses = strcmp(key, "replyTo") == 0 || strcmp(key, "bcc") == 0;
+        bool server = strcmp(key, "id") == 0 || strcmp(key, "mayDelete") == 0;
+        if (!server && !(addresses ? address_list_ok(v) : json_is_string(v)))
+            return jmap_set_error_invalid_property(key, addresses
+                                                            ? "must be null or EmailAddress[]."
+                                                            : "must be a string.");
     }
-    if (creating && json_object_get(obj, "email") == NULL)
-        json_array_append_new(bad, json_string("email"));
-    return bad;
-}
-
-static json_t *set_error(const char *type, const char *description, json_t *properties)
-{
-    json_t *e = json_pack("{s:s}", "type", type);
-
-    if (e != NULL && description != NULL)
-        json_object_set_new(e, "description", json_string(description));
-    if (e != NULL && properties != NULL)
-        json_object_set(e, "properties", properties);
-    return e;
-}
-
-/* A SetError for obj's properties, or NULL when they are fine. */
-static json_t *check_object(json_t *obj, bool creating, const char *own_email)
-{
-    if (!json_is_object(obj))
-        return set_error("invalidArguments", "not an object", NULL);
-    json_t *bad = invalid_properties(obj, creating);
-    if (bad == NULL)
-        return set_error("serverFail", "out of memory", NULL);
-    if (json_array_size(bad) > 0) {
-        json_t *e = set_error("invalidProperties", NULL, bad);
-        json_decref(bad);
-        return e;
-    }
-    json_decref(bad);
-    const char *email = json_string_value(json_object_get(obj, "email"));
-    if (creating && strcasecmp(email, own_email) != 0)
-        return set_error("forbiddenFrom", "This account may only send as its own address.",
-                         NULL);
     return NULL;
 }
 
-struct set_run {
-    struct jmap_invocation *inv;
+struct identity_set_ctx {
     struct jmap_mail *m;
     const char *own_email;
-    json_t *created, *not_created, *updated, *not_updated, *destroyed, *not_destroyed;
 };
 
-static void set_create(struct set_run *r, const char *cid, json_t *obj)
+static int identity_create(void *ctx, const char *cid, json_t *obj, json_t **result,
+                           json_t **set_error)
 {
-    struct gw_error err = {0};
+    struct identity_set_ctx *c = ctx;
+    struct gw_error err = { 0 };
     char id[24];
-    json_t *e = check_object(obj, true, r->own_email);
-
-    if (e == NULL && identity_store_create(r->m->ms, r->m->account_id, obj, id, &err) != 0)
-        e = set_error(jmap_set_error_type_from_gw(err.code), err.msg, NULL);
-    if (e != NULL) {
-        json_object_set_new(r->not_created, cid, e);
-        return;
+    (void)cid;
+    if ((*set_error = jmap_set_check_properties(identity_props, obj, NULL)) != NULL ||
+        (*set_error = check_types(obj)) != NULL)
+        return -1;
+    const char *email = json_string_value(json_object_get(obj, "email"));
+    if (email == NULL) {
+        *set_error = jmap_set_error_invalid_property("email", "is required.");
+        return -1;
+    }
+    if (strcasecmp(email, c->own_email) != 0) {
+        *set_error = jmap_set_error_new("forbiddenFrom",
+                                        "This account may only send as its own address.");
+        return -1;
+    }
+    if (identity_store_create(c->m->ms, c->m->account_id, obj, id, &err) != 0) {
+        *set_error = jmap_set_error_from_gw(&err);
+        return -1;
     }
     /* The server-set and defaulted properties the client did not send. */
     json_t *out = defaults();
     const char *key;
     json_t *v;
+    if (out == NULL) {
+        *set_error = jmap_set_error_new("serverFail", NULL);
+        return -1;
+    }
     json_object_foreach(obj, key, v)
         json_object_del(out, key);
     json_object_set_new(out, "id", json_string(id));
     json_object_set_new(out, "mayDelete", json_true());
-    json_object_set_new(r->created, cid, out);
-    if (r->inv->created_ids != NULL)
-        json_object_set_new(r->inv->created_ids, cid, json_string(id));
+    *result = out;
+    return 0;
 }
 
-/* An id, or "#creationId" of an object created earlier in the request
- * (RFC 8620 §5.3); NULL when the creation id is unknown. */
-static const char *resolve_id(const struct set_run *r, const char *id)
+/* The live identity id as a full object (new reference), or NULL with
+ * *set_error. */
+static json_t *current_identity(struct identity_set_ctx *c, const char *id, json_t **set_error)
 {
-    if (id[0] != '#')
-        return id;
-    return json_string_value(json_object_get(r->inv->created_ids, id + 1));
-}
-
-static void set_update(struct set_run *r, const char *key, json_t *patch)
-{
-    struct gw_error err = {0};
-    const char *id = resolve_id(r, key);
-    json_t *e = id == NULL ? set_error("notFound", "unknown creation id", NULL)
-                           : check_object(patch, false, r->own_email);
-
-    if (e == NULL && identity_store_update(r->m->ms, r->m->account_id, id, patch, &err) != 0)
-        e = set_error(jmap_set_error_type_from_gw(err.code), NULL, NULL);
-    if (e != NULL)
-        json_object_set_new(r->not_updated, key, e);
-    else
-        json_object_set_new(r->updated, id, json_null());
-}
-
-static void set_destroy(struct set_run *r, const char *key)
-{
-    struct gw_error err = {0};
-    const char *id = resolve_id(r, key);
-
-    if (id == NULL) {
-        json_object_set_new(r->not_destroyed, key,
-                            set_error("notFound", "unknown creation id", NULL));
-        return;
+    struct gw_error err = { 0 };
+    char state[IDENTITY_STATE_MAX];
+    json_t *all = NULL, *found = NULL, *x;
+    size_t i;
+    if (identity_store_list(c->m->ms, c->m->account_id, &all, state, &err) != 0) {
+        *set_error = jmap_set_error_from_gw(&err);
+        return NULL;
     }
-    if (identity_store_destroy(r->m->ms, r->m->account_id, id, &err) == 0) {
-        json_array_append_new(r->destroyed, json_string(id));
-        return;
+    json_array_foreach(all, i, x) {
+        const char *xid = json_string_value(json_object_get(x, "id"));
+        if (found == NULL && xid != NULL && strcmp(xid, id) == 0)
+            found = json_incref(x);
     }
-    json_object_set_new(r->not_destroyed, key,
-                        set_error(jmap_set_error_type_from_gw(err.code),
-                                  err.code == GW_ERR_FORBIDDEN
-                                      ? "The account's default identity cannot be destroyed."
-                                      : NULL,
-                                  NULL));
+    json_decref(all);
+    if (found == NULL)
+        *set_error = jmap_set_error_new("notFound", NULL);
+    return found;
 }
 
-/* create/update/destroy shapes and the maxObjectsInSet limit. */
-static json_t *check_args(struct jmap_invocation *inv, json_t *args)
+static int identity_update(void *ctx, const char *id, json_t *patch, json_t **result,
+                           json_t **set_error)
 {
-    static const char *const known[] = {"accountId", "ifInState", "create", "update",
-                                        "destroy"};
+    struct identity_set_ctx *c = ctx;
+    struct gw_error err = { 0 };
+    json_t *next = NULL, *changed = NULL;
+    int rc = -1;
+    (void)result;
+    json_t *cur = current_identity(c, id, set_error);
+    if (cur == NULL ||
+        (next = jmap_set_patch_apply(cur, patch, set_error)) == NULL ||
+        (*set_error = jmap_set_check_properties(identity_props, next, cur)) != NULL ||
+        (*set_error = check_types(next)) != NULL)
+        goto out;
+    /* Only what differs goes to the store: email, id and mayDelete cannot. */
+    if ((changed = json_object()) == NULL) {
+        *set_error = jmap_set_error_new("serverFail", NULL);
+        goto out;
+    }
     const char *key;
     json_t *v;
-    size_t total = 0;
-
-    json_object_foreach(args, key, v) {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-            ok = ok || strcmp(key, known[i]) == 0;
-        if (!ok)
-            return jmap_error_invalid_arguments(key, "unknown argument");
+    json_object_foreach(next, key, v) {
+        if (!json_equal(v, json_object_get(cur, key)))
+            json_object_set(changed, key, v);
     }
-    v = json_object_get(args, "ifInState");
-    if (v != NULL && !json_is_null(v) && !json_is_string(v))
-        return jmap_error_invalid_arguments("ifInState", "must be a string or null");
-    for (int i = 0; i < 3; i++) {
-        const char *name = i == 0 ? "create" : i == 1 ? "update" : "destroy";
-        v = json_object_get(args, name);
-        if (v == NULL || json_is_null(v))
-            continue;
-        if (i < 2 ? !json_is_object(v) : !json_is_array(v))
-            return jmap_error_invalid_arguments(name, i < 2 ? "must be an object or null"
-                                                            : "must be an array or null");
-        total += i < 2 ? json_object_size(v) : json_array_size(v);
+    if (json_object_size(changed) != 0 &&
+        identity_store_update(c->m->ms, c->m->account_id, id, changed, &err) != 0) {
+        *set_error = jmap_set_error_from_gw(&err);
+        goto out;
     }
-    json_t *ids = json_object_get(args, "destroy");
-    size_t i;
-    json_array_foreach(ids, i, v)
-        if (!json_is_string(v))
-            return jmap_error_invalid_arguments("destroy", "must hold ids");
-    if (inv->ctx->limits != NULL && total > inv->ctx->limits->max_objects_in_set)
-        return jmap_error_new("requestTooLarge", "More objects than maxObjectsInSet.");
-    return NULL;
+    rc = 0;
+out:
+    json_decref(cur);
+    json_decref(next);
+    json_decref(changed);
+    return rc;
 }
 
-static json_t *or_null(json_t *o)
+static int identity_destroy(void *ctx, const char *id, json_t **set_error)
 {
-    if ((json_is_object(o) && json_object_size(o) > 0) || (json_is_array(o) && json_array_size(o)))
-        return json_incref(o);
-    return json_null();
+    struct identity_set_ctx *c = ctx;
+    struct gw_error err = { 0 };
+    if (identity_store_destroy(c->m->ms, c->m->account_id, id, &err) == 0)
+        return 0;
+    *set_error = err.code == GW_ERR_FORBIDDEN
+                     ? jmap_set_error_new("forbidden",
+                                          "The account's default identity cannot be destroyed.")
+                     : jmap_set_error_from_gw(&err);
+    return -1;
 }
 
 json_t *identity_set(struct jmap_invocation *inv, json_t *args, json_t **error)
 {
     struct jmap_mail m;
-    struct gw_error err = {0};
+    struct jmap_set_args a;
+    struct jmap_set_response r = { 0 };
+    struct gw_error err = { 0 };
     char email[IDENTITY_EMAIL_MAX], old_state[IDENTITY_STATE_MAX], new_state[IDENTITY_STATE_MAX];
-    struct set_run r = {.inv = inv, .m = &m, .own_email = email};
-    json_t *res = NULL;
-    const char *key;
-    json_t *v;
-    size_t i;
+    struct identity_set_ctx c = { .m = &m, .own_email = email };
+    json_t *out = NULL;
 
-    if ((*error = check_args(inv, args)) != NULL || (*error = identity_begin(inv, &m, email)))
+    if ((*error = jmap_set_args_parse(inv, args, NULL, &a)) != NULL ||
+        (*error = identity_begin(inv, &m, email)) != NULL)
         return NULL;
     if (identity_store_state(m.ms, m.account_id, old_state, &err) != 0) {
         *error = jmap_error_from_gw(&err);
         return NULL;
     }
-    v = json_object_get(args, "ifInState");
-    if (json_is_string(v) && strcmp(json_string_value(v), old_state) != 0) {
-        *error = jmap_error_new("stateMismatch", NULL);
+    if ((*error = jmap_set_check_if_in_state(&a, old_state)) != NULL)
         return NULL;
-    }
-    r.created = json_object();
-    r.not_created = json_object();
-    r.updated = json_object();
-    r.not_updated = json_object();
-    r.destroyed = json_array();
-    r.not_destroyed = json_object();
-    json_object_foreach(json_object_get(args, "create"), key, v)
-        set_create(&r, key, v);
-    json_object_foreach(json_object_get(args, "update"), key, v)
-        set_update(&r, key, v);
-    json_array_foreach(json_object_get(args, "destroy"), i, v)
-        set_destroy(&r, json_string_value(v));
-    if (identity_store_state(m.ms, m.account_id, new_state, &err) != 0)
+    const struct jmap_set_ops ops = { &c, identity_create, identity_update, identity_destroy };
+    jmap_set_response_init(&r);
+    if (jmap_set_run(inv, &a, &ops, &r) != 0)
+        *error = jmap_error_new("serverFail", "out of memory");
+    else if (identity_store_state(m.ms, m.account_id, new_state, &err) != 0)
         *error = jmap_error_from_gw(&err);
     else
-        res = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "accountId",
-                        m.account_id, "oldState", old_state, "newState", new_state, "created",
-                        or_null(r.created), "updated", or_null(r.updated), "destroyed",
-                        or_null(r.destroyed), "notCreated", or_null(r.not_created),
-                        "notUpdated", or_null(r.not_updated), "notDestroyed",
-                        or_null(r.not_destroyed));
-    if (res == NULL && *error == NULL)
-        *error = jmap_error_new("serverFail", "out of memory");
-    json_decref(r.created);
-    json_decref(r.not_created);
-    json_decref(r.updated);
-    json_decref(r.not_updated);
-    json_decref(r.destroyed);
-    json_decref(r.not_destroyed);
-    return res;
+        out = jmap_set_response_finish(&r, m.account_id, old_state, new_state);
+    jmap_set_response_clear(&r);
+    return out;
 }

@@ -288,6 +288,12 @@ int imap_write_expunge(struct imap_backend *ib, const uint32_t *uids, size_t n, 
                        struct gw_error *err)
 {
     struct imap_cmd c;
+    /* A server that may not keep \Deleted here (Dovecot without the ACL
+     * "t" right) ignores the STORE and then expunges nothing, with OK:
+     * that must not pass for a removal. */
+    if (!is_permanent(ib, "\\Deleted"))
+        return gw_error_set(err, GW_ERR_FORBIDDEN,
+                            "expunge: this mailbox does not let messages be removed");
     imap_cmd_init(&c, ib);
     imap_cmd_add(&c, "UID STORE ");
     imap_uidset_format(&c, uids, n);

@@ -116,6 +116,7 @@ void mail_store_close(struct mail_store **msp)
         sqlite3_finalize(ms->changes[i]);
     for (size_t i = 0; i < sizeof(ms->cache) / sizeof(ms->cache[0]); i++)
         sqlite3_finalize(ms->cache[i].st);
+    free(ms->expected);
     free(ms);
     *msp = NULL;
 }

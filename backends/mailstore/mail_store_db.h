@@ -27,7 +27,25 @@ struct mail_store {
         sqlite3_stmt *st;
     } cache[64];
     struct mail_backfill *backfill;     /* the cold start (mail_store_backfill.h) */
+    struct mail_store_expected *expected;  /* locations the gateway made (store lock) */
+    size_t n_expected;
 };
+
+/* A location a write of the gateway made for a known Email (COPYUID):
+ * the next sync that sees it new gives it to that Email. */
+struct mail_store_expected {
+    char account_id[256];
+    char email_id[MAIL_STORE_ID_MAX];
+    char mailbox_id[MAIL_STORE_ID_MAX];
+    uint32_t uidvalidity, uid;
+};
+
+/* The Email expected at (mailbox_id, uidvalidity, uid) of account_id into
+ * email_id, forgetting the expectation; false (email_id "") when none.
+ * Call with the store lock held. */
+bool mail_store_take_expected(struct mail_store *ms, const char *account_id,
+                              const char *mailbox_id, uint32_t uidvalidity, uint32_t uid,
+                              char email_id[MAIL_STORE_ID_MAX]);
 
 /* The prepared statement for sql (a string constant: its address is the
  * key), reset and with its bindings cleared, or NULL with err set. Call

@@ -246,7 +246,8 @@ static int add_fresh(struct mail_apply *a, const struct mail_sync_box *x,
         rc = 0;
         goto out;
     }
-    if (mail_identity_email(&a->idn, m, id, a->err) < 0)
+    if (mail_identity_expected(&a->idn, x->id, x->uidvalidity, m->uid, id, a->err) < 0 ||
+        (id[0] == '\0' && mail_identity_email(&a->idn, m, id, a->err) < 0))
         goto out;
     if (id[0] == '\0' && mail_apply_insert_email(a, m, id) < 0)
         goto out;

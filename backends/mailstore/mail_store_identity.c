@@ -48,6 +48,8 @@ static const char *const sql_locations =
 static const char *const sql_adopt =
     "UPDATE OR IGNORE emails SET emailid = coalesce(?3, emailid), guid = coalesce(?4, guid)"
     " WHERE account_id = ?1 AND email_id = ?2";
+static const char *const sql_live =
+    "SELECT 1 FROM emails WHERE account_id = ?1 AND email_id = ?2 AND destroyed_modseq IS NULL";
 static const char *const sql_bind_thread =
     "UPDATE threads SET server_thread_id = ?3 WHERE account_id = ?1 AND thread_id = ?2";
 
@@ -238,6 +240,32 @@ int mail_identity_email(struct mail_identity *idn, const struct backend_message_
     if (guid != NULL)
         sqlite3_bind_text(st, 4, guid, -1, SQLITE_STATIC);
     return run(idn, st, "adopt server id", err);
+}
+
+int mail_identity_expected(struct mail_identity *idn, const char *mailbox_id,
+                           uint32_t uidvalidity, uint32_t uid, char id[MAIL_STORE_ID_MAX],
+                           struct gw_error *err)
+{
+    if (!mail_store_take_expected(idn->ms, idn->account_id, mailbox_id, uidvalidity, uid, id))
+        return 0;
+    sqlite3_stmt *st = stmt(idn, sql_live, err);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return mail_store_db_fail(idn->ms, err, "live email");
+    if (step == SQLITE_DONE) {
+        id[0] = '\0';     /* destroyed meanwhile: the usual rules decide */
+        return 0;
+    }
+    /* A move: the location it left must not go to another message. */
+    for (size_t i = 0; i < idn->n_lost; i++) {
+        if (strcmp(idn->lost[i].email_id, id) == 0)
+            idn->lost[i].claimed = true;
+    }
+    return 0;
 }
 
 int mail_identity_thread(struct mail_identity *idn, const char *threadid,

@@ -54,6 +54,14 @@ int mail_identity_note_lost(struct mail_identity *idn, const char *mailbox_id, u
 int mail_identity_email(struct mail_identity *idn, const struct backend_message_summary *m,
                         char id[MAIL_STORE_ID_MAX], struct gw_error *err);
 
+/* The live Email the gateway's own COPY/MOVE put at (mailbox_id,
+ * uidvalidity, uid) (mail_store_expect_location), into id ("" when none
+ * was expected or it was destroyed since). Consumes the expectation; a
+ * location that Email lost in this sync is then claimed by it. */
+int mail_identity_expected(struct mail_identity *idn, const char *mailbox_id,
+                           uint32_t uidvalidity, uint32_t uid, char id[MAIL_STORE_ID_MAX],
+                           struct gw_error *err);
+
 /* The live Thread a server THREADID maps to, into thread ("" when none:
  * a destroyed one gives the THREADID up). */
 int mail_identity_thread(struct mail_identity *idn, const char *threadid,

@@ -82,3 +82,54 @@ int mail_store_email_locations(struct mail_store *ms, const char *account_id,
     *out = l;
     return rc;
 }
+
+/* Expectations kept at most: past this the oldest are forgotten (the
+ * sync after a write consumes them, so only writes whose sync failed
+ * linger). */
+#define EXPECTED_MAX 1024
+
+int mail_store_expect_location(struct mail_store *ms, const char *account_id,
+                               const char *email_id, const char *mailbox_id,
+                               uint32_t uidvalidity, uint32_t uid, struct gw_error *err)
+{
+    struct mail_store_expected x = { .uidvalidity = uidvalidity, .uid = uid };
+    if (strlen(account_id) >= sizeof(x.account_id) || strlen(email_id) >= sizeof(x.email_id) ||
+        strlen(mailbox_id) >= sizeof(x.mailbox_id) || uid == 0 || uidvalidity == 0)
+        return gw_error_set(err, GW_ERR_INVALID, "mail store: not a location");
+    memcpy(x.account_id, account_id, strlen(account_id) + 1);
+    memcpy(x.email_id, email_id, strlen(email_id) + 1);
+    memcpy(x.mailbox_id, mailbox_id, strlen(mailbox_id) + 1);
+    int rc = 0;
+    pthread_mutex_lock(store_db_lock(ms->st));
+    if (ms->n_expected == EXPECTED_MAX) {
+        memmove(ms->expected, ms->expected + 1, (EXPECTED_MAX - 1) * sizeof(*ms->expected));
+        ms->n_expected--;
+    }
+    struct mail_store_expected *nv =
+        realloc(ms->expected, (ms->n_expected + 1) * sizeof(*ms->expected));
+    if (nv == NULL) {
+        rc = gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
+    } else {
+        ms->expected = nv;
+        ms->expected[ms->n_expected++] = x;
+    }
+    pthread_mutex_unlock(store_db_lock(ms->st));
+    return rc;
+}
+
+bool mail_store_take_expected(struct mail_store *ms, const char *account_id,
+                              const char *mailbox_id, uint32_t uidvalidity, uint32_t uid,
+                              char email_id[MAIL_STORE_ID_MAX])
+{
+    email_id[0] = '\0';
+    for (size_t i = 0; i < ms->n_expected; i++) {
+        const struct mail_store_expected *x = &ms->expected[i];
+        if (x->uid != uid || x->uidvalidity != uidvalidity ||
+            strcmp(x->mailbox_id, mailbox_id) != 0 || strcmp(x->account_id, account_id) != 0)
+            continue;
+        memcpy(email_id, x->email_id, MAIL_STORE_ID_MAX);
+        ms->expected[i] = ms->expected[--ms->n_expected];
+        return true;
+    }
+    return false;
+}

@@ -26,6 +26,15 @@ struct upload_store {
     struct upload_store_limits limits;
     pthread_mutex_t lock;       /* commit and expiry of one store */
     struct timespec last_stamp; /* newest commit time given out (lock) */
+    struct owner_count *owners; /* open spools per owner (lock) */
+    size_t n_owners;
+};
+
+/* Who has how many uploads arriving: a hash of the owner string only, so
+ * credentials are not kept. */
+struct owner_count {
+    uint64_t hash;
+    uint64_t n;
 };
 
 struct upload_spool {
@@ -35,6 +44,8 @@ struct upload_spool {
     char blob_id[UPLOAD_BLOB_ID_LEN + 1];
     uint64_t size;
     bool spent;                 /* committed or failed: no more writes */
+    bool counted;               /* holds a slot of owner_hash */
+    uint64_t owner_hash;
 };
 
 static _Atomic(struct upload_store *) default_store;
@@ -130,12 +141,63 @@ void upload_store_free(struct upload_store **sp)
     if (s == NULL)
         return;
     pthread_mutex_destroy(&s->lock);
+    free(s->owners);
     free(s->dir);
     free(s);
     *sp = NULL;
 }
 
-int upload_spool_begin(struct upload_store *s, struct upload_spool **out, struct gw_error *err)
+static uint64_t owner_hash(const char *owner)
+{
+    uint64_t h = 14695981039346656037ull;   /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)owner; *p != '\0'; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h;
+}
+
+/* One more open spool for hash unless it has max already (lock held). */
+static int owner_take(struct upload_store *s, uint64_t hash, uint64_t max, struct gw_error *err)
+{
+    size_t i = 0;
+    while (i < s->n_owners && s->owners[i].hash != hash)
+        i++;
+    if (i < s->n_owners && s->owners[i].n >= max)
+        return gw_error_set(err, GW_ERR_LIMIT, "more concurrent uploads than maxConcurrentUpload");
+    if (i == s->n_owners) {
+        struct owner_count *grown = realloc(s->owners, (s->n_owners + 1) * sizeof(*grown));
+        if (grown == NULL)
+            return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
+        s->owners = grown;
+        s->owners[s->n_owners++] = (struct owner_count){ .hash = hash, .n = 0 };
+    }
+    s->owners[i].n++;
+    return 0;
+}
+
+/* Gives back a slot; an owner with none left is forgotten (lock held). */
+static void owner_release(struct upload_store *s, uint64_t hash)
+{
+    for (size_t i = 0; i < s->n_owners; i++) {
+        if (s->owners[i].hash != hash)
+            continue;
+        if (--s->owners[i].n == 0)
+            s->owners[i] = s->owners[--s->n_owners];
+        return;
+    }
+}
+
+static void spool_free(struct upload_spool *sp)
+{
+    if (sp->counted) {
+        pthread_mutex_lock(&sp->store->lock);
+        owner_release(sp->store, sp->owner_hash);
+        pthread_mutex_unlock(&sp->store->lock);
+    }
+    free(sp);
+}
+
+int upload_spool_begin_for(struct upload_store *s, const char *owner, uint64_t max_concurrent,
+                           struct upload_spool **out, struct gw_error *err)
 {
     unsigned char r[12];
     struct upload_spool *sp = calloc(1, sizeof(*sp));
@@ -143,25 +205,41 @@ int upload_spool_begin(struct upload_store *s, struct upload_spool **out, struct
         return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
     sp->store = s;
     sp->fd = -1;
+    if (owner != NULL && max_concurrent != 0) {
+        sp->owner_hash = owner_hash(owner);
+        pthread_mutex_lock(&s->lock);
+        int rc = owner_take(s, sp->owner_hash, max_concurrent, err);
+        pthread_mutex_unlock(&s->lock);
+        if (rc != 0) {
+            free(sp);
+            return -1;
+        }
+        sp->counted = true;
+    }
     if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-        free(sp);
+        spool_free(sp);
         return gw_error_set(err, GW_ERR_INTERNAL, "no random bytes for a blob id");
     }
     sp->blob_id[0] = 'U';
     for (size_t i = 0; i < sizeof(r); i++)
         snprintf(sp->blob_id + 1 + 2 * i, 3, "%02x", r[i]);
     if (path_of(sp->path, s, "tmp", sp->blob_id, "", err) != 0) {
-        free(sp);
+        spool_free(sp);
         return -1;
     }
     sp->fd = open(sp->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (sp->fd < 0) {
-        free(sp);
+        spool_free(sp);
         return gw_error_set(err, GW_ERR_INTERNAL, "cannot create an upload file: %s",
                             strerror(errno));
     }
     *out = sp;
     return 0;
+}
+
+int upload_spool_begin(struct upload_store *s, struct upload_spool **out, struct gw_error *err)
+{
+    return upload_spool_begin_for(s, NULL, 0, out, err);
 }
 
 int upload_spool_write(struct upload_spool *sp, const void *data, size_t len,
@@ -200,7 +278,7 @@ void upload_spool_abort(struct upload_spool **spp)
         close(sp->fd);
     if (sp->path[0] != '\0')
         unlink(sp->path);
-    free(sp);
+    spool_free(sp);
     *spp = NULL;
 }
 
@@ -364,6 +442,14 @@ int upload_spool_commit(struct upload_spool *sp, const char *account_id, const c
 out:
     if (rc == 0)
         sp->path[0] = '\0';        /* renamed away: nothing to remove */
+    /* No longer arriving: the slot is free before the reply goes out, so
+     * a client that waits for it may upload again at once. */
+    if (sp->counted) {
+        pthread_mutex_lock(&s->lock);
+        owner_release(s, sp->owner_hash);
+        pthread_mutex_unlock(&s->lock);
+        sp->counted = false;
+    }
     return rc;
 }
 

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE 1
 #include "harness_set.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,4 +111,95 @@ bool hs_imap_lists(struct harness_imap *c, const char *verb, const char *mailbox
                  harness_imap_last(c));
     const char *a = harness_imap_last(c);
     return strstr(a, plain) != NULL || strstr(a, quoted) != NULL;
+}
+
+const char hs_acl_conf[] =
+    "namespace inbox {\n  inbox = yes\n  separator = /\n}\n"
+    "mail_plugins = $mail_plugins acl\n"
+    "protocol imap {\n  mail_plugins = $mail_plugins imap_acl\n}\n"
+    "plugin {\n  acl = vfile\n}\n";
+
+int hs_direct_start(struct hs_direct *x, uint16_t imap_port)
+{
+    char port[16];
+    memset(x, 0, sizeof(*x));
+    snprintf(port, sizeof(port), "%u", imap_port);
+    const char *args[] = { "--imap-host", "127.0.0.1", "--imap-port", port, "--imap-tls", "none",
+                           NULL };
+    struct harness_gateway_opts opts = { .args = args };
+    x->gw = harness_gateway_start(&opts);
+    if (x->gw == NULL)
+        return -1;
+    json_t *session = harness_session_ok(x->gw->port, "test", "secret");
+    const char *account = harness_session_account_id(session);
+    x->account = account != NULL ? strdup(account) : NULL;
+    json_decref(session);
+    return x->account != NULL ? 0 : -1;
+}
+
+int hs_direct_stop(struct hs_direct *x)
+{
+    int rc = x->gw != NULL ? harness_gateway_stop(x->gw) : 0;
+    harness_gateway_free(&x->gw);
+    free(x->account);
+    x->account = NULL;
+    return rc;
+}
+
+json_t *hs_direct_call(const struct hs_direct *x, const char *method, const char *args_fmt, ...)
+{
+    char inner[2048], body[2300];
+    va_list ap;
+    va_start(ap, args_fmt);
+    int n = vsnprintf(inner, sizeof(inner), args_fmt, ap);
+    va_end(ap);
+    H_ASSERT(n >= 0 && n < (int)sizeof(inner));
+    n = snprintf(body, sizeof(body), "{\"accountId\": \"%s\", %s}", x->account, inner);
+    H_ASSERT(n >= 0 && n < (int)sizeof(body));
+    return harness_jmap_ok(x->gw->port, "test", "secret", method, body);
+}
+
+void hs_direct_query_one(const struct hs_direct *x, const char *method, const char *filter,
+                         char out[64])
+{
+    json_t *r = hs_direct_call(x, method, "\"filter\": %s", filter);
+    json_t *ids = json_object_get(r, "ids");
+    H_ASSERT_MSG(json_array_size(ids) == 1, "%s %s: %zu found", method, filter,
+                 json_array_size(ids));
+    snprintf(out, 64, "%s", json_string_value(json_array_get(ids, 0)));
+    json_decref(r);
+}
+
+void hs_direct_ids(const struct hs_direct *x, const char *message_id, const char *other,
+                   char email[64], char inbox[64], char other_id[64])
+{
+    char filter[300];
+    H_ASSERT(snprintf(filter, sizeof(filter), "{\"header\": [\"Message-ID\", \"%s\"]}",
+                      message_id) < (int)sizeof(filter));
+    hs_direct_query_one(x, "Email/query", filter, email);
+    hs_direct_query_one(x, "Mailbox/query", "{\"role\": \"inbox\"}", inbox);
+    H_ASSERT(snprintf(filter, sizeof(filter), "{\"name\": \"%s\"}", other) <
+             (int)sizeof(filter));
+    hs_direct_query_one(x, "Mailbox/query", filter, other_id);
+}
+
+void hs_direct_expect_where(const struct hs_direct *x, struct harness_imap *c, const char *email,
+                            const char *const *names, const char *const *ids, size_t n)
+{
+    uint32_t uids[8];
+    size_t found = 0;
+    json_t *r = hs_direct_call(x, "Email/get",
+                               "\"ids\": [\"%s\"], \"properties\": [\"mailboxIds\"]", email);
+    json_t *m = json_object_get(json_array_get(json_object_get(r, "list"), 0), "mailboxIds");
+    H_ASSERT_MSG(m != NULL, "the Email %s is gone", email);
+    for (size_t i = 0; i < n; i++) {
+        bool there = hs_imap_uids(c, names[i], uids, 8) > 0;
+        found += there;
+        H_ASSERT_MSG((json_object_get(m, ids[i]) != NULL) == there,
+                     "%s: IMAP says %s, mailboxIds says %s", names[i], there ? "in" : "out",
+                     json_object_get(m, ids[i]) != NULL ? "in" : "out");
+    }
+    H_ASSERT_MSG(found >= 1, "the message is lost");
+    H_ASSERT_INT_EQ((long long)json_object_size(m), (long long)found);
+    json_decref(r);
 }

@@ -209,20 +209,31 @@ static void test_upload_too_large(void **state)
     free(bytes);
 }
 
-/* A chunked upload of total bytes in 4 KiB chunks; the response. */
-static void upload_chunked(size_t total, struct harness_response *r)
+/* Connects and sends an upload's request head as demo with the given
+ * header lines (each ending CRLF) and the first body bytes. */
+static int upload_open(const char *headers, const char *body)
 {
-    char head[600], chunk[4200], pad[4096];
+    char head[800];
     char *auth = harness_basic_auth("demo", "demo");
     int n = snprintf(head, sizeof(head),
                      "POST /jmap/upload/%s/ HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n"
-                     "Content-Type: application/octet-stream\r\n"
-                     "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
-                     fx.account_id, auth);
+                     "%sConnection: close\r\n\r\n%s",
+                     fx.account_id, auth, headers, body);
     free(auth);
-    int64_t start = harness_now_ms();
     int fd = harness_connect(fx.gw->port);
-    H_ASSERT(fd >= 0 && n > 0 && harness_send_all(fd, head, (size_t)n) == 0);
+    H_ASSERT(fd >= 0 && n > 0 && n < (int)sizeof(head) &&
+             harness_send_all(fd, head, (size_t)n) == 0);
+    return fd;
+}
+
+/* A chunked upload of total bytes in 4 KiB chunks; the response. */
+static void upload_chunked(size_t total, struct harness_response *r)
+{
+    char chunk[4200], pad[4096];
+    int64_t start = harness_now_ms();
+    int fd = upload_open("Content-Type: application/octet-stream\r\n"
+                         "Transfer-Encoding: chunked\r\n", "");
+    int n;
     memset(pad, 'c', sizeof(pad));
     for (size_t sent = 0; sent < total;) {
         size_t len = total - sent < sizeof(pad) ? total - sent : sizeof(pad);
@@ -253,6 +264,46 @@ static void test_upload_chunked(void **state)
     H_ASSERT_INT_EQ(json_integer_value(json_object_get(j, "size")), 10000);
     json_decref(j);
     harness_response_free(&r);
+}
+
+/* Starts an upload of 16 bytes and sends only the first 4: it stays in
+ * progress, holding one of the credentials' maxConcurrentUpload slots. */
+static int upload_begin_partial(void)
+{
+    return upload_open("Content-Type: text/plain\r\nContent-Length: 16\r\n", "firs");
+}
+
+/* RFC 8620 §6.1: past maxConcurrentUpload (4 by default) an upload is
+ * refused with 429 and the limit named; a finished one frees its slot. */
+static void test_upload_concurrency(void **state)
+{
+    (void)state;
+    json_t *s = harness_session_ok(fx.gw->port, "demo", "demo");
+    json_t *core = json_object_get(json_object_get(s, "capabilities"), "urn:ietf:params:jmap:core");
+    long long max = json_integer_value(json_object_get(core, "maxConcurrentUpload"));
+    json_decref(s);
+    H_ASSERT(max >= 1 && max <= 16);
+    int fds[16];
+    int64_t start = harness_now_ms();
+    for (long long i = 0; i < max; i++)
+        fds[i] = upload_begin_partial();
+    /* the gateway has the partial bodies once it spooled them: bounded wait */
+    usleep(500 * 1000);
+    struct harness_response r;
+    upload_raw(fx.account_id, "text/plain", "over", 4, &r);
+    json_t *p = H_ASSERT_PROBLEM(&r, 429, "urn:ietf:params:jmap:error:limit");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(p, "limit")), "maxConcurrentUpload");
+    json_decref(p);
+    harness_response_free(&r);
+    /* finishing them frees the slots: each is stored, then one more fits */
+    for (long long i = 0; i < max; i++) {
+        H_ASSERT(harness_send_all(fds[i], "t-part-of-16", 12) == 0);
+        H_ASSERT(harness_http_read_response(fds[i], start, &r) == 0);
+        H_ASSERT_STATUS(&r, 201);
+        harness_response_free(&r);
+        close(fds[i]);
+    }
+    free(upload("text/plain", "after", 5));
 }
 
 /* Past the per-account count (64) the oldest uploads are gone. */
@@ -584,6 +635,7 @@ int main(void)
         cmocka_unit_test_teardown(test_upload, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_upload_too_large, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_upload_chunked, harness_teardown_check_alive),
+        cmocka_unit_test_teardown(test_upload_concurrency, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_upload_expiry, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_import, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_import_received, harness_teardown_check_alive),

@@ -288,7 +288,11 @@ static void test_create_update_destroy(void **state)
     const char *tid = json_string_value(
         json_object_get(json_object_get(json_object_get(r, "created"), "t"), "id"));
     H_ASSERT(tid != NULL);
-    H_ASSERT(json_object_get(json_object_get(r, "updated"), tid) != NULL);
+    /* updated and destroyed in one call: the update is willDestroy (RFC 8620 §5.3) */
+    H_ASSERT(json_is_null(json_object_get(r, "updated")));
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(
+                        json_object_get(json_object_get(r, "notUpdated"), tid), "type")),
+                    "willDestroy");
     H_ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(r, "destroyed"), 0)), tid);
     H_ASSERT_STR_EQ(json_string_value(json_object_get(
                         json_object_get(json_object_get(r, "notDestroyed"), "#unknown"), "type")),
@@ -310,7 +314,7 @@ static void test_refusals(void **state)
                         " \"c\": {\"name\": \"no email\"},"
                         " \"d\": {\"email\": \"demo@jmap-gateway.test\", \"bcc\": [{\"name\": 1}]}},"
                         " \"update\": {\"%s\": {\"email\": \"x@jmap-gateway.test\"},"
-                        " \"nope\": {\"name\": \"x\"}}, \"destroy\": [\"%s\", \"nope\"]",
+                        " \"nope2\": {\"name\": \"x\"}}, \"destroy\": [\"%s\", \"nope\"]",
                         def, def),
                    "Identity/set");
     json_t *nc = json_object_get(r, "notCreated");
@@ -326,9 +330,10 @@ static void test_refusals(void **state)
     H_ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(nc, "d"), "type")),
                     "invalidProperties");
     json_t *nu = json_object_get(r, "notUpdated");
+    /* also destroyed in this call (refused): the update is not attempted */
     H_ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(nu, def), "type")),
-                    "invalidProperties");
-    H_ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(nu, "nope"), "type")),
+                    "willDestroy");
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(nu, "nope2"), "type")),
                     "notFound");
     json_t *nd = json_object_get(r, "notDestroyed");
     H_ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(nd, def), "type")),
@@ -339,6 +344,32 @@ static void test_refusals(void **state)
     /* Nothing changed: the state stays. */
     H_ASSERT_STR_EQ(json_string_value(json_object_get(r, "oldState")),
                     json_string_value(json_object_get(r, "newState")));
+    json_decref(r);
+    /* Through the /set framework: a wrong type is named; the unchanged
+     * email may be repeated; the default cannot lose its mayDelete. */
+    r = ok(call("Identity/set",
+                "\"update\": {\"%s\": {\"textSignature\": 5, \"name\": \"n\"}}", def),
+           "Identity/set");
+    json_t *e = json_object_get(json_object_get(r, "notUpdated"), def);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(e, "type")), "invalidProperties");
+    H_ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(e, "properties"), 0)),
+                    "textSignature");
+    json_decref(r);
+    r = ok(call("Identity/set",
+                "\"update\": {\"%s\": {\"email\": \"%s\", \"mayDelete\": true}}", def,
+                json_string_value(json_object_get(d, "email"))),
+           "Identity/set");
+    e = json_object_get(json_object_get(r, "notUpdated"), def);
+    H_ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(e, "properties"), 0)),
+                    "mayDelete");
+    H_ASSERT_INT_EQ(json_array_size(json_object_get(e, "properties")), 1);
+    json_decref(r);
+    r = ok(call("Identity/set", "\"update\": {\"%s\": {\"email\": \"x@jmap-gateway.test\"}}",
+                def),
+           "Identity/set");
+    e = json_object_get(json_object_get(r, "notUpdated"), def);
+    H_ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(e, "properties"), 0)),
+                    "email");
     json_decref(r);
     json_decref(d);
 

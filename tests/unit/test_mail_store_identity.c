@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "imap_read_session.h"
+#include "backend_mail_write.h"
 #include "mail_store.h"
 #include "store.h"
 
@@ -270,6 +271,72 @@ static void test_move_without_guid(void **unused)
     backend_close(&b);
 }
 
+/* Without X-GUID, a copy whose original stays is a new Email, unless the
+ * gateway made it and told the cache where it went (COPYUID): then the
+ * Email gains a mailbox and keeps its id. */
+static void test_gateway_copy_without_guid(void **unused)
+{
+    (void)unused;
+    struct fx f = { 0 };
+    struct mail_store_changes c;
+    struct gw_error err = { 0 };
+    char e0[MAIL_STORE_STATE_MAX];
+    fx_open(&f, "gwcopy.db", "a1", true);
+    raw(f.other, "CREATE Keep");
+    const char *msgs[] = { msg_a };
+    append(f.other, "Keep", msgs, 1, "");
+    sync_now(&f);
+    char *keep = mailbox_id(&f, "Keep", NULL), *junk = mailbox_id(&f, "Junk", NULL);
+    char *id = ids_in(&f, keep);
+    assert_int_equal(strlen(id), MAIL_STORE_ID_MAX - 2);
+
+    uint32_t uid = 1;
+    struct backend_msgset set = { .mailbox_raw = "Keep", .uids = &uid, .n_uids = 1 };
+    struct backend_copy_result *r = NULL;
+    if (backend_copy(f.other, &set, "Junk", &r, &err) != 0)
+        fail_msg("copy: %s", err.msg);
+    assert_int_equal(r->n, 1);
+    assert_int_equal(mail_store_expect_location(f.ms, f.account, id, junk, r->dest_uidvalidity,
+                                                r->dest_uids[0], &err),
+                     0);
+    backend_copy_result_free(&r);
+    state(&f, MAIL_STORE_EMAIL, e0);
+    sync_now(&f);
+    changes(&f, MAIL_STORE_EMAIL, e0, &c);
+    assert_int_equal(c.created.n, 0);
+    assert_int_equal(c.updated.n, 1);
+    assert_true(ids_have(&c.updated, id));
+    mail_store_changes_clear(&c);
+    char *in_junk = ids_in(&f, junk), *in_keep = ids_in(&f, keep);
+    assert_string_equal(in_junk, id);
+    assert_string_equal(in_keep, id);
+    free(in_junk);
+    free(in_keep);
+
+    /* the same copy without telling the cache: a new Email, as the rules say */
+    if (backend_copy(f.other, &set, "Junk", &r, &err) != 0)
+        fail_msg("copy: %s", err.msg);
+    backend_copy_result_free(&r);
+    state(&f, MAIL_STORE_EMAIL, e0);
+    sync_now(&f);
+    changes(&f, MAIL_STORE_EMAIL, e0, &c);
+    assert_int_equal(c.created.n, 1);
+    assert_false(ids_have(&c.created, id));
+    mail_store_changes_clear(&c);
+
+    /* an expectation for an unknown location is harmless */
+    assert_int_equal(mail_store_expect_location(f.ms, f.account, id, junk, 1, 999999, &err), 0);
+    assert_int_equal(mail_store_expect_location(f.ms, f.account, id, junk, 1, 0, &err), -1);
+    free(id);
+    free(keep);
+    free(junk);
+    fx_close(&f);
+    struct mail_backend *b = conn();
+    expunge_uids(b, "Junk", "1:*");
+    raw(b, "DELETE Keep");
+    backend_close(&b);
+}
+
 /* A client without MOVE moves by APPEND + EXPUNGE: Dovecot gives the new
  * copy a new X-GUID, yet the Email, left without a location, keeps its id
  * by content key and takes the new GUID. */
@@ -442,6 +509,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rights_letters),
         cmocka_unit_test(test_move_without_guid),
+        cmocka_unit_test(test_gateway_copy_without_guid),
         cmocka_unit_test(test_append_move_with_guid),
         cmocka_unit_test(test_myrights_and_quiet),
     };

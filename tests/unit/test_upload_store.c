@@ -155,11 +155,50 @@ static void test_expiry(void **state)
     upload_store_free(&s);
 }
 
+/* maxConcurrentUpload: open spools are counted per owner until committed
+ * or aborted. */
+static void test_concurrent_limit(void **state)
+{
+    (void)state;
+    struct upload_store_limits l = { .max_size = 100, .max_count = 10, .max_bytes = 1000,
+                                     .max_age_s = 3600 };
+    struct upload_store *s = NULL;
+    struct gw_error err = { 0 };
+    struct upload_spool *a1 = NULL, *a2 = NULL, *a3 = NULL, *b1 = NULL;
+    struct upload_info info;
+    assert_int_equal(upload_store_open(dir, &l, &s, &err), 0);
+    assert_int_equal(upload_spool_begin_for(s, "Basic alice", 2, &a1, &err), 0);
+    assert_int_equal(upload_spool_begin_for(s, "Basic alice", 2, &a2, &err), 0);
+    assert_int_equal(upload_spool_begin_for(s, "Basic alice", 2, &a3, &err), -1);
+    assert_int_equal(err.code, GW_ERR_LIMIT);
+    assert_null(a3);
+    /* another owner is not held up by alice */
+    assert_int_equal(upload_spool_begin_for(s, "Basic bob", 2, &b1, &err), 0);
+    /* a committed spool is no longer arriving: its slot is free at once,
+     * and letting it go later does not free a second one */
+    assert_int_equal(upload_spool_write(a1, "x", 1, &err), 0);
+    assert_int_equal(upload_spool_commit(a1, "acct", NULL, &info, &err), 0);
+    assert_int_equal(upload_spool_begin_for(s, "Basic alice", 2, &a3, &err), 0);
+    upload_spool_abort(&a1);
+    struct upload_spool *a4 = NULL;
+    assert_int_equal(upload_spool_begin_for(s, "Basic alice", 2, &a4, &err), -1);
+    assert_null(a4);
+    /* uncounted spools never hit the limit */
+    struct upload_spool *u = NULL;
+    assert_int_equal(upload_spool_begin(s, &u, &err), 0);
+    upload_spool_abort(&u);
+    upload_spool_abort(&a2);
+    upload_spool_abort(&a3);
+    upload_spool_abort(&b1);
+    upload_store_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_limit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
