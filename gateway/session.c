@@ -12,12 +12,15 @@
 #include "http_gateway.h"
 
 /* The session a thread last answered for, by what decides it: the gateway
- * (config, limits, URLs), the account's id and name, and the account
+ * (its limits and base URL: by value, as a gateway freed and another made
+ * at the same address must not match), the account's id and name, and the account
  * capabilities, the one part that changes at run time (the submission
  * server's extensions once probed). Per thread, so the API path takes no
  * lock for it; fixed buffers, so nothing is left to free at thread exit. */
 struct session_state_cache {
     const struct http_gateway *gw;
+    struct jmap_core_limits limits;
+    char base_url[512];
     char account_id[128];
     char username[256];
     char caps[2048];
@@ -116,7 +119,8 @@ int session_state(const struct http_gateway *gw, const struct account *account,
                           : 0;
     json_decref(acct_caps);
     bool cacheable = caps_len > 0 && caps_len <= sizeof(caps);
-    if (cacheable && c->gw == gw && c->caps_len == caps_len &&
+    if (cacheable && c->gw == gw && memcmp(&c->limits, &gw->limits, sizeof(gw->limits)) == 0 &&
+        strcmp(c->base_url, gw->cfg->base_url) == 0 && c->caps_len == caps_len &&
         memcmp(c->caps, caps, caps_len) == 0 && strcmp(c->account_id, account_id(account)) == 0 &&
         strcmp(c->username, account_username(account)) == 0) {
         memcpy(state_out, c->state, sizeof(c->state));
@@ -127,10 +131,12 @@ int session_state(const struct http_gateway *gw, const struct account *account,
         goto out;
     rc = 0;
     c->gw = NULL;
-    if (cacheable && copy_key(c->account_id, sizeof(c->account_id), account_id(account)) == 0 &&
+    if (cacheable && copy_key(c->base_url, sizeof(c->base_url), gw->cfg->base_url) == 0 &&
+        copy_key(c->account_id, sizeof(c->account_id), account_id(account)) == 0 &&
         copy_key(c->username, sizeof(c->username), account_username(account)) == 0) {
         memcpy(c->caps, caps, caps_len);
         c->caps_len = caps_len;
+        c->limits = gw->limits;
         memcpy(c->state, state_out, sizeof(c->state));
         c->gw = gw;
     }
