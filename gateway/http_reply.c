@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_json.h"
 #include "jmap_api.h"
 #include "upload_store.h"
 
@@ -49,7 +50,8 @@ int http_reply_set_json(struct http_reply *reply, int status, json_t *json,
                         const char *content_type)
 {
     int rc = -1;
-    char *text = json != NULL ? json_dumps(json, JSON_COMPACT) : NULL;
+    size_t text_len = 0;
+    char *text = gw_json_dump_compact(json, &text_len);
     json_decref(json);
     free(reply->body);
     reply->body = NULL;
@@ -67,7 +69,7 @@ int http_reply_set_json(struct http_reply *reply, int status, json_t *json,
     reply->status = status;
     reply->content_type = content_type;
     reply->body = text;
-    reply->body_len = strlen(text);
+    reply->body_len = text_len;
     rc = 0;
 out:
     return rc;

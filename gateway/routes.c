@@ -40,9 +40,7 @@ static void handle_api(const struct http_gateway *gw, struct account *account,
                        const struct http_request *req, struct http_reply *reply)
 {
     char state[SESSION_STATE_LEN + 1];
-    json_t *session = session_build(gw, account, state);
-    json_decref(session);
-    if (session == NULL) {
+    if (session_state(gw, account, state) != 0) {
         http_reply_problem(reply, 500, "about:blank", "Internal server error.", NULL);
         return;
     }

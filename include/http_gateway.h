@@ -78,5 +78,11 @@ void http_auth_free_password(char **password);
 #define SESSION_STATE_LEN 16
 json_t *session_build(const struct http_gateway *gw, const struct account *account,
                       char *state_out);
+/* Just the session's state (what every API response carries), into state_out
+ * (SESSION_STATE_LEN + 1 bytes): the same string session_build gives, but
+ * remembered per thread and rebuilt only when the account, the gateway or
+ * the account capabilities differ from last time. Returns 0 or -1. */
+int session_state(const struct http_gateway *gw, const struct account *account,
+                  char *state_out);
 
 #endif

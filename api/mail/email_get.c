@@ -118,11 +118,16 @@ static json_t *row_property(const struct get_call *c, const struct mail_store_em
     return NULL;
 }
 
-/* The cached header block's fields, parsed once per Email on first need. */
+/* The cached header block's fields, parsed once per Email on first need,
+ * and the Email's header-cache hits looked up before the store was read
+ * (per props entry, owned references taken as used; NULL: none). */
 struct header_fields {
     struct jmap_mime_field *v;
     size_t n;
     bool parsed;
+    json_t **cached;
+    const char *block;                  /* the header block, NULL when not read */
+    size_t block_len;
 };
 
 /* A header property from the cached header block, through the header
@@ -133,13 +138,17 @@ static json_t *header_property(const struct get_call *c, const struct mail_store
                                bool *failed, struct gw_error *err)
 {
     *failed = false;
-    if (e->headers == NULL || !c->header_prop[idx])
+    if (!c->header_prop[idx])
         return NULL;
-    json_t *v = email_header_cache_get(c->m.account_id, e->id, prop);
-    if (v != NULL)
+    json_t *v = hf->cached != NULL ? hf->cached[idx] : NULL;
+    if (v != NULL) {
+        hf->cached[idx] = NULL;
         return v;
+    }
+    if (hf->block == NULL)
+        return NULL;
     if (!hf->parsed) {
-        if (jmap_mime_fields_parse(e->headers, e->headers_len, &hf->v, &hf->n, err) != 0) {
+        if (jmap_mime_fields_parse(hf->block, hf->block_len, &hf->v, &hf->n, err) != 0) {
             *failed = true;
             return NULL;
         }
@@ -151,9 +160,11 @@ static json_t *header_property(const struct get_call *c, const struct mail_store
 }
 
 /* Fills what the cache knows; the rest goes to it->pending. */
-static int fill_from_cache(const struct get_call *c, struct item *it, struct gw_error *err)
+static int fill_from_cache(const struct get_call *c, struct item *it, json_t **cached,
+                           const struct mail_store_email *with_headers, struct gw_error *err)
 {
-    struct header_fields hf = { 0 };
+    const struct mail_store_email *h = with_headers != NULL ? with_headers : it->e;
+    struct header_fields hf = { .cached = cached, .block = h->headers, .block_len = h->headers_len };
     size_t i;
     json_t *v;
     int rc = 0;
@@ -310,6 +321,58 @@ static bool classify_props(struct get_call *c)
     return any;
 }
 
+static void header_cache_release(json_t **cached, size_t n)
+{
+    for (size_t i = 0; cached != NULL && i < n; i++)
+        json_decref(cached[i]);
+    free(cached);
+}
+
+/* The header properties asked for, of every id, from the header cache
+ * (n_ids rows of one slot per props entry; NULL when out of memory). The
+ * ids with any miss are listed in need (new, *n_need of them): only their
+ * header blocks must be read from the store. */
+static json_t **header_cache_lookup(const struct get_call *c, const char *const *idv,
+                                    size_t n_ids, const char ***need, size_t *n_need)
+{
+    size_t n_props = json_array_size(c->props);
+    json_t **cached = calloc(n_ids * n_props + 1, sizeof(*cached));
+    *need = calloc(n_ids + 1, sizeof(**need));
+    *n_need = 0;
+    if (cached == NULL || *need == NULL) {
+        free(cached);
+        free(*need);
+        *need = NULL;
+        return NULL;
+    }
+    for (size_t i = 0; i < n_ids; i++) {
+        bool missed = false;
+        for (size_t k = 0; k < n_props; k++) {
+            if (!c->header_prop[k])
+                continue;
+            const char *prop = json_string_value(json_array_get(c->props, k));
+            cached[i * n_props + k] = email_header_cache_get(c->m.account_id, idv[i], prop);
+            missed = missed || cached[i * n_props + k] == NULL;
+        }
+        if (missed)
+            (*need)[(*n_need)++] = idv[i];
+    }
+    return cached;
+}
+
+/* The entry of l (ordered like the ids asked, from *pos on) for id, or NULL. */
+static const struct mail_store_email *find_from(const struct mail_store_email_list *l,
+                                                size_t *pos, const char *id)
+{
+    for (size_t p = *pos; l != NULL && p < l->n; p++) {
+        if (strcmp(l->v[p].id, id) == 0) {
+            *pos = p + 1;
+            return &l->v[p];
+        }
+    }
+    return NULL;
+}
+
 static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
 {
     struct mail_store_email_list *l = NULL;
@@ -319,6 +382,10 @@ static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
     json_t *list = json_array(), *not_found = json_array(), *result = NULL;
     size_t n_ids = 0;
     const char **idv = unique_ids(ids, &n_ids);
+    size_t n_props = json_array_size(c->props), n_need = 0;
+    json_t **cached = NULL;
+    const char **need = NULL;
+    struct mail_store_email_list *lh = NULL;
 
     c->header_prop = calloc(json_array_size(c->props) + 1, sizeof(*c->header_prop));
     if (list == NULL || not_found == NULL || idv == NULL || c->header_prop == NULL) {
@@ -327,8 +394,15 @@ static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
     }
     if ((*error = jmap_mail_state(&c->m, MAIL_STORE_EMAIL, state)) != NULL)
         goto out;
-    unsigned fields = classify_props(c) ? MAIL_STORE_WITH_HEADERS : 0;
-    if (mail_store_get_emails(c->m.ms, c->m.account_id, idv, n_ids, fields, &l, &err) != 0) {
+    /* Header blocks are read only for the Emails the header cache cannot
+     * fully answer: a list view seen before reads none. */
+    unsigned fields = 0;
+    if (classify_props(c) &&
+        (cached = header_cache_lookup(c, idv, n_ids, &need, &n_need)) == NULL)
+        fields = MAIL_STORE_WITH_HEADERS;
+    if (mail_store_get_emails(c->m.ms, c->m.account_id, idv, n_ids, fields, &l, &err) != 0 ||
+        (n_need > 0 && mail_store_get_emails(c->m.ms, c->m.account_id, need, n_need,
+                                             MAIL_STORE_WITH_HEADERS, &lh, &err) != 0)) {
         *error = jmap_error_from_gw(&err);
         goto out;
     }
@@ -337,9 +411,13 @@ static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
         *error = jmap_error_new("serverFail", NULL);
         goto out;
     }
-    for (size_t i = 0; i < l->n; i++) {
+    for (size_t i = 0, k = 0, h = 0; i < l->n; i++, k++) {
         items[i].e = &l->v[i];
-        if (fill_from_cache(c, &items[i], &err) != 0) {
+        /* The store answers in the order asked, leaving unknown ids out. */
+        while (cached != NULL && k < n_ids && strcmp(idv[k], l->v[i].id) != 0)
+            k++;
+        json_t **row = cached != NULL && k < n_ids ? cached + k * n_props : NULL;
+        if (fill_from_cache(c, &items[i], row, find_from(lh, &h, l->v[i].id), &err) != 0) {
             *error = jmap_error_from_gw(&err);
             goto out;
         }
@@ -370,7 +448,10 @@ out:
         json_decref(items[i].pending);
     }
     free(items);
+    header_cache_release(cached, n_ids * n_props);
+    free(need);
     mail_store_email_list_free(&l);
+    mail_store_email_list_free(&lh);
     free(idv);
     free(c->header_prop);
     c->header_prop = NULL;

@@ -14,6 +14,9 @@
  * for the list properties of a few thousand Emails. */
 #define HEADER_CACHE_SLOTS 16384
 #define HEADER_CACHE_KEY 112
+/* Set-associative: with one way, two Emails of the same page whose keys
+ * shared a slot evicted each other on every view. */
+#define HEADER_CACHE_WAYS 2
 
 struct slot {
     char key[HEADER_CACHE_KEY];
@@ -33,13 +36,13 @@ static bool make_key(char out[HEADER_CACHE_KEY], const char *account_id, const c
     return n > 0 && n < HEADER_CACHE_KEY;
 }
 
-/* FNV-1a */
+/* FNV-1a; the first slot of the key's set. */
 static size_t slot_of(const char *key)
 {
     uint64_t h = 14695981039346656037u;
     for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++)
         h = (h ^ *p) * 1099511628211u;
-    return (size_t)(h % HEADER_CACHE_SLOTS);
+    return (size_t)(h % (HEADER_CACHE_SLOTS / HEADER_CACHE_WAYS)) * HEADER_CACHE_WAYS;
 }
 
 json_t *email_header_cache_get(const char *account_id, const char *email_id, const char *prop)
@@ -48,10 +51,12 @@ json_t *email_header_cache_get(const char *account_id, const char *email_id, con
     json_t *v = NULL;
     if (!make_key(key, account_id, email_id, prop))
         return NULL;
-    struct slot *s = &cache.slots[slot_of(key)];
+    struct slot *set = &cache.slots[slot_of(key)];
     pthread_mutex_lock(&cache.lock);
-    if (s->value != NULL && strcmp(s->key, key) == 0)
-        v = json_incref(s->value);
+    for (int w = 0; w < HEADER_CACHE_WAYS && v == NULL; w++) {
+        if (set[w].value != NULL && strcmp(set[w].key, key) == 0)
+            v = json_incref(set[w].value);
+    }
     pthread_mutex_unlock(&cache.lock);
     return v;
 }
@@ -62,12 +67,23 @@ void email_header_cache_put(const char *account_id, const char *email_id, const 
     char key[HEADER_CACHE_KEY];
     if (value == NULL || !make_key(key, account_id, email_id, prop))
         return;
-    struct slot *s = &cache.slots[slot_of(key)];
+    struct slot *set = &cache.slots[slot_of(key)];
     json_t *old = NULL;
     pthread_mutex_lock(&cache.lock);
-    old = s->value;
-    memcpy(s->key, key, sizeof(key));
-    s->value = json_incref(value);
+    /* The same key in place; else the newest goes first and the older way
+     * falls out, so two keys of one set no longer evict each other. */
+    int w = 0;
+    while (w < HEADER_CACHE_WAYS - 1 && !(set[w].value != NULL && strcmp(set[w].key, key) == 0))
+        w++;
+    if (!(set[w].value != NULL && strcmp(set[w].key, key) == 0)) {
+        old = set[HEADER_CACHE_WAYS - 1].value;
+        memmove(&set[1], &set[0], (HEADER_CACHE_WAYS - 1) * sizeof(*set));
+        w = 0;
+    } else {
+        old = set[w].value;
+    }
+    memcpy(set[w].key, key, sizeof(key));
+    set[w].value = json_incref(value);
     pthread_mutex_unlock(&cache.lock);
     json_decref(old);
 }

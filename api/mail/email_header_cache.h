@@ -5,8 +5,8 @@
  * An Email's id names one immutable message (RFC 8621 §4.1.1: its
  * content never changes), so a value is valid for as long as the id
  * exists; the key is account, id and property name (its form included).
- * Bounded: a fixed table where a newer entry replaces an older one that
- * hashes to the same slot. Thread-safe.
+ * Bounded: a fixed two-way set-associative table where a newer entry
+ * replaces the older of its set.
  */
 #ifndef API_MAIL_EMAIL_HEADER_CACHE_H
 #define API_MAIL_EMAIL_HEADER_CACHE_H

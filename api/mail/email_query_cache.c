@@ -11,6 +11,7 @@
 #include "email_query_cache.h"
 
 #define CACHE_SLOTS 16
+#define CACHE_MAX_IDS EMAIL_QUERY_CACHE_MAX_IDS
 
 struct slot {
     char *key;
@@ -22,6 +23,7 @@ static struct {
     pthread_mutex_t lock;
     struct slot slots[CACHE_SLOTS];
     uint64_t clock;
+    size_t n_ids;       /* ids held by the slots */
 } cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 char *email_query_cache_key(const char *account_id, const char *state, json_t *filter,
@@ -136,18 +138,40 @@ void email_query_cache_put_shared(const char *key, struct email_query_ids *r)
     char *k = strdup(key);
     if (k == NULL)
         return;     /* only a cache */
+    struct email_query_ids *doomed[CACHE_SLOTS] = { 0 };
+    char *old_keys[CACHE_SLOTS] = { 0 };
+    size_t n_doomed = 0;
     pthread_mutex_lock(&cache.lock);
     r->refs++;
-    struct slot *victim = &cache.slots[0];
-    for (size_t i = 1; i < CACHE_SLOTS; i++)
-        if (cache.slots[i].used < victim->used)
-            victim = &cache.slots[i];
-    char *old_key = victim->key;
-    struct email_query_ids *old = unref_locked(victim->r);
-    *victim = (struct slot){ .key = k, .r = r, .used = ++cache.clock };
+    /* The least recently used slot goes, then more while over budget
+     * (never the new entry: one result over budget is still kept). */
+    for (bool placed = false; !placed || cache.n_ids > CACHE_MAX_IDS;) {
+        struct slot *victim = NULL;
+        for (size_t i = 0; i < CACHE_SLOTS; i++) {
+            struct slot *c = &cache.slots[i];
+            if (c->r != r && (!placed || c->r != NULL) &&
+                (victim == NULL || c->used < victim->used))
+                victim = c;
+        }
+        if (victim == NULL)
+            break;
+        if (victim->r != NULL) {
+            cache.n_ids -= victim->r->n;
+            old_keys[n_doomed] = victim->key;
+            doomed[n_doomed++] = unref_locked(victim->r);
+        }
+        *victim = (struct slot){ 0 };
+        if (!placed) {
+            *victim = (struct slot){ .key = k, .r = r, .used = ++cache.clock };
+            cache.n_ids += r->n;
+            placed = true;
+        }
+    }
     pthread_mutex_unlock(&cache.lock);
-    free(old_key);
-    ids_free(old);
+    for (size_t i = 0; i < n_doomed; i++) {
+        free(old_keys[i]);
+        ids_free(doomed[i]);
+    }
 }
 
 void email_query_cache_put(const char *key, const char (*result)[MAIL_STORE_ID_MAX], size_t n)
@@ -170,6 +194,7 @@ void email_query_cache_clear(void)
         doomed[i] = unref_locked(cache.slots[i].r);
         cache.slots[i] = (struct slot){ 0 };
     }
+    cache.n_ids = 0;
     pthread_mutex_unlock(&cache.lock);
     for (size_t i = 0; i < CACHE_SLOTS; i++) {
         free(keys[i]);

@@ -9,13 +9,21 @@
 #include "mail_store_backfill.h"
 #include "mail_store_sync_internal.h"
 
+#define BACKFILL_RUNNING                                                                \
+    "EXISTS (SELECT 1 FROM mail_backfill b WHERE b.account_id = m.account_id"           \
+    "   AND b.mailbox_id = m.mailbox_id AND b.uidvalidity = m.synced_uidvalidity)"
 static const char *const sql_boxes =
     "SELECT m.mailbox_id, m.name_raw, m.uidvalidity, m.uidnext, m.highestmodseq, m.total,"
     " m.synced_uidvalidity, m.synced_uidnext, m.synced_highestmodseq,"
-    " (SELECT count(*) FROM email_locations l WHERE l.account_id = m.account_id"
-    "   AND l.mailbox_id = m.mailbox_id),"
-    " EXISTS (SELECT 1 FROM mail_backfill b WHERE b.account_id = m.account_id"
-    "   AND b.mailbox_id = m.mailbox_id AND b.uidvalidity = m.synced_uidvalidity)"
+    /* The count scans every location of the mailbox (most of a dirty
+     * sync's cost on a big one), and only decides when the status alone
+     * says quiet and no backfill runs: else -1, never compared. */
+    " CASE WHEN m.synced_uidvalidity = m.uidvalidity AND m.synced_uidnext = m.uidnext"
+    "   AND m.synced_highestmodseq = m.highestmodseq AND m.highestmodseq != 0"
+    "   AND NOT " BACKFILL_RUNNING
+    " THEN (SELECT count(*) FROM email_locations l WHERE l.account_id = m.account_id"
+    "   AND l.mailbox_id = m.mailbox_id) ELSE -1 END,"
+    " " BACKFILL_RUNNING
     " FROM mailboxes m WHERE m.account_id = ?1 AND m.destroyed_modseq IS NULL"
     " AND m.uidvalidity != 0";
 static const char *const sql_known =

@@ -221,8 +221,18 @@ static void test_api_url_and_session_state(void **state)
     H_ASSERT(json_is_string(json_object_get(resp, "sessionState")));
     H_ASSERT_STR_EQ(json_string_value(json_object_get(resp, "sessionState")),
                         json_string_value(json_object_get(s, "state")));
-    free(path);
     json_decref(resp);
+    /* Later requests (on every worker, answered from the remembered state)
+     * still carry the session's state. */
+    for (int i = 0; i < 12; i++) {
+        resp = harness_api_ok(fx.gw->port, "demo", "demo",
+                              "{\"using\":[\"urn:ietf:params:jmap:core\"],"
+                              "\"methodCalls\":[[\"Core/echo\",{},\"c2\"]]}");
+        H_ASSERT_STR_EQ(json_string_value(json_object_get(resp, "sessionState")),
+                        json_string_value(json_object_get(s, "state")));
+        json_decref(resp);
+    }
+    free(path);
     json_decref(s);
 }
 

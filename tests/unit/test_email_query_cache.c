@@ -140,6 +140,28 @@ static void test_lru(void **state)
     email_query_cache_clear();
 }
 
+/* The id budget: big results push the least recently used out before the
+ * slots run out; one result over budget alone is still kept. */
+static void test_budget(void **state)
+{
+    (void)state;
+    const size_t big = EMAIL_QUERY_CACHE_MAX_IDS * 2 / 5;
+    email_query_cache_clear();
+    put_named("small", 5);
+    put_named("big1", big);
+    put_named("big2", big);
+    put_named("big3", big);     /* 5 + 3 x 40% > budget: the oldest two go */
+    assert_false(has_named("small", 5));
+    assert_false(has_named("big1", big));
+    assert_true(has_named("big2", big));
+    assert_true(has_named("big3", big));
+    put_named("huge", EMAIL_QUERY_CACHE_MAX_IDS + 1);
+    assert_true(has_named("huge", EMAIL_QUERY_CACHE_MAX_IDS + 1));
+    assert_false(has_named("big2", big));
+    assert_false(has_named("big3", big));
+    email_query_cache_clear();
+}
+
 static void *worker(void *arg)
 {
     unsigned seed = (unsigned)(uintptr_t)arg;
@@ -186,6 +208,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_lru),
+        cmocka_unit_test(test_budget),
         cmocka_unit_test(test_share),
         cmocka_unit_test(test_threads),
     };
