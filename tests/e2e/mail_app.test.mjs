@@ -27,6 +27,9 @@ const TEXT = "Hello Demo,\n\nthe figures for Q3 are attached.\nCafé at 10?\n\nA
 const HTML = "<html><body><p>Hello Demo,</p><p>the figures for <b>Q3</b> are attached.</p></body></html>\n";
 // Every byte value once, so a transfer that is not 8-bit clean shows.
 const ATTACHMENT = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7) % 256));
+// Spaces and non-ASCII: RFC 2231 in the message, percent-encoded by the
+// client in the downloadUrl's {name}.
+const ATTACHMENT_NAME = "Q3 figures – final.bin";
 const REPLY_TEXT = "One more thing: the totals changed.\n";
 
 const crlf = (s) => s.replace(/\n/g, "\r\n");
@@ -57,8 +60,8 @@ function originalMessage() {
       "--alt-1--",
       "",
       "--mixed-1",
-      'Content-Type: application/octet-stream; name="q3-figures.bin"',
-      'Content-Disposition: attachment; filename="q3-figures.bin"',
+      "Content-Type: application/octet-stream",
+      `Content-Disposition: attachment; filename*=utf-8''${encodeURIComponent(ATTACHMENT_NAME)}`,
       "Content-Transfer-Encoding: base64",
       "",
     ].join("\n") + "\n",
@@ -102,6 +105,7 @@ describe("a mail app on jmap-jam", () => {
   let attachment; // EmailBodyPart of the delivered attachment
   let uploaded; // the upload response
   let draftId;
+  let pageState; // the inbox page's queryState, for the refresh
 
   before(async () => {
     await lmtpDeliver(USERS.alice.email, USERS.demo.email, originalMessage());
@@ -163,6 +167,7 @@ describe("a mail app on jmap-jam", () => {
     assert.ok(page.ids.length > 0 && page.ids.length <= 20);
     assert.equal(page.position, 0);
     assert.ok(page.total >= page.ids.length);
+    pageState = page.queryState;
     assert.deepEqual(emails.list.map((e) => e.id), page.ids, "Email/get keeps the query's order");
     const times = emails.list.map((e) => Date.parse(e.receivedAt));
     for (let i = 1; i < times.length; i++) assert.ok(times[i - 1] >= times[i], "receivedAt descending");
@@ -218,7 +223,7 @@ describe("a mail app on jmap-jam", () => {
     assert.equal(html.value, HTML);
     assert.equal(e.attachments.length, 1);
     attachment = e.attachments[0];
-    assert.equal(attachment.name, "q3-figures.bin");
+    assert.equal(attachment.name, ATTACHMENT_NAME);
     assert.equal(attachment.type, "application/octet-stream");
     assert.equal(attachment.disposition, "attachment");
     assert.equal(attachment.size, ATTACHMENT.length);
@@ -295,6 +300,20 @@ describe("a mail app on jmap-jam", () => {
     const [gone] = await jam.api.Mailbox.set({ accountId, destroy: [proj] });
     assertNoSetErrors(gone, "Mailbox/set destroy");
     assert.deepEqual(gone.destroyed, [proj]);
+  });
+
+  it("searches the text and shows highlighted snippets", async () => {
+    const filter = { inMailbox: boxes.inbox.id, text: "figures" };
+    const [{ found, snippets }] = await jam.requestMany((t) => {
+      const found = t.Email.query({ accountId, filter, sort: [{ property: "receivedAt", isAscending: false }] });
+      const snippets = t.SearchSnippet.get({ accountId, filter, emailIds: found.$ref("/ids") });
+      return { found, snippets };
+    });
+    assert.ok(found.ids.includes(original), JSON.stringify(found.ids));
+    assert.ok(!found.ids.includes(reply), "the reply does not mention it");
+    const snip = snippets.list.find((s) => s.emailId === original);
+    assert.ok(snip, JSON.stringify(snippets));
+    assert.match(snip.preview, /<mark>figures<\/mark>/);
   });
 
   it("downloads the attachment through the downloadUrl", async () => {
@@ -401,5 +420,31 @@ describe("a mail app on jmap-jam", () => {
     assert.equal(got.list.length, 1);
     assert.equal(got.list[0].bodyValues[got.list[0].textBody[0].partId].value, "Thanks, second draft.\n");
     assert.deepEqual(await findBySubject(jam, accountId, boxes.drafts.id, TOKEN), [newId]);
+  });
+
+  it("refreshes the inbox page with Email/queryChanges when new mail arrives", async () => {
+    const subject = `Another topic ${TOKEN}`;
+    await lmtpDeliver(
+      USERS.alice.email,
+      USERS.demo.email,
+      crlf(`From: <${USERS.alice.email}>\nTo: <${USERS.demo.email}>\nSubject: ${subject}\n` +
+        `Message-ID: <new-${MSGID}>\nMIME-Version: 1.0\nContent-Type: text/plain\n\nNew.\n`),
+    );
+    const [changes] = await jam.api.Email.queryChanges({
+      accountId,
+      filter: { inMailbox: boxes.inbox.id },
+      sort: [{ property: "receivedAt", isAscending: false }],
+      collapseThreads: true,
+      sinceQueryState: pageState,
+      calculateTotal: true,
+    });
+    assert.equal(changes.oldQueryState, pageState);
+    assert.notEqual(changes.newQueryState, pageState);
+    const [fresh] = await jam.api.Email.query({
+      accountId,
+      filter: { inMailbox: boxes.inbox.id, subject },
+    });
+    assert.equal(fresh.ids.length, 1);
+    assert.deepEqual(changes.added[0], { id: fresh.ids[0], index: 0 }, JSON.stringify(changes));
   });
 });
