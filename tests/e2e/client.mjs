@@ -34,7 +34,7 @@ export const CORE = "urn:ietf:params:jmap:core";
 
 // jmap-jam lives in the private node_modules, not beside this file.
 const requireFromModules = createRequire(path.join(need("JMAPGW_E2E_MODULES"), "..", "index.js"));
-const { default: JamClient } = await import(
+export const { default: JamClient } = await import(
   pathToFileURL(requireFromModules.resolve("jmap-jam")).href
 );
 

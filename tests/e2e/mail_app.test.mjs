@@ -9,6 +9,7 @@ import { before, describe, it } from "node:test";
 
 import {
   CORE,
+  JamClient,
   MAIL,
   USERS,
   base64Lines,
@@ -106,6 +107,7 @@ describe("a mail app on jmap-jam", () => {
   let uploaded; // the upload response
   let draftId;
   let pageState; // the inbox page's queryState, for the refresh
+  let threadId; // the delivered thread's
 
   before(async () => {
     await lmtpDeliver(USERS.alice.email, USERS.demo.email, originalMessage());
@@ -128,6 +130,14 @@ describe("a mail app on jmap-jam", () => {
     for (const u of ["apiUrl", "downloadUrl", "uploadUrl"])
       assert.match(session[u], /^http:\/\/127\.0\.0\.1:\d+\//, u);
     assert.equal(typeof session.state, "string");
+  });
+
+  it("a wrong password gets a problem document, not a session", async () => {
+    const bad = connect({ ...USERS.demo, password: "not-the-password" });
+    const answer = await bad.session;
+    assert.ok(JamClient.isProblemDetails(answer), JSON.stringify(answer));
+    assert.equal(answer.status, 401);
+    assert.equal(answer.accounts, undefined);
   });
 
   it("lists the mailboxes with their roles", async () => {
@@ -191,6 +201,7 @@ describe("a mail app on jmap-jam", () => {
     assert.equal(thread.emailIds.length, 2, JSON.stringify(thread));
     assert.equal(thread.emailIds[1], reply, "a thread lists its Emails oldest first");
     original = thread.emailIds[0];
+    threadId = thread.id;
     assert.equal(threads.notFound.length, 0);
   });
 
@@ -360,7 +371,7 @@ describe("a mail app on jmap-jam", () => {
     assertNoSetErrors(res, "draft create");
     draftId = res.created.draft.id;
     assert.equal(typeof res.created.draft.blobId, "string");
-    assert.equal(typeof res.created.draft.threadId, "string");
+    assert.equal(res.created.draft.threadId, threadId, "a reply joins the conversation");
     assert.ok(res.created.draft.size > uploaded.size);
 
     const [got] = await jam.api.Email.get({
