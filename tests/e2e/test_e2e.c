@@ -101,9 +101,9 @@ static bool run_shown(const char *what, const char *const *args, const char *con
     return ok;
 }
 
-/* jmap-jam from tests/e2e/package-lock.json into $JMAPGW_E2E_DIR (the
- * build tree's own copy, so both builds and reruns stay offline once
- * installed): npm ci only when the lockfile changed or nothing is there. */
+/* jmap-jam from tests/e2e/package-lock.json into $JMAPGW_E2E_DIR (each
+ * build tree's own copy): npm ci only when the lockfile changed or nothing
+ * is there, so reruns need no network. */
 static bool install_client(const char *src_dir, const char *dir)
 {
     const char *names[] = {"package.json", "package-lock.json"};
@@ -126,7 +126,12 @@ static bool install_client(const char *src_dir, const char *dir)
     if (!changed && access(probe, R_OK) == 0)
         return true;
     const char *args[] = {"npm", "ci", "--no-audit", "--no-fund", "--prefix", dir, NULL};
-    return run_shown("npm ci", args, NULL, NPM_TIMEOUT_MS) && access(probe, R_OK) == 0;
+    if (run_shown("npm ci", args, NULL, NPM_TIMEOUT_MS) && access(probe, R_OK) == 0)
+        return true;
+    /* dst is the lockfile (the last name): without it the next run
+     * installs again. */
+    unlink(dst);
+    return false;
 }
 
 static int group_setup(void **state)
