@@ -154,6 +154,22 @@ describe("a mail app on jmap-jam", () => {
     }
   });
 
+  it("loads the first screen with parallel requests (maxConcurrentRequests of them)", async () => {
+    const session = await jam.session;
+    const n = session.capabilities[CORE].maxConcurrentRequests;
+    assert.ok(n >= 1);
+    const calls = Array.from({ length: n }, (_, i) =>
+      i % 2 === 0
+        ? jam.api.Mailbox.get({ accountId, ids: [boxes.inbox.id], properties: ["totalEmails"] })
+        : jam.api.Email.query({ accountId, filter: { inMailbox: boxes.inbox.id }, limit: 5 }),
+    );
+    const answers = await Promise.all(calls);
+    answers.forEach(([res], i) => {
+      if (i % 2 === 0) assert.equal(res.list[0].totalEmails, boxes.inbox.totalEmails);
+      else assert.equal(res.ids.length, Math.min(5, boxes.inbox.totalEmails));
+    });
+  });
+
   it("shows the inbox page, newest first, one row per thread", async () => {
     const [{ page, emails, threads }] = await jam.requestMany((t) => {
       const page = t.Email.query({
@@ -244,6 +260,7 @@ describe("a mail app on jmap-jam", () => {
     const unread = async () => (await mailboxesByRole(jam, accountId)).byRole.inbox.unreadEmails;
     const unread0 = await unread();
     const [before] = await jam.api.Email.get({ accountId, ids: [], properties: ["id"] });
+    const mailboxState = (await mailboxesByRole(jam, accountId)).state;
 
     const [set1] = await jam.api.Email.set({
       accountId,
@@ -255,6 +272,10 @@ describe("a mail app on jmap-jam", () => {
     let [got] = await jam.api.Email.get({ accountId, ids: [original], properties: ["keywords"] });
     assert.deepEqual(got.list[0].keywords, { $seen: true, $flagged: true });
     assert.equal(await unread(), unread0 - 1, "the inbox counts one unread less");
+    const [boxChanges] = await jam.api.Mailbox.changes({ accountId, sinceState: mailboxState });
+    assert.ok(boxChanges.updated.includes(boxes.inbox.id), JSON.stringify(boxChanges));
+    if (boxChanges.updatedProperties !== null)
+      assert.ok(boxChanges.updatedProperties.includes("unreadEmails"), JSON.stringify(boxChanges));
 
     const [changes] = await jam.api.Email.changes({ accountId, sinceState: before.state });
     assert.ok(changes.updated.includes(original), JSON.stringify(changes));
@@ -348,6 +369,11 @@ describe("a mail app on jmap-jam", () => {
     assert.equal(uploaded.type, "application/pdf");
     assert.equal(uploaded.size, file.length);
     uploaded.bytes = file;
+
+    // Raw bytes: fetch sends no Content-Type at all.
+    const raw = await jam.uploadBlob(accountId, new Uint8Array(ATTACHMENT));
+    assert.equal(raw.size, ATTACHMENT.length);
+    assert.equal(raw.type, "application/octet-stream");
   });
 
   it("saves a draft reply with the uploaded file attached", async () => {
@@ -457,5 +483,27 @@ describe("a mail app on jmap-jam", () => {
     });
     assert.equal(fresh.ids.length, 1);
     assert.deepEqual(changes.added[0], { id: fresh.ids[0], index: 0 }, JSON.stringify(changes));
+  });
+
+  it("deletes a message: moved to Trash, then destroyed for good", async () => {
+    const [ids] = await jam.api.Email.query({
+      accountId,
+      filter: { inMailbox: boxes.inbox.id, subject: `Another topic ${TOKEN}` },
+    });
+    assert.equal(ids.ids.length, 1);
+    const victim = ids.ids[0];
+    const [trashed] = await jam.api.Email.set({
+      accountId,
+      update: { [victim]: { mailboxIds: { [boxes.trash.id]: true } } },
+    });
+    assertNoSetErrors(trashed, "to Trash");
+    assert.deepEqual(await findBySubject(jam, accountId, boxes.trash.id, `Another topic ${TOKEN}`), [victim]);
+
+    const [gone] = await jam.api.Email.set({ accountId, destroy: [victim] });
+    assertNoSetErrors(gone, "destroy");
+    assert.deepEqual(gone.destroyed, [victim]);
+    const [got] = await jam.api.Email.get({ accountId, ids: [victim], properties: ["id"] });
+    assert.deepEqual(got.notFound, [victim]);
+    assert.deepEqual(await findBySubject(jam, accountId, boxes.trash.id, `Another topic ${TOKEN}`), []);
   });
 });
