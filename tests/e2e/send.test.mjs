@@ -141,4 +141,43 @@ describe("sending with jmap-jam", { skip: HAVE_SMTP ? false : "no private Postfi
     });
     assert.ok(Buffer.from(await res.arrayBuffer()).equals(FILE), "the attachment arrives byte-identical");
   });
+
+  it("creates and sends in one request (emailId by creation id)", async () => {
+    const subject = `Quick note ${TOKEN}`;
+    const [res] = await demo.requestMany((t) => {
+      const draft = t.Email.set({
+        accountId,
+        create: {
+          quick: {
+            mailboxIds: { [boxes.drafts.id]: true },
+            keywords: { $draft: true, $seen: true },
+            from: [{ email: USERS.demo.email }],
+            to: [{ email: USERS.alice.email }],
+            subject,
+            bodyValues: { b: { value: "Sent in one go.\n" } },
+            textBody: [{ partId: "b", type: "text/plain" }],
+          },
+        },
+      });
+      const send = t.EmailSubmission.set({
+        accountId,
+        create: { s: { identityId: identity.id, emailId: "#quick" } },
+        onSuccessUpdateEmail: {
+          "#s": { [`mailboxIds/${boxes.drafts.id}`]: null, [`mailboxIds/${boxes.sent.id}`]: true, "keywords/$draft": null },
+        },
+      });
+      return { draft, send };
+    });
+    assert.deepEqual(res.draft.notCreated ?? {}, {});
+    const id = res.draft.created.quick.id;
+    assert.deepEqual(await findBySubject(demo, accountId, boxes.sent.id, subject), [id]);
+
+    const { accountId: aliceAccount } = await openAccount(alice);
+    const inbox = (await mailboxesByRole(alice, aliceAccount)).byRole.inbox;
+    const ids = await eventually(async () => {
+      const found = await findBySubject(alice, aliceAccount, inbox.id, subject);
+      return found.length > 0 ? found : null;
+    });
+    assert.equal(ids?.length, 1, "alice got it once");
+  });
 });
