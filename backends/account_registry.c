@@ -16,13 +16,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "backend-private.h"
 #include "gw_log.h"
+#include "imap/imap_watch.h"
 #include "mail_store.h"
 #include "store.h"
 
 #define CRED_MAC_LEN 32
 #define ACCOUNT_ID_HEX 16        /* hex digits of SHA-256 kept in the id */
 #define POOL_IDLE_TRIM_MS 120000 /* close IMAP connections idle this long */
+/* Default of watch_max_age_ms (account.h). */
+#define CLEAN_MAX_AGE_MS 3000
 
 struct account {
     struct account_registry *registry;
@@ -30,6 +34,9 @@ struct account {
     char id[ACCOUNT_ID_HEX + 2];
     char *username;
     struct backend_pool *pool;
+    struct backend_pool *sync_pool; /* one connection, for account_sync() only */
+    struct imap_watch *watch;   /* guarded by registry lock */
+    bool watch_refused;         /* the server has no NOTIFY: never start again */
     unsigned char cred_mac[CRED_MAC_LEN];
     time_t verified_at;     /* monotonic seconds of the last IMAP login */
     time_t last_used;       /* monotonic seconds */
@@ -42,6 +49,13 @@ struct account {
     bool sync_running;
     uint64_t sync_started;      /* number of syncs begun */
     uint64_t sync_succeeded;    /* number of the last one that succeeded */
+    /* Freshness (account_sync_if_stale), guarded by sync_lock: the watcher
+     * bumps change_gen on every report; a sync that began at generation g
+     * and succeeded makes the cache clean up to g. */
+    bool watch_live;
+    uint64_t change_gen;
+    uint64_t clean_gen;
+    uint64_t clean_since_ms;    /* monotonic start of the sync that made it clean */
 };
 
 struct account_registry {
@@ -52,7 +66,15 @@ struct account_registry {
     unsigned char mac_key[32];
     struct account *accounts;
     unsigned count;
+    unsigned n_watch;           /* accounts with a watcher */
 };
+
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static time_t monotonic_now(void)
 {
@@ -137,6 +159,8 @@ struct account_registry *account_registry_new(const struct account_registry_opti
     }
     pthread_mutex_init(&r->lock, NULL);
     r->opts = *opts;
+    if (r->opts.watch_max_age_ms == 0)
+        r->opts.watch_max_age_ms = CLEAN_MAX_AGE_MS;
     r->store = store;
     if (store != NULL) {
         struct gw_error err = { 0 };
@@ -151,6 +175,8 @@ struct account_registry *account_registry_new(const struct account_registry_opti
 
 static void account_destroy(struct account *a)
 {
+    imap_watch_stop(&a->watch);
+    backend_pool_free(&a->sync_pool);
     pthread_cond_destroy(&a->sync_done);
     pthread_mutex_destroy(&a->sync_lock);
     backend_pool_free(&a->pool);
@@ -217,7 +243,9 @@ static struct account *account_create(struct account_registry *r, const char *us
     a->registry = r;
     a->username = strdup(username);
     a->pool = backend_pool_new(&r->opts.imap, &cred, r->opts.pool_size);
-    if (a->username == NULL || a->pool == NULL) {
+    a->sync_pool = backend_pool_new(&r->opts.imap, &cred, 1);
+    a->change_gen = 1;      /* clean_gen 0: dirty until a sync */
+    if (a->username == NULL || a->pool == NULL || a->sync_pool == NULL) {
         account_destroy(a);
         return NULL;
     }
@@ -268,7 +296,8 @@ int account_registry_authenticate(struct account_registry *r, const char *userna
         r->accounts = a;
         r->count++;
     } else if (CRYPTO_memcmp(a->cred_mac, mac, CRED_MAC_LEN) != 0 &&
-               backend_pool_set_credentials(a->pool, &cred) != 0) {
+               (backend_pool_set_credentials(a->pool, &cred) != 0 ||
+                backend_pool_set_credentials(a->sync_pool, &cred) != 0)) {
         /* The password changed but cannot be recorded for new connections:
          * refuse rather than keep an account that would log in with the old one. */
         pthread_mutex_unlock(&r->lock);
@@ -294,6 +323,8 @@ out:
     return rc;
 }
 
+static void watch_drop(struct account *a, struct imap_watch **w);
+
 unsigned account_registry_evict_idle(struct account_registry *r)
 {
     unsigned evicted = 0;
@@ -308,6 +339,8 @@ unsigned account_registry_evict_idle(struct account_registry *r)
             a->next = doomed;
             doomed = a;
             r->count--;
+            if (a->watch != NULL)
+                r->n_watch--;
             evicted++;
         } else {
             pp = &a->next;
@@ -330,7 +363,16 @@ unsigned account_registry_evict_idle(struct account_registry *r)
         a->refs++;
         pthread_mutex_unlock(&r->lock);
         backend_pool_trim(a->pool, POOL_IDLE_TRIM_MS);
+        backend_pool_trim(a->sync_pool, POOL_IDLE_TRIM_MS);
         pthread_mutex_lock(&r->lock);
+        if (a->watch != NULL && now - a->last_used >= (time_t)r->opts.watch_idle_s) {
+            struct imap_watch *w = a->watch;
+            a->watch = NULL;
+            r->n_watch--;
+            pthread_mutex_unlock(&r->lock);
+            watch_drop(a, &w);
+            pthread_mutex_lock(&r->lock);
+        }
         a->refs--;
     }
     pthread_mutex_unlock(&r->lock);
@@ -412,6 +454,7 @@ int account_sync(struct account *a, account_sync_fn fn, void *ctx, struct gw_err
      * running may have read the server before the change this caller saw. */
     uint64_t needed = a->sync_started + 1;
     int rc = 0;
+    uint64_t gen = 0, began_ms = 0;
     while (a->sync_succeeded < needed) {
         if (a->sync_running) {
             pthread_cond_wait(&a->sync_done, &a->sync_lock);
@@ -419,16 +462,95 @@ int account_sync(struct account *a, account_sync_fn fn, void *ctx, struct gw_err
         }
         a->sync_running = true;
         uint64_t mine = ++a->sync_started;
+        /* Changes reported from here on may be missed by this sync. */
+        gen = a->change_gen;
+        began_ms = monotonic_ms();
         pthread_mutex_unlock(&a->sync_lock);
         rc = fn(ctx, err);
         pthread_mutex_lock(&a->sync_lock);
         a->sync_running = false;
         if (rc == 0 && mine > a->sync_succeeded)
             a->sync_succeeded = mine;
+        if (rc == 0 && gen >= a->clean_gen) {
+            a->clean_gen = gen;
+            if (began_ms > a->clean_since_ms)
+                a->clean_since_ms = began_ms;
+        }
         pthread_cond_broadcast(&a->sync_done);
         if (rc != 0)
             break;
     }
     pthread_mutex_unlock(&a->sync_lock);
     return rc;
+}
+
+struct backend_pool *account_sync_pool(struct account *a)
+{
+    return a->sync_pool;
+}
+
+/* Runs on the watcher's thread. */
+static void on_watch_event(void *ctx, enum imap_watch_event ev)
+{
+    struct account *a = ctx;
+    pthread_mutex_lock(&a->sync_lock);
+    a->change_gen++;
+    if (ev == IMAP_WATCH_UP)
+        a->watch_live = true;
+    else if (ev == IMAP_WATCH_DOWN || ev == IMAP_WATCH_UNSUPPORTED)
+        a->watch_live = false;
+    if (ev == IMAP_WATCH_UNSUPPORTED)
+        a->watch_refused = true;
+    pthread_mutex_unlock(&a->sync_lock);
+}
+
+/* Stops a watcher already detached from a (no lock held: it joins a
+ * thread); from then on a's requests sync again. */
+static void watch_drop(struct account *a, struct imap_watch **w)
+{
+    imap_watch_stop(w);
+    on_watch_event(a, IMAP_WATCH_DOWN);
+}
+
+/* Starts a's watcher when it has none, the server has not refused one
+ * and the registry has room. Thread creation does no I/O: fine under
+ * the registry lock, which keeps the count exact. */
+static void watch_ensure(struct account *a)
+{
+    struct account_registry *r = a->registry;
+    pthread_mutex_lock(&a->sync_lock);
+    bool refused = a->watch_refused;
+    pthread_mutex_unlock(&a->sync_lock);
+    if (refused)
+        return;
+    pthread_mutex_lock(&r->lock);
+    if (a->watch == NULL && r->n_watch < r->opts.watch_max) {
+        struct gw_error err = { 0 };
+        if (imap_watch_start(a->sync_pool, a->id, on_watch_event, a, &a->watch, &err) == 0)
+            r->n_watch++;
+        else
+            gw_log_warn("account %s: no change watcher: %s", a->id, err.msg);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+int account_sync_if_stale(struct account *a, account_sync_fn fn, void *ctx,
+                          struct gw_error *err)
+{
+    pthread_mutex_lock(&a->sync_lock);
+    bool clean = a->watch_live && a->clean_gen == a->change_gen &&
+                 monotonic_ms() - a->clean_since_ms < a->registry->opts.watch_max_age_ms;
+    pthread_mutex_unlock(&a->sync_lock);
+    if (clean)
+        return 0;
+    watch_ensure(a);
+    return account_sync(a, fn, ctx, err);
+}
+
+bool account_watch_live(struct account *a)
+{
+    pthread_mutex_lock(&a->sync_lock);
+    bool live = a->watch_live;
+    pthread_mutex_unlock(&a->sync_lock);
+    return live;
 }

@@ -123,22 +123,34 @@ static char *password_copy(struct backend_pool *p)
     return copy;
 }
 
-static int pool_open(struct backend_pool *p, struct mail_backend **out, struct gw_error *err)
+/* Opens one connection with the pool's current credentials. */
+static int open_with_credentials(struct backend_pool *p, struct mail_backend **out,
+                                 struct gw_error *err)
 {
     char *password = password_copy(p);
-    if (password == NULL) {
-        pool_forget(p);
+    if (password == NULL)
         return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
-    }
     struct backend_credentials cred = { p->username, password };
     int rc = backend_imap_open(&p->ep, &cred, out, err);
     OPENSSL_cleanse(password, strlen(password));
     free(password);
-    if (rc < 0) {
+    return rc;
+}
+
+static int pool_open(struct backend_pool *p, struct mail_backend **out, struct gw_error *err)
+{
+    if (open_with_credentials(p, out, err) < 0) {
         pool_forget(p);
         return -1;
     }
     return 0;
+}
+
+int backend_pool_open_extra(struct backend_pool *p, struct mail_backend **out,
+                            struct gw_error *err)
+{
+    *out = NULL;
+    return open_with_credentials(p, out, err);
 }
 
 int backend_pool_set_credentials(struct backend_pool *p, const struct backend_credentials *cred)

@@ -1,6 +1,7 @@
 /* main.c - jmap-gateway: options, optional demo servers, the HTTP front,
  * and a main thread that only waits for signals and evicts idle accounts. */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -157,6 +158,8 @@ static void print_banner(const struct gw_config *cfg, bool demo)
     fflush(stdout);
 }
 
+#define MALLOC_ARENAS 2
+
 /* Waits for SIGTERM/SIGINT, evicting idle accounts meanwhile. */
 static void wait_for_shutdown(const sigset_t *signals, struct account_registry *accounts,
                               struct upload_store *uploads)
@@ -201,6 +204,11 @@ int main(int argc, char **argv)
         return 0;
     }
     gw_log_set_level(cfg.log_level);
+    /* glibc gives each thread that mallocs its own 64 MiB arena (up to
+     * 8 x cores); the workers, MHD and watcher threads would each keep
+     * a mostly empty one. Two are enough: requests allocate little, and
+     * the heavy allocations (a first sync) run one per account. */
+    mallopt(M_ARENA_MAX, MALLOC_ARENAS);
 
     /* Signals are taken synchronously by this thread only; every thread
      * started below inherits the mask. */
@@ -242,6 +250,9 @@ int main(int argc, char **argv)
         .pool_size = cfg.imap_pool_size,
         .idle_timeout_s = cfg.account_idle_timeout_s,
         .auth_cache_ttl_s = cfg.auth_cache_ttl_s,
+        .watch_max = cfg.imap_watch ? cfg.imap_watch_max : 0,
+        .watch_idle_s = cfg.imap_watch_idle_s,
+        .watch_max_age_ms = cfg.imap_watch_max_age_ms,
     };
     backend_endpoint_from_config(&reg_opts.imap, &cfg, &cfg.imap);
     accounts = account_registry_new(&reg_opts, store);

@@ -25,6 +25,16 @@ struct account_registry_options {
     unsigned pool_size;             /* IMAP connections per account */
     unsigned idle_timeout_s;        /* evict accounts unused this long */
     unsigned auth_cache_ttl_s;      /* re-check the password with IMAP after this */
+    /* Change watchers (IMAP NOTIFY, backends/imap/imap_watch.h): at most
+     * watch_max accounts have one (0: none, every request syncs); an
+     * account unused for watch_idle_s loses its watcher. */
+    unsigned watch_max;
+    unsigned watch_idle_s;
+    /* How long after the sync that made it clean a watched, quiet cache
+     * is trusted (0: 3 s). It bounds the effect of an announcement the
+     * server never sends (Dovecot 2.3 announces an outside RENAME only
+     * with its next event) at one sync per interval, not per request. */
+    unsigned watch_max_age_ms;
 };
 
 /* Creates the registry. store is borrowed (may be NULL in unit tests). */
@@ -71,6 +81,24 @@ struct mail_store *account_mail_store(struct account *a);
  * be called with a store or registry lock held. */
 typedef int (*account_sync_fn)(void *ctx, struct gw_error *err);
 int account_sync(struct account *a, account_sync_fn fn, void *ctx, struct gw_error *err);
+
+/* What a request calls instead of account_sync() when any cache no
+ * older than the last change notification will do: returns 0 at once,
+ * without calling fn, when the account's watcher is up and has reported
+ * no change since a sync that began after its last report. Otherwise
+ * (re)starts the watcher if there is room for one and runs
+ * account_sync(). So correctness never depends on the watcher: while it
+ * is down, refused or not yet confirmed, every request syncs. */
+int account_sync_if_stale(struct account *a, account_sync_fn fn, void *ctx,
+                          struct gw_error *err);
+
+/* True while the account's watcher is confirmed (NOTIFY accepted). */
+bool account_watch_live(struct account *a);
+
+/* The account's connection for cache syncs (one: syncs never overlap),
+ * apart from the request pool so that syncing never unselects the
+ * mailbox a body fetch left open there. Borrowed. */
+struct backend_pool *account_sync_pool(struct account *a);
 
 /* maxConcurrentRequests: returns false if max requests are already running. */
 bool account_request_begin(struct account *a, uint64_t max_concurrent);

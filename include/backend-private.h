@@ -63,6 +63,12 @@ void backend_endpoint_fill_defaults(struct backend_endpoint *ep);
  * (default 30 s). Exposed for tests. */
 void backend_pool_set_stale_ms(struct backend_pool *p, unsigned ms);
 
+/* Opens a connection with the pool's credentials that the pool does not
+ * count or keep (a long-lived watcher's): the caller owns *out and closes
+ * it with backend_close(). Errors as backend_imap_open(). */
+int backend_pool_open_extra(struct backend_pool *p, struct mail_backend **out,
+                            struct gw_error *err);
+
 /* Replaces b's capability list with a new one taking ownership of caps
  * (an array of n malloc'ed strings, itself malloc'ed). */
 void backend_caps_replace(struct mail_backend *b, char **caps, size_t n);

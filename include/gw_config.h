@@ -52,6 +52,10 @@ struct gw_config {
     unsigned account_idle_timeout_s;  /* evict accounts unused this long */
     unsigned auth_cache_ttl_s;        /* re-check credentials with the backend after this */
     unsigned imap_pool_size;          /* IMAP connections per account */
+    bool imap_watch;                  /* watch accounts for changes (IMAP NOTIFY) */
+    unsigned imap_watch_max;          /* at most this many accounts at once */
+    unsigned imap_watch_idle_s;       /* drop an unused account's watcher after this */
+    unsigned imap_watch_max_age_ms;   /* trust a quiet watched cache this long */
 
     /* RFC 8620 urn:ietf:params:jmap:core limits, advertised and enforced. */
     struct jmap_core_limits limits;

@@ -25,7 +25,8 @@ struct jmap_mail {
 
 /* Readies the cache for a mail method: the first mail call of a request
  * syncs the account (mail_store_sync, shared with concurrent requests
- * through account_sync()); later calls of the same request see the same
+ * through account_sync()) unless its change watcher vouches that nothing
+ * changed since the last sync (account_sync_if_stale()); later calls of the same request see the same
  * data, so result references between them agree. Returns NULL with *out filled, or a method error (new
  * reference): serverUnavailable when the backend cannot be reached,
  * serverFail otherwise. */

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "email_header_cache.h"
 #include "gw_log.h"
 #include "jmap_args.h"
 #include "jmap_blob.h"
@@ -49,6 +50,7 @@ struct get_call {
     json_t *props;                      /* names asked for (with "id") */
     struct jmap_email_body_opts opts;
     bool want_headers;                  /* some property reads the cached header block */
+    bool *header_prop;                  /* per props entry: answered by the header block */
 };
 
 static bool is_cached_field(const char *name)
@@ -85,10 +87,10 @@ static json_t *utc_date(int64_t t)
     return json_string(buf);
 }
 
-/* A property from the cache, or NULL when the message is needed. */
-static json_t *cached_property(const struct get_call *c, const struct mail_store_email *e,
-                               const char *prop, const struct jmap_mime_field *fields,
-                               size_t n_fields)
+/* A property from the Email's row, or NULL when the row does not hold it
+ * (header properties: header_property(); the rest needs the message). */
+static json_t *row_property(const struct get_call *c, const struct mail_store_email *e,
+                            const char *prop)
 {
     char blob[JMAP_BLOB_ID_MAX];
     if (strcmp(prop, "id") == 0)
@@ -113,16 +115,46 @@ static json_t *cached_property(const struct get_call *c, const struct mail_store
     if (strcmp(prop, "bodyValues") == 0 && !c->opts.fetch_text_values &&
         !c->opts.fetch_html_values && !c->opts.fetch_all_values)
         return json_object();
-    if (e->headers != NULL && from_cached_header(prop))
-        return jmap_email_header_property(fields, n_fields, prop);
     return NULL;
+}
+
+/* The cached header block's fields, parsed once per Email on first need. */
+struct header_fields {
+    struct jmap_mime_field *v;
+    size_t n;
+    bool parsed;
+};
+
+/* A header property from the cached header block, through the header
+ * cache (the value depends only on the immutable message). NULL with
+ * *failed false: not answerable here. */
+static json_t *header_property(const struct get_call *c, const struct mail_store_email *e,
+                               size_t idx, const char *prop, struct header_fields *hf,
+                               bool *failed, struct gw_error *err)
+{
+    *failed = false;
+    if (e->headers == NULL || !c->header_prop[idx])
+        return NULL;
+    json_t *v = email_header_cache_get(c->m.account_id, e->id, prop);
+    if (v != NULL)
+        return v;
+    if (!hf->parsed) {
+        if (jmap_mime_fields_parse(e->headers, e->headers_len, &hf->v, &hf->n, err) != 0) {
+            *failed = true;
+            return NULL;
+        }
+        hf->parsed = true;
+    }
+    v = jmap_email_header_property(hf->v, hf->n, prop);
+    email_header_cache_put(c->m.account_id, e->id, prop, v);
+    return v;
 }
 
 /* Fills what the cache knows; the rest goes to it->pending. */
 static int fill_from_cache(const struct get_call *c, struct item *it, struct gw_error *err)
 {
-    struct jmap_mime_field *fields = NULL;
-    size_t n_fields = 0, i;
+    struct header_fields hf = { 0 };
+    size_t i;
     json_t *v;
     int rc = 0;
 
@@ -130,12 +162,16 @@ static int fill_from_cache(const struct get_call *c, struct item *it, struct gw_
     it->pending = json_array();
     if (it->obj == NULL || it->pending == NULL)
         return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
-    if (it->e->headers != NULL &&
-        jmap_mime_fields_parse(it->e->headers, it->e->headers_len, &fields, &n_fields, err) != 0)
-        return -1;
     json_array_foreach(c->props, i, v) {
         const char *prop = json_string_value(v);
-        json_t *value = cached_property(c, it->e, prop, fields, n_fields);
+        bool failed = false;
+        json_t *value = row_property(c, it->e, prop);
+        if (value == NULL)
+            value = header_property(c, it->e, i, prop, &hf, &failed, err);
+        if (failed) {
+            rc = -1;
+            break;
+        }
         if (value != NULL)
             rc = json_object_set_new(it->obj, prop, value);
         else
@@ -145,7 +181,7 @@ static int fill_from_cache(const struct get_call *c, struct item *it, struct gw_
             break;
         }
     }
-    free(fields);
+    free(hf.v);
     return rc;
 }
 
@@ -260,15 +296,18 @@ static json_t *all_ids(struct get_call *c, json_t **out)
     return error;
 }
 
-static bool needs_header_block(json_t *props)
+/* Which properties the header block answers, decided once per call
+ * rather than per Email; true when any does. */
+static bool classify_props(struct get_call *c)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(props, i, v) {
-        if (from_cached_header(json_string_value(v)))
-            return true;
+    bool any = false;
+    json_array_foreach(c->props, i, v) {
+        c->header_prop[i] = from_cached_header(json_string_value(v));
+        any = any || c->header_prop[i];
     }
-    return false;
+    return any;
 }
 
 static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
@@ -281,13 +320,14 @@ static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
     size_t n_ids = 0;
     const char **idv = unique_ids(ids, &n_ids);
 
-    if (list == NULL || not_found == NULL || idv == NULL) {
+    c->header_prop = calloc(json_array_size(c->props) + 1, sizeof(*c->header_prop));
+    if (list == NULL || not_found == NULL || idv == NULL || c->header_prop == NULL) {
         *error = jmap_error_new("serverFail", NULL);
         goto out;
     }
     if ((*error = jmap_mail_state(&c->m, MAIL_STORE_EMAIL, state)) != NULL)
         goto out;
-    unsigned fields = needs_header_block(c->props) ? MAIL_STORE_WITH_HEADERS : 0;
+    unsigned fields = classify_props(c) ? MAIL_STORE_WITH_HEADERS : 0;
     if (mail_store_get_emails(c->m.ms, c->m.account_id, idv, n_ids, fields, &l, &err) != 0) {
         *error = jmap_error_from_gw(&err);
         goto out;
@@ -332,6 +372,8 @@ out:
     free(items);
     mail_store_email_list_free(&l);
     free(idv);
+    free(c->header_prop);
+    c->header_prop = NULL;
     json_decref(list);
     json_decref(not_found);
     return result;

@@ -14,8 +14,7 @@
 
 struct slot {
     char *key;
-    char (*ids)[MAIL_STORE_ID_MAX];
-    size_t n;
+    struct email_query_ids *r;      /* the slot's reference */
     uint64_t used;      /* LRU clock */
 };
 
@@ -40,55 +39,140 @@ char *email_query_cache_key(const char *account_id, const char *state, json_t *f
     return key;
 }
 
-bool email_query_cache_get(const char *key, char (**ids)[MAIL_STORE_ID_MAX], size_t *n)
+/* Drops one reference; cache lock held. Returns the entry to free
+ * (outside the lock) when that was the last one. */
+static struct email_query_ids *unref_locked(struct email_query_ids *r)
 {
-    bool hit = false;
-    pthread_mutex_lock(&cache.lock);
-    for (size_t i = 0; i < CACHE_SLOTS && !hit; i++) {
+    if (r == NULL || --r->refs > 0)
+        return NULL;
+    return r;
+}
+
+static void ids_free(struct email_query_ids *r)
+{
+    if (r == NULL)
+        return;
+    free(r->ids);
+    free(r->ptrs);
+    free(r);
+}
+
+static struct slot *find_locked(const char *key)
+{
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
         struct slot *s = &cache.slots[i];
-        if (s->key == NULL || strcmp(s->key, key) != 0)
-            continue;
-        *ids = malloc((s->n + 1) * sizeof(**ids));
-        if (*ids != NULL) {
-            memcpy(*ids, s->ids, s->n * sizeof(**ids));
-            *n = s->n;
-            s->used = ++cache.clock;
-            hit = true;
-        }
+        if (s->key != NULL && strcmp(s->key, key) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+const struct email_query_ids *email_query_cache_share(const char *key)
+{
+    struct email_query_ids *r = NULL;
+    pthread_mutex_lock(&cache.lock);
+    struct slot *s = find_locked(key);
+    if (s != NULL) {
+        r = s->r;
+        r->refs++;
+        s->used = ++cache.clock;
     }
     pthread_mutex_unlock(&cache.lock);
+    return r;
+}
+
+void email_query_cache_release(const struct email_query_ids **rp)
+{
+    struct email_query_ids *r = (struct email_query_ids *)*rp;
+    *rp = NULL;
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&cache.lock);
+    r = unref_locked(r);
+    pthread_mutex_unlock(&cache.lock);
+    ids_free(r);
+}
+
+bool email_query_cache_get(const char *key, char (**ids)[MAIL_STORE_ID_MAX], size_t *n)
+{
+    const struct email_query_ids *r = email_query_cache_share(key);
+    if (r == NULL)
+        return false;
+    bool hit = false;
+    *ids = malloc((r->n + 1) * sizeof(**ids));
+    if (*ids != NULL) {
+        if (r->n > 0)
+            memcpy(*ids, r->ids, r->n * sizeof(**ids));
+        *n = r->n;
+        hit = true;
+    }
+    email_query_cache_release(&r);
     return hit;
 }
 
-void email_query_cache_put(const char *key, const char (*result)[MAIL_STORE_ID_MAX], size_t n)
+struct email_query_ids *email_query_ids_new(const char (*result)[MAIL_STORE_ID_MAX], size_t n)
 {
-    char *k = strdup(key);
-    char (*ids)[MAIL_STORE_ID_MAX] = malloc((n + 1) * sizeof(*ids));
-    if (k == NULL || ids == NULL) {
-        free(k);
-        free(ids);
-        return;     /* only a cache */
+    struct email_query_ids *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    r->ids = malloc((n + 1) * sizeof(*r->ids));
+    r->ptrs = malloc((n + 1) * sizeof(*r->ptrs));
+    if (r->ids == NULL || r->ptrs == NULL) {
+        ids_free(r);
+        return NULL;
     }
     if (n > 0)
-        memcpy(ids, result, n * sizeof(*ids));
+        memcpy(r->ids, result, n * sizeof(*r->ids));
+    for (size_t i = 0; i < n; i++)
+        r->ptrs[i] = r->ids[i];
+    r->ptrs[n] = NULL;
+    r->n = n;
+    r->refs = 1;
+    return r;
+}
+
+void email_query_cache_put_shared(const char *key, struct email_query_ids *r)
+{
+    char *k = strdup(key);
+    if (k == NULL)
+        return;     /* only a cache */
     pthread_mutex_lock(&cache.lock);
+    r->refs++;
     struct slot *victim = &cache.slots[0];
     for (size_t i = 1; i < CACHE_SLOTS; i++)
         if (cache.slots[i].used < victim->used)
             victim = &cache.slots[i];
-    free(victim->key);
-    free(victim->ids);
-    *victim = (struct slot){ .key = k, .ids = ids, .n = n, .used = ++cache.clock };
+    char *old_key = victim->key;
+    struct email_query_ids *old = unref_locked(victim->r);
+    *victim = (struct slot){ .key = k, .r = r, .used = ++cache.clock };
     pthread_mutex_unlock(&cache.lock);
+    free(old_key);
+    ids_free(old);
+}
+
+void email_query_cache_put(const char *key, const char (*result)[MAIL_STORE_ID_MAX], size_t n)
+{
+    struct email_query_ids *r = email_query_ids_new(result, n);
+    if (r == NULL)
+        return;
+    email_query_cache_put_shared(key, r);
+    const struct email_query_ids *mine = r;
+    email_query_cache_release(&mine);
 }
 
 void email_query_cache_clear(void)
 {
+    struct email_query_ids *doomed[CACHE_SLOTS];
+    char *keys[CACHE_SLOTS];
     pthread_mutex_lock(&cache.lock);
     for (size_t i = 0; i < CACHE_SLOTS; i++) {
-        free(cache.slots[i].key);
-        free(cache.slots[i].ids);
+        keys[i] = cache.slots[i].key;
+        doomed[i] = unref_locked(cache.slots[i].r);
         cache.slots[i] = (struct slot){ 0 };
     }
     pthread_mutex_unlock(&cache.lock);
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        free(keys[i]);
+        ids_free(doomed[i]);
+    }
 }

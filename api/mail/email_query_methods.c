@@ -22,27 +22,36 @@ static json_t *collapse_arg(json_t *args, bool *collapse)
 
 /* The complete result of a query in the current state: from the cache of
  * recent results, else computed (and then cached). *ids is new (free()). */
+/* The whole result of a query in the current state, shared with the
+ * cache when it can be (release with email_query_cache_release()). */
 static json_t *current_result(struct jmap_mail *m, const char *state, json_t *filter,
-                              json_t *sort, bool collapse, char (**ids)[MAIL_STORE_ID_MAX],
-                              size_t *n)
+                              json_t *sort, bool collapse, const struct email_query_ids **out)
 {
     struct email_query q = { .m = m };
     json_t *error = NULL;
+    char (*ids)[MAIL_STORE_ID_MAX] = NULL;
     char *key = email_query_cache_key(m->account_id, state, filter, sort, collapse);
-    if (key != NULL && email_query_cache_get(key, ids, n))
+    *out = NULL;
+    if (key != NULL && (*out = email_query_cache_share(key)) != NULL)
         goto out;
     if ((error = email_query_run(&q, filter, sort, collapse)) != NULL)
         goto out;
-    if ((*ids = malloc((q.n_result + 1) * sizeof(**ids))) == NULL) {
-        error = jmap_error_new("serverFail", "out of memory");
-        goto out;
-    }
+    if ((ids = malloc((q.n_result + 1) * sizeof(*ids))) == NULL)
+        goto nomem;
     for (size_t i = 0; i < q.n_result; i++)
-        memcpy((*ids)[i], q.result[i]->id, MAIL_STORE_ID_MAX);
-    *n = q.n_result;
+        memcpy(ids[i], q.result[i]->id, MAIL_STORE_ID_MAX);
+    struct email_query_ids *r = email_query_ids_new((const char (*)[MAIL_STORE_ID_MAX])ids,
+                                                    q.n_result);
+    if (r == NULL)
+        goto nomem;
     if (key != NULL)
-        email_query_cache_put(key, (const char (*)[MAIL_STORE_ID_MAX])*ids, *n);
+        email_query_cache_put_shared(key, r);
+    *out = r;
+    goto out;
+nomem:
+    error = jmap_error_new("serverFail", "out of memory");
 out:
+    free(ids);
     free(key);
     email_query_clear(&q);
     return error;
@@ -110,9 +119,8 @@ static json_t *email_query(struct jmap_invocation *inv, json_t *args, json_t **e
     struct jmap_query_args qa;
     struct jmap_mail m;
     char state[MAIL_STORE_STATE_MAX];
-    char (*result)[MAIL_STORE_ID_MAX] = NULL;
-    const char **ids = NULL;
-    size_t n = 0, start = 0, count = 0;
+    const struct email_query_ids *result = NULL;
+    size_t start = 0, count = 0;
     bool collapse = false;
     json_t *res = NULL;
     if ((*error = jmap_args_query(args, query_extra, &qa)) != NULL ||
@@ -122,24 +130,16 @@ static json_t *email_query(struct jmap_invocation *inv, json_t *args, json_t **e
         goto out;
     early_query(&m, &qa, collapse, state, &res, error);
     if (res != NULL || *error != NULL ||
-        (*error = current_result(&m, state, qa.filter, qa.sort, collapse, &result, &n)) != NULL)
+        (*error = current_result(&m, state, qa.filter, qa.sort, collapse, &result)) != NULL)
         goto out;
-    if ((ids = calloc(n + 1, sizeof(*ids))) == NULL)
-        goto nomem;
-    for (size_t i = 0; i < n; i++)
-        ids[i] = result[i];
-    if ((*error = jmap_query_window(&qa, ids, n, &start, &count)) != NULL)
+    if ((*error = jmap_query_window(&qa, result->ptrs, result->n, &start, &count)) != NULL)
         goto out;
-    res = jmap_query_response(m.account_id, state, true, ids, start, count, n,
+    res = jmap_query_response(m.account_id, state, true, result->ptrs, start, count, result->n,
                               qa.calculate_total);
     if (res == NULL)
-        goto nomem;
-    goto out;
-nomem:
-    *error = jmap_error_new("serverFail", "out of memory");
+        *error = jmap_error_new("serverFail", "out of memory");
 out:
-    free(ids);
-    free(result);
+    email_query_cache_release(&result);
     return res;
 }
 
@@ -152,25 +152,24 @@ static json_t *email_query_changes(struct jmap_invocation *inv, json_t *args, js
     struct jmap_query_changes_args qa;
     struct jmap_mail m;
     char state[MAIL_STORE_STATE_MAX];
-    char (*now)[MAIL_STORE_ID_MAX] = NULL, (*old)[MAIL_STORE_ID_MAX] = NULL;
+    const struct email_query_ids *now = NULL, *old = NULL;
     char *old_key = NULL;
-    size_t n_now = 0, n_old = 0;
     bool collapse = false;
     json_t *res = NULL, *removed = NULL, *added = NULL;
     if ((*error = jmap_args_query_changes(args, query_extra, &qa)) != NULL ||
         (*error = collapse_arg(args, &collapse)) != NULL ||
         (*error = jmap_mail_begin(inv, &m)) != NULL ||
         (*error = jmap_mail_state(&m, MAIL_STORE_EMAIL, state)) != NULL ||
-        (*error = current_result(&m, state, qa.filter, qa.sort, collapse, &now, &n_now)) != NULL)
+        (*error = current_result(&m, state, qa.filter, qa.sort, collapse, &now)) != NULL)
         goto out;
     old_key = email_query_cache_key(m.account_id, qa.since_query_state, qa.filter, qa.sort,
                                     collapse);
-    if (old_key == NULL || !email_query_cache_get(old_key, &old, &n_old)) {
+    if (old_key == NULL || (old = email_query_cache_share(old_key)) == NULL) {
         *error = jmap_error_new("cannotCalculateChanges", NULL);
         goto out;
     }
-    if ((*error = email_query_diff((const char (*)[MAIL_STORE_ID_MAX])old, n_old,
-                                   (const char (*)[MAIL_STORE_ID_MAX])now, n_now,
+    if ((*error = email_query_diff((const char (*)[MAIL_STORE_ID_MAX])old->ids, old->n,
+                                   (const char (*)[MAIL_STORE_ID_MAX])now->ids, now->n,
                                    qa.max_changes, &removed, &added)) != NULL)
         goto out;
     res = json_pack("{s:s, s:s, s:s, s:o, s:o}", "accountId", m.account_id, "oldQueryState",
@@ -178,15 +177,15 @@ static json_t *email_query_changes(struct jmap_invocation *inv, json_t *args, js
                     added);
     removed = added = NULL;     /* stolen by json_pack, even when it fails */
     if (res != NULL && qa.calculate_total &&
-        json_object_set_new(res, "total", json_integer((json_int_t)n_now)) < 0) {
+        json_object_set_new(res, "total", json_integer((json_int_t)now->n)) < 0) {
         json_decref(res);
         res = NULL;
     }
     if (res == NULL)
         *error = jmap_error_new("serverFail", "out of memory");
 out:
-    free(now);
-    free(old);
+    email_query_cache_release(&now);
+    email_query_cache_release(&old);
     free(old_key);
     return res;
 }

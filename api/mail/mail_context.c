@@ -8,17 +8,19 @@
 #include "account.h"
 #include "gw_log.h"
 
-/* account_sync callback: one connection, one mail_store_sync. */
+/* account_sync callback: one mail_store_sync on the account's own sync
+ * connection, which leaves the request pool's selected mailboxes alone. */
 static int sync_with_backend(void *ctx, struct gw_error *err)
 {
     struct jmap_mail *m = ctx;
+    struct backend_pool *pool = account_sync_pool(m->account);
     struct mail_backend *b = NULL;
-    if (backend_pool_acquire(account_pool(m->account), &b, err) != 0)
+    if (backend_pool_acquire(pool, &b, err) != 0)
         return -1;
     /* Cold: a big new mailbox gives its newest messages now and the rest
-     * in the background (include/mail_store.h). */
+     * in the background from the account's pool (include/mail_store.h). */
     int rc = mail_store_sync_cold(m->ms, m->account_id, b, account_pool(m->account), err);
-    backend_pool_release(account_pool(m->account), &b);
+    backend_pool_release(pool, &b);
     return rc;
 }
 
@@ -50,8 +52,10 @@ json_t *jmap_mail_begin(struct jmap_invocation *inv, struct jmap_mail *out)
     if (inv->run != NULL && inv->run->mail_synced)
         return NULL;
 
+    /* A quiet account (its change watcher up and silent) costs no IMAP
+     * round trip here; writes call jmap_mail_sync_now() themselves. */
     struct gw_error err = { 0 };
-    if (jmap_mail_sync_now(out, &err) != 0) {
+    if (account_sync_if_stale(out->account, sync_with_backend, out, &err) != 0) {
         gw_log_warn("account %s: sync failed: %s", out->account_id, err.msg);
         return jmap_error_from_gw(&err);
     }

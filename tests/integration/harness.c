@@ -197,6 +197,15 @@ static void exec_child(const char *log_path, char **argv, const char *const *env
     unsetenv("JMAPGW_BINARY");
     unsetenv("JMAPGW_SOURCE_DIR");
     unsetenv("JMAPGW_KEEP_TMP");
+    /* Test gateways sync on every request as before the change watcher:
+     * tests that expect "no change" between two requests would otherwise
+     * race with announcements of side effects of the gateway's own first
+     * sync. test_watch.c turns the watcher on; with it on (by hand), a
+     * quiet cache is trusted 1 s instead of 3, so an outside change is
+     * seen by any request 1.2 s later, announced or not
+     * (harness_notify_wait()). Options on the command line win. */
+    setenv("JMAPGW_IMAP_WATCH", "off", 0);
+    setenv("JMAPGW_IMAP_WATCH_MAX_AGE", "1s", 0);
     for (size_t i = 0; env != NULL && env[i] != NULL; i++)
         putenv((char *)env[i]);
     setpgid(0, 0);

@@ -321,6 +321,21 @@ json_t *harness_imap_keywords(const char *flags, size_t len);
 /* LOGOUT, close, free; sets *c NULL. */
 void harness_imap_logout(struct harness_imap **c);
 
+/* Outside changes and the gateway's change watcher (harness_notify.c):
+ * the gateway serves a quiet account from its cache until the IMAP
+ * server announces a change (NOTIFY, ~0.5 s on Dovecot). begin (before
+ * the change) logs in as user and listens; wait (after it) returns once
+ * the announcement arrived plus a short margin for the gateway's thread,
+ * or after a bound when none comes, and at least 1.2 s after begin (test
+ * gateways trust a quiet cache 1 s: harness.c), and frees *n. harness_imap_session(),
+ * harness_imap_cmd() and harness_imap_append() do this themselves for
+ * commands that change the account (harness_imap_changes()); other
+ * outside changes (LMTP) call it explicitly. */
+struct harness_notify;
+struct harness_notify *harness_notify_begin(uint16_t port, const char *user, const char *pass);
+void harness_notify_wait(struct harness_notify **n);
+bool harness_imap_changes(const char *command);
+
 /* ------------------------------------------------------------ assertions */
 
 /* Prints the current gateway's log tail, then fails with the message. */

@@ -26,6 +26,8 @@ struct harness_imap {
     size_t in_len, in_cap;
     char *last;         /* the last command's whole answer */
     size_t last_len, last_cap;
+    uint16_t port;      /* to listen for the change a command makes */
+    char *user, *pass;
 };
 
 static int buf_append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
@@ -125,6 +127,9 @@ struct harness_imap *harness_imap_login(uint16_t port, const char *user, const c
     if (c == NULL)
         return NULL;
     c->fd = harness_connect(port);
+    c->port = port;
+    c->user = strdup(user);
+    c->pass = strdup(pass);
     size_t start = 0;
     if (c->fd < 0 || read_logical_line(c, &start, harness_now_ms() + IMAP_DEADLINE_MS) != 0 ||
         strncmp(c->last, "* OK", 4) != 0 ||
@@ -137,33 +142,45 @@ struct harness_imap *harness_imap_login(uint16_t port, const char *user, const c
     return c;
 }
 
-static int send_tagged(struct harness_imap *c, char *tag, size_t tag_size, const char *fmt,
-                       va_list ap)
+static int send_tagged(struct harness_imap *c, char *tag, size_t tag_size, const char *cmd)
 {
-    char *cmd = NULL;
     int n = snprintf(tag, tag_size, "h%u", ++c->tag);
-    if (n < 0 || (size_t)n >= tag_size || vasprintf(&cmd, fmt, ap) < 0)
+    if (n < 0 || (size_t)n >= tag_size)
         return -1;
     c->last_len = 0;
-    int rc = harness_send_all(c->fd, tag, strlen(tag)) == 0 &&
-                     harness_send_all(c->fd, " ", 1) == 0 &&
-                     harness_send_all(c->fd, cmd, strlen(cmd)) == 0
-                 ? 0
-                 : -1;
-    free(cmd);
-    return rc;
+    return harness_send_all(c->fd, tag, strlen(tag)) == 0 &&
+                   harness_send_all(c->fd, " ", 1) == 0 &&
+                   harness_send_all(c->fd, cmd, strlen(cmd)) == 0
+               ? 0
+               : -1;
+}
+
+/* Listens for the announcement of a change the command is about to make. */
+static struct harness_notify *notify_for(struct harness_imap *c, const char *cmd)
+{
+    if (c->user == NULL || c->pass == NULL || !harness_imap_changes(cmd))
+        return NULL;
+    return harness_notify_begin(c->port, c->user, c->pass);
 }
 
 int harness_imap_cmd(struct harness_imap *c, const char *fmt, ...)
 {
     char tag[16];
+    char *cmd = NULL;
     va_list ap;
     va_start(ap, fmt);
-    int rc = send_tagged(c, tag, sizeof(tag), fmt, ap);
+    int rc = vasprintf(&cmd, fmt, ap) < 0 ? -1 : 0;
     va_end(ap);
+    if (rc < 0)
+        return -1;
+    struct harness_notify *notify = notify_for(c, cmd);
+    rc = send_tagged(c, tag, sizeof(tag), cmd);
+    free(cmd);
     if (rc == 0)
         rc = harness_send_all(c->fd, "\r\n", 2);
-    return rc == 0 ? read_answer(c, tag) : -1;
+    rc = rc == 0 ? read_answer(c, tag) : -1;
+    harness_notify_wait(&notify);
+    return rc;
 }
 
 const char *harness_imap_last(const struct harness_imap *c)
@@ -181,6 +198,7 @@ int harness_imap_append(struct harness_imap *c, const char *mailbox, const char 
     if (asprintf(&head, "APPEND \"%s\" (%s) {%zu+}\r\n", mailbox, flags != NULL ? flags : "",
                  len) < 0)
         return -1;
+    struct harness_notify *notify = notify_for(c, "APPEND");
     int n = snprintf(tag, sizeof(tag), "h%u", ++c->tag);
     c->last_len = 0;
     if (n > 0 && (size_t)n < sizeof(tag) && harness_send_all(c->fd, tag, strlen(tag)) == 0 &&
@@ -188,6 +206,7 @@ int harness_imap_append(struct harness_imap *c, const char *mailbox, const char 
         harness_send_all(c->fd, msg, len) == 0 && harness_send_all(c->fd, "\r\n", 2) == 0)
         rc = read_answer(c, tag);
     free(head);
+    harness_notify_wait(&notify);
     if (rc == 0 && uid != NULL) {
         /* [APPENDUID uidvalidity uid] (RFC 4315) */
         const char *p = strstr(c->last, "[APPENDUID ");
@@ -210,6 +229,8 @@ void harness_imap_logout(struct harness_imap **cp)
     }
     free(c->in);
     free(c->last);
+    free(c->user);
+    free(c->pass);
     free(c);
     *cp = NULL;
 }

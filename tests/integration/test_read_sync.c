@@ -163,7 +163,11 @@ static void test_changes_follow_imap(void **unused)
     json_decref(e);
 
     /* New mail by LMTP delivery. */
+    /* The gateway hears of a delivery from the server's NOTIFY. */
+    struct harness_notify *notify =
+        harness_notify_begin(demo_dovecot_imap_port(fx.dovecot), "demo", "demo");
     harness_lmtp_deliver(demo_dovecot_lmtp_port(fx.dovecot), "demo", m3);
+    harness_notify_wait(&notify);
     c = changes_since("Email", e1);
     H_ASSERT_INT_EQ((long long)c.created, 1);
     H_ASSERT_INT_EQ((long long)(c.updated + c.destroyed), 0);

@@ -438,7 +438,11 @@ static const char msg_lmtp[] =
 static void test_lmtp_delivery(void **state)
 {
     (void)state;
+    /* The gateway hears of a delivery from the server's NOTIFY. */
+    struct harness_notify *notify =
+        harness_notify_begin(demo_dovecot_imap_port(fx.dovecot), "demo", "demo");
     harness_lmtp_deliver(demo_dovecot_lmtp_port(fx.dovecot), "demo@jmap-gateway.test", msg_lmtp);
+    harness_notify_wait(&notify);
     one_created(T_EMAIL, fx.lmtp_email);
     one_created(T_THREAD, fx.lmtp_thread);
     expect_changes(T_MAILBOX, &(struct expect){ .updated = { fx.inbox_id } });

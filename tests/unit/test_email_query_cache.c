@@ -76,6 +76,33 @@ static bool has_named(const char *key, size_t n_want)
     return ok;
 }
 
+/* A shared result outlives its eviction and is never copied. */
+static void test_share(void **state)
+{
+    (void)state;
+    email_query_cache_clear();
+    put_named("shared", 3);
+    const struct email_query_ids *r = email_query_cache_share("shared");
+    assert_non_null(r);
+    const struct email_query_ids *again = email_query_cache_share("shared");
+    assert_ptr_equal(r, again);
+    email_query_cache_release(&again);
+    assert_null(again);
+    assert_null(email_query_cache_share("absent"));
+    for (int i = 0; i < 40; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "evict%d", i);
+        put_named(key, 2);
+    }
+    assert_false(has_named("shared", 3));   /* evicted ... */
+    assert_int_equal(r->n, 3);              /* ... but still ours */
+    assert_string_equal(r->ids[2], "shared-2");
+    assert_ptr_equal(r->ptrs[1], r->ids[1]);
+    assert_null(r->ptrs[3]);
+    email_query_cache_release(&r);
+    email_query_cache_clear();
+}
+
 static void test_lru(void **state)
 {
     (void)state;
@@ -159,6 +186,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_lru),
+        cmocka_unit_test(test_share),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
