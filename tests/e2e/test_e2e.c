@@ -147,14 +147,17 @@ static int group_setup(void **state)
             return -1;
     }
     /* Without root there is no Postfix: a closed port, and the sending
-     * flow knows (JMAPGW_E2E_SMTP=0) that it cannot run. */
+     * flow knows (JMAPGW_E2E_SMTP=0) that it cannot run. The change
+     * watcher is on, as deployed (the harness turns it off by default):
+     * mail delivered behind the gateway's back shows up a moment later,
+     * and the flows poll for it as an app would. */
     int n = snprintf(port, sizeof(port), "%u",
                      fx.smtp != NULL ? harness_smtp_submission_port(fx.smtp)
                                      : harness_free_port());
     if (n < 0 || (size_t)n >= sizeof(port))
         return -1;
     const char *extra[] = {"--smtp-host", "localhost", "--smtp-port", port, "--smtp-tls",
-                           "starttls", "--mail-domain", "jmap-gateway.test", NULL};
+                           "starttls", "--mail-domain", "jmap-gateway.test", "--imap-watch", NULL};
     fx.gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, extra);
     return fx.gw != NULL ? 0 : -1;
 }
