@@ -51,6 +51,13 @@ int backend_noop(struct mail_backend *b, struct gw_error *err)
     return 0;
 }
 
+bool backend_peer_spoke(struct mail_backend *b)
+{
+    if (b->broken)
+        return true;
+    return b->v->peer_spoke != NULL && b->v->peer_spoke(b);
+}
+
 bool backend_is_broken(const struct mail_backend *b)
 {
     return b->broken;

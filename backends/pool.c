@@ -205,7 +205,10 @@ int backend_pool_acquire(struct backend_pool *p, struct mail_backend **out, stru
             struct pool_idle e = p->idle[--p->n_idle];
             unsigned stale_ms = p->stale_ms;
             pthread_mutex_unlock(&p->lock);
-            if (net_now_ms() - e.since_ms >= stale_ms && backend_noop(e.b, NULL) < 0) {
+            /* A connection the server spoke on (or closed) while it sat
+             * idle is proven with a NOOP too: typically a BYE. */
+            if ((net_now_ms() - e.since_ms >= stale_ms || backend_peer_spoke(e.b)) &&
+                backend_noop(e.b, NULL) < 0) {
                 backend_close(&e.b);
                 /* Keep the slot: open a fresh connection in its place. */
                 return pool_open(p, out, err);

@@ -1,4 +1,8 @@
-/* http_auth.c - HTTP Basic credentials (RFC 7617), never logged. */
+/* http_auth.c - HTTP Basic credentials (RFC 7617), never logged; also
+ * taken as a Bearer token (RFC 6750 syntax) holding the same
+ * base64(user:password), for clients that only send bearer tokens
+ * (jmap-jam). The gateway has no tokens of its own to hand out: the
+ * credentials are the IMAP login either way. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -9,13 +13,10 @@
 
 #define MAX_CREDENTIALS_B64 4096
 
-int http_auth_parse_basic(const char *header, char **user, char **password)
+/* base64(user:password) after the scheme name (b64 may have spaces
+ * around it). */
+static int parse_credentials(const char *b64, char **user, char **password)
 {
-    *user = NULL;
-    *password = NULL;
-    if (header == NULL || strncasecmp(header, "Basic ", 6) != 0)
-        return -1;
-    const char *b64 = header + 6;
     while (*b64 == ' ')
         b64++;
     size_t len = strlen(b64);
@@ -54,6 +55,24 @@ out:
     OPENSSL_cleanse(raw, len / 4 * 3 + 1);
     free(raw);
     return rc;
+}
+
+int http_auth_parse_basic(const char *header, char **user, char **password)
+{
+    *user = NULL;
+    *password = NULL;
+    if (header == NULL || strncasecmp(header, "Basic ", 6) != 0)
+        return -1;
+    return parse_credentials(header + 6, user, password);
+}
+
+int http_auth_parse(const char *header, char **user, char **password)
+{
+    *user = NULL;
+    *password = NULL;
+    if (header != NULL && strncasecmp(header, "Bearer ", 7) == 0)
+        return parse_credentials(header + 7, user, password);
+    return http_auth_parse_basic(header, user, password);
 }
 
 void http_auth_free_password(char **password)

@@ -197,8 +197,9 @@ void http_route_run(const struct http_gateway *gw, const struct http_route *rout
         http_reply_unauthorized(reply, "Authentication is required.");
         goto out;
     }
-    if (http_auth_parse_basic(req->headers.authorization, &user, &password) != 0) {
-        http_reply_unauthorized(reply, "The Authorization header is not valid Basic credentials.");
+    if (http_auth_parse(req->headers.authorization, &user, &password) != 0) {
+        http_reply_unauthorized(reply, "The Authorization header is not valid Basic (or Bearer)"
+                                       " credentials.");
         goto out;
     }
     if (account_registry_authenticate(gw->accounts, user, password, &account, &err) != 0) {

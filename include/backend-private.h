@@ -22,6 +22,13 @@ struct mail_backend_vtable {
      * the wrapper marks the connection broken on failure. */
     int (*noop)(struct mail_backend *b, struct gw_error *err);
 
+    /* True when the server has sent something no command has read yet, or
+     * closed the connection: what an idle pooled connection should never
+     * see, unless the server said BYE meanwhile (Dovecot does when another
+     * session deletes the mailbox this one has selected). No I/O beyond a
+     * zero-timeout poll. NULL: never checked. */
+    bool (*peer_spoke)(struct mail_backend *b);
+
     /* Says goodbye to the server when the connection is healthy (bounded by
      * the command timeout), then frees b and everything it owns. */
     void (*destroy)(struct mail_backend *b);
@@ -71,6 +78,9 @@ void backend_pool_set_stale_ms(struct backend_pool *p, unsigned ms);
  * it with backend_close(). Errors as backend_imap_open(). */
 int backend_pool_open_extra(struct backend_pool *p, struct mail_backend **out,
                             struct gw_error *err);
+
+/* v->peer_spoke for b (false without one; true for a broken b). */
+bool backend_peer_spoke(struct mail_backend *b);
 
 /* Replaces b's capability list with a new one taking ownership of caps
  * (an array of n malloc'ed strings, itself malloc'ed). */

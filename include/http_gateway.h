@@ -70,6 +70,9 @@ void cors_preflight(const struct gw_config *cfg, const struct http_request *req,
  * success *user and *password are new strings; wipe and free the password
  * with http_auth_free_password(). Returns 0, or -1 if malformed. */
 int http_auth_parse_basic(const char *header, char **user, char **password);
+/* The same for "Basic X" or "Bearer X", X being base64(user:password) in
+ * both: what the routes accept. */
+int http_auth_parse(const char *header, char **user, char **password);
 void http_auth_free_password(char **password);
 
 /* Session resource (session.c): the RFC 8620 §2 Session object for the

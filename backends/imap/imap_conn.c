@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <strings.h>
 #include <string.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -18,10 +19,12 @@
 
 static int imap_vt_noop(struct mail_backend *b, struct gw_error *err);
 static void imap_vt_destroy(struct mail_backend *b);
+static bool imap_vt_peer_spoke(struct mail_backend *b);
 
 static const struct mail_backend_vtable imap_vtable = {
     .name = "imap",
     .noop = imap_vt_noop,
+    .peer_spoke = imap_vt_peer_spoke,
     .destroy = imap_vt_destroy,
     .list_mailboxes = imap_list_mailboxes,
     .select = imap_select,
@@ -335,6 +338,19 @@ static int imap_vt_noop(struct mail_backend *b, struct gw_error *err)
     imap_cmd_begin(ib);
     int r = mailimap_noop(ib->imap);
     return imap_cmd_end(ib, r, "NOOP", GW_ERR_BACKEND_NO, err);
+}
+
+static bool imap_vt_peer_spoke(struct mail_backend *b)
+{
+    struct imap_backend *ib = imap_backend_from(b);
+    mailstream *s = ib->imap != NULL ? ib->imap->imap_stream : NULL;
+    if (s == NULL || s->read_buffer_len > 0)
+        return true;
+    struct pollfd pfd = { .fd = mailstream_low_get_fd(mailstream_get_low(s)), .events = POLLIN };
+    if (pfd.fd < 0)
+        return true;
+    /* Readable here means unread bytes or the peer's close (EOF). */
+    return poll(&pfd, 1, 0) != 0;
 }
 
 static void imap_vt_destroy(struct mail_backend *b)

@@ -1,4 +1,5 @@
-/* test_http_auth.c - Basic credential parsing, table-driven. */
+/* test_http_auth.c - Basic credential parsing, table-driven; the same
+ * credentials as a Bearer token (what jmap-jam sends). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,11 +51,50 @@ static void test_invalid(void **state)
     }
 }
 
+/* http_auth_parse: both schemes; Basic stays Basic-only. */
+static void test_bearer(void **state)
+{
+    static const struct {
+        const char *header, *user; /* user NULL: refused */
+    } cases[] = {
+        { "Bearer ZGVtbzpkZW1v", "demo" },
+        { "bearer  ZGVtbzpkZW1v ", "demo" },
+        { "Basic ZGVtbzpkZW1v", "demo" },
+        { "Bearer dTpwOnc6", "u" },
+        { "Bearer abc", NULL },
+        { "Bearer ZGVtbw==", NULL },        /* no colon */
+        { "Bearer ", NULL },
+        { "Bearer", NULL },
+        { "BearerZGVtbzpkZW1v", NULL },
+        { "Token ZGVtbzpkZW1v", NULL },
+        { NULL, NULL },
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *user = (char *)"x", *password = (char *)"y";
+        int rc = http_auth_parse(cases[i].header, &user, &password);
+        if (cases[i].user == NULL) {
+            if (rc != -1)
+                fail_msg("accepted \"%s\"", cases[i].header ? cases[i].header : "(null)");
+            assert_null(user);
+            assert_null(password);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        assert_string_equal(user, cases[i].user);
+        free(user);
+        http_auth_free_password(&password);
+    }
+    char *user = NULL, *password = NULL;
+    assert_int_equal(http_auth_parse_basic("Bearer ZGVtbzpkZW1v", &user, &password), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_bearer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -212,6 +212,31 @@ static void test_stale_connection_checked(void **state)
     }
 }
 
+/* A pooled connection the server closed while it sat idle (well inside
+ * the stale time) is not handed out again: acquire notices the close,
+ * and with the server gone it fails instead of returning a dead session
+ * (what Dovecot's BYE for a deleted selected mailbox did to the next
+ * request). */
+static void test_closed_while_idle_not_reused(void **state)
+{
+    (void)state;
+    struct fake_imap f;
+    struct gw_error err = { 0 };
+    struct mail_backend *a = NULL;
+    assert_int_equal(fake_imap_start(&f, FAKE_IMAP_GOOD), 0);
+    struct backend_endpoint ep = endpoint(f.port, 1000);
+    struct backend_pool *p = backend_pool_new(&ep, &good, 1);
+    assert_int_equal(backend_pool_acquire(p, &a, &err), 0);
+    assert_false(backend_peer_spoke(a));
+    backend_pool_release(p, &a);
+    fake_imap_stop(&f);
+    usleep(100000);
+    assert_int_equal(backend_pool_acquire(p, &a, &err), -1);
+    assert_null(a);
+    assert_int_equal(backend_pool_size(p), 0);
+    backend_pool_free(&p);
+}
+
 static void test_open_failure_frees_slot(void **state)
 {
     (void)state;
@@ -242,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_trim_and_adopt),
         cmocka_unit_test(test_stale_connection_checked),
         cmocka_unit_test(test_open_failure_frees_slot),
+        cmocka_unit_test(test_closed_while_idle_not_reused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
