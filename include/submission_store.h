@@ -93,6 +93,19 @@ int submission_store_has_queued(struct mail_store *ms, const char *account_id);
 /* Attempts made so far for id (0 when unknown). */
 int submission_store_attempts(struct mail_store *ms, const char *account_id, const char *id);
 
+/* Delivery status notifications: whether the Email email_id was already
+ * looked at (1, 0, or -1 on a store error). */
+int submission_store_dsn_seen(struct mail_store *ms, const char *account_id,
+                              const char *email_id);
+
+/* Marks the Email email_id as looked at and, when id is not NULL, replaces
+ * that submission's object with obj (borrowed; the report applied) under a
+ * new EmailSubmission state, both in one transaction. GW_ERR_NOTFOUND when
+ * id is not a live submission that is out of the queue. */
+int submission_store_dsn_apply(struct mail_store *ms, const char *account_id,
+                               const char *email_id, const char *id, json_t *obj,
+                               struct gw_error *err);
+
 /* Ids changed since state `since` (at most max_changes in all), has_more
  * and the state reached. GW_ERR_INVALID when since is not a state of this
  * account (cannotCalculateChanges). */

@@ -3,6 +3,7 @@
  * method table (/set: email_submission_set.c). */
 #define _GNU_SOURCE 1 /* qsort_r */
 #include "email_submission.h"
+#include "email_submission_dsn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +23,10 @@ json_t *email_submission_begin(struct jmap_invocation *inv, struct jmap_mail *m)
 {
     json_t *error = jmap_mail_begin(inv, m);
 
-    if (error == NULL)
+    if (error == NULL) {
         email_submission_run_queue(m);
+        email_submission_dsn_scan(m);
+    }
     return error;
 }
 

@@ -42,13 +42,15 @@ json_t *email_submission_begin(struct jmap_invocation *inv, struct jmap_mail *m)
  * length at the start). Failures are recorded on the submissions. */
 void email_submission_run_queue(struct jmap_mail *m);
 
-/* One attempt at handing the submission obj (its properties; envelope
+/* One attempt at handing the submission id, obj (its properties; envelope
  * complete) and its bytes msg to SMTP, with the account's credentials.
+ * Without an ENVID parameter the envelope id is the submission's id, so
+ * delivery status notifications can be matched (email_submission_dsn.h).
  * On success fills obj's undoStatus ("final") and deliveryStatus and
  * returns 0; returns 1 with *set_error when a temporary failure may be
  * retried, -1 with *set_error (new reference) when it was refused. */
-int email_submission_send(struct jmap_mail *m, json_t *obj, const char *msg, size_t msg_len,
-                          json_t **set_error);
+int email_submission_send(struct jmap_mail *m, const char *id, json_t *obj, const char *msg,
+                          size_t msg_len, json_t **set_error);
 
 /* When to try again after `attempts` tries (unix seconds), 0 when the
  * submission has had its tries. */

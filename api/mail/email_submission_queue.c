@@ -93,8 +93,8 @@ static json_t *refusal(const struct submit_result *res, json_t *rcpt_to)
     return e;
 }
 
-int email_submission_send(struct jmap_mail *m, json_t *obj, const char *msg, size_t msg_len,
-                          json_t **set_error)
+int email_submission_send(struct jmap_mail *m, const char *id, json_t *obj, const char *msg,
+                          size_t msg_len, json_t **set_error)
 {
     const struct backend_endpoint *ep = jmap_submission_smtp();
     json_t *env = json_object_get(obj, "envelope");
@@ -125,9 +125,10 @@ int email_submission_send(struct jmap_mail *m, json_t *obj, const char *msg, siz
         rcpts[i].notify = notify_bits(json_object_get(r, "parameters"));
     }
     const char *ret_param = json_string_value(json_object_get(from_params, "RET"));
+    const char *envid = json_string_value(json_object_get(from_params, "ENVID"));
     struct submit_envelope e = {
         .mail_from = json_string_value(json_object_get(mail_from, "email")),
-        .envid = json_string_value(json_object_get(from_params, "ENVID")),
+        .envid = envid != NULL ? envid : id,
         .ret = ret_param == NULL                   ? SUBMIT_RET_DEFAULT
                : strcasecmp(ret_param, "FULL") == 0 ? SUBMIT_RET_FULL
                                                     : SUBMIT_RET_HDRS,
@@ -175,7 +176,7 @@ static void send_claimed(struct jmap_mail *m, struct submission_claim *c)
     struct gw_error err = {0};
     json_t *set_error = NULL;
     int64_t retry_at = 0;
-    int rc = email_submission_send(m, c->obj, c->msg, c->msg_len, &set_error);
+    int rc = email_submission_send(m, c->id, c->obj, c->msg, c->msg_len, &set_error);
 
     if (rc == 1)
         retry_at = email_submission_retry_at(submission_store_attempts(m->ms, m->account_id,

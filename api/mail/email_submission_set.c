@@ -170,7 +170,7 @@ static int store_and_send(struct sub_set *c, json_t *o, const char *msg, size_t 
         return 0;
     }
     json_t *failure = NULL;
-    int rc = email_submission_send(m, o, msg, len, &failure);
+    int rc = email_submission_send(m, id, o, msg, len, &failure);
     int64_t retry_at = rc == 1 ? email_submission_retry_at(0) : 0;
     if (rc < 0 || (rc == 1 && retry_at == 0)) {
         submission_store_destroy(m->ms, m->account_id, id, &err);

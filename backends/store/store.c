@@ -185,6 +185,13 @@ static const char *const migrations[] = {
     ") WITHOUT ROWID;"
     "CREATE INDEX email_submissions_changes ON email_submissions(account_id, updated_modseq);"
     "CREATE INDEX email_submissions_queue ON email_submissions(queue_state, next_try);",
+    /* 6 -> 7: Emails already looked at as possible delivery status
+     * notifications (each is fetched and applied once). */
+    "CREATE TABLE submission_dsn_seen ("
+    "  account_id TEXT NOT NULL REFERENCES accounts(account_id) ON DELETE CASCADE,"
+    "  email_id TEXT NOT NULL,"
+    "  PRIMARY KEY (account_id, email_id)"
+    ") WITHOUT ROWID;",
 };
 
 #define STORE_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -492,6 +492,53 @@ int submission_store_attempts(struct mail_store *ms, const char *account_id, con
     return n;
 }
 
+int submission_store_dsn_seen(struct mail_store *ms, const char *account_id,
+                              const char *email_id)
+{
+    int ret = -1;
+
+    pthread_mutex_lock(store_db_lock(ms->st));
+    sqlite3_stmt *st = sub_prepare(ms,
+                                   "SELECT 1 FROM submission_dsn_seen WHERE account_id = ?"
+                                   " AND email_id = ?",
+                                   NULL);
+    if (st != NULL) {
+        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, email_id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        ret = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(store_db_lock(ms->st));
+    return ret;
+}
+
+int submission_store_dsn_apply(struct mail_store *ms, const char *account_id,
+                               const char *email_id, const char *id, json_t *obj,
+                               struct gw_error *err)
+{
+    char qs[16] = "";
+    const void *v[] = {account_id, email_id};
+
+    if (sub_begin(ms, err) < 0)
+        return -1;
+    int ret = sub_run(ms,
+                      "INSERT OR IGNORE INTO submission_dsn_seen (account_id, email_id)"
+                      " VALUES (?, ?)",
+                      "tt", v, err) < 0
+                  ? -1
+                  : 0;
+    if (ret == 0 && id != NULL) {
+        json_t *o = live_row(ms, account_id, id, qs, err);
+        /* Only a submission out of the queue can have been reported on. */
+        ret = o == NULL    ? -1
+              : qs[0] != 0 ? gw_error_set(err, GW_ERR_NOTFOUND, "submission %s is queued", id)
+                           : write_row(ms, account_id, id, obj, NULL, 0, false, err);
+        json_decref(o);
+    }
+    return sub_end(ms, ret, err);
+}
+
 static int parse_state(const char *s, int64_t *out)
 {
     char *end;

@@ -581,6 +581,85 @@ static void test_changes_and_query(void **state)
     free(email);
 }
 
+/* NOTIFY=SUCCESS: Postfix's report comes back to demo carrying our ENVID
+ * (the submission id); the gateway finds it and marks alice delivered. */
+static void test_dsn_updates_delivery(void **state)
+{
+    (void)state;
+    NEED_SMTP();
+    char *email = make_draft("sub-dsn", NULL, 0);
+    json_t *r = submit(email,
+                       ", \"envelope\": {\"mailFrom\": {\"email\": \"demo@" DOMAIN "\","
+                       " \"parameters\": null}, \"rcptTo\": [{\"email\": \"alice@" DOMAIN "\","
+                       " \"parameters\": {\"NOTIFY\": \"SUCCESS,FAILURE\"}}]}",
+                       "");
+    char *id = strdup(json_string_value(json_object_get(created(r), "id")));
+    char *after_send = strdup(
+        json_string_value(json_object_get(nth(r, 0, "EmailSubmission/set"), "newState")));
+    json_decref(r);
+    json_t *o = NULL;
+    for (int i = 0; i < 60 && json_array_size(json_object_get(o, "dsnBlobIds")) == 0; i++) {
+        json_decref(o);
+        if (i > 0)
+            usleep(500 * 1000);
+        r = req("demo",
+                "[[\"EmailSubmission/get\", {\"accountId\": \"$A\", \"ids\": [\"%s\"]}, \"g\"]]",
+                id);
+        o = json_incref(
+            json_array_get(json_object_get(nth(r, 0, "EmailSubmission/get"), "list"), 0));
+        json_decref(r);
+        H_ASSERT(o != NULL);
+    }
+    json_t *blobs = json_object_get(o, "dsnBlobIds");
+    H_ASSERT_MSG(json_array_size(blobs) == 1, "no report applied: %s", json_dumps(o, 0));
+    /* The blob is the report itself: its Action decides (RFC 8621 §7:
+     * delivered -> yes; relayed -> unknown, which is what Postfix says
+     * after handing the message to Dovecot's LMTP). */
+    char path[400];
+    snprintf(path, sizeof(path), "/jmap/download/%s/%s/r.eml?type=message/rfc822",
+             account("demo"), json_string_value(json_array_get(blobs, 0)));
+    char *auth = harness_basic_auth("demo", "demo");
+    const char *headers[] = {auth, NULL};
+    struct harness_response resp;
+    H_ASSERT(harness_http_request(gw->port, "GET", path, headers, NULL, 0, &resp) == 0);
+    H_ASSERT_STATUS(&resp, 200);
+    H_ASSERT(memmem(resp.body, resp.body_len, id, strlen(id)) != NULL);
+    H_ASSERT(memmem(resp.body, resp.body_len, "delivery-status", 15) != NULL);
+    const char *want = memmem(resp.body, resp.body_len, "Action: delivered", 17) != NULL ? "yes"
+                       : memmem(resp.body, resp.body_len, "Action: relayed", 15) != NULL
+                           ? "unknown"
+                           : NULL;
+    H_ASSERT_MSG(want != NULL, "unexpected report: %.*s", (int)resp.body_len, resp.body);
+    harness_response_free(&resp);
+    free(auth);
+    json_t *st = json_object_get(json_object_get(o, "deliveryStatus"), "alice@" DOMAIN);
+    H_ASSERT_STR_EQ(json_string_value(json_object_get(st, "delivered")), want);
+    H_ASSERT(strncmp(json_string_value(json_object_get(st, "smtpReply")), "250", 3) == 0);
+    r = req("demo",
+            "[[\"EmailSubmission/changes\", {\"accountId\": \"$A\", \"sinceState\": \"%s\"},"
+            " \"c\"]]",
+            after_send);
+    json_t *upd = json_object_get(nth(r, 0, "EmailSubmission/changes"), "updated");
+    bool listed = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(upd, i, v)
+        listed = listed || strcmp(json_string_value(v), id) == 0;
+    H_ASSERT_MSG(listed, "report not in /changes: %s", json_dumps(r, 0));
+    json_decref(r);
+    /* Processed once: a later call leaves it as it is. */
+    r = req("demo",
+            "[[\"EmailSubmission/get\", {\"accountId\": \"$A\", \"ids\": [\"%s\"]}, \"g\"]]",
+            id);
+    json_t *again = json_array_get(json_object_get(nth(r, 0, "EmailSubmission/get"), "list"), 0);
+    H_ASSERT_INT_EQ((long long)json_array_size(json_object_get(again, "dsnBlobIds")), 1);
+    json_decref(r);
+    json_decref(o);
+    free(after_send);
+    free(id);
+    free(email);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +667,7 @@ int main(void)
         cmocka_unit_test_teardown(test_refusals, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_delayed_cancel, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_changes_and_query, harness_teardown_check_alive),
+        cmocka_unit_test_teardown(test_dsn_updates_delivery, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_smtp_down_then_sent, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_restart_sends_pending, harness_teardown_check_alive),
     };

@@ -228,12 +228,60 @@ static void test_crash_while_sending(void **state)
     json_decref(list);
 }
 
+/* Delivery reports: an Email is remembered once looked at; applying one
+ * rewrites a final submission under a new state, never a queued one. */
+static void test_dsn_seen_and_apply(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_error err = {0};
+    char s0[SUBMISSION_STATE_MAX], s1[SUBMISSION_STATE_MAX], done[SUBMISSION_ID_MAX],
+        queued[SUBMISSION_ID_MAX];
+
+    json_t *o = object("E1");
+    assert_int_equal(submission_store_create(f->ms, "a1", o, NULL, 0, NULL, 0, done, &err), 0);
+    assert_int_equal(submission_store_create(f->ms, "a1", o, "queued", 100, "m", 1, queued, &err),
+                     0);
+    json_decref(o);
+    state_now(f, s0);
+    assert_int_equal(submission_store_dsn_seen(f->ms, "a1", "Ereport"), 0);
+    /* Not a report of ours: remembered, nothing else changes. */
+    assert_int_equal(submission_store_dsn_apply(f->ms, "a1", "Eother", NULL, NULL, &err), 0);
+    assert_int_equal(submission_store_dsn_seen(f->ms, "a1", "Eother"), 1);
+    assert_int_equal(submission_store_dsn_seen(f->ms, "a2", "Eother"), 0);
+    state_now(f, s1);
+    assert_string_equal(s0, s1);
+
+    o = object("E1");
+    json_object_set_new(o, "undoStatus", json_string("final"));
+    json_object_set_new(o, "dsnBlobIds", json_pack("[s]", "Breport"));
+    /* A queued submission cannot have been reported on: nothing recorded. */
+    assert_int_equal(submission_store_dsn_apply(f->ms, "a1", "Ereport", queued, o, &err), -1);
+    assert_int_equal(err.code, GW_ERR_NOTFOUND);
+    assert_int_equal(submission_store_dsn_seen(f->ms, "a1", "Ereport"), 0);
+    assert_int_equal(submission_store_dsn_apply(f->ms, "a1", "Ereport", done, o, &err), 0);
+    json_decref(o);
+    assert_int_equal(submission_store_dsn_seen(f->ms, "a1", "Ereport"), 1);
+
+    struct submission_changes ch;
+    assert_int_equal(submission_store_changes(f->ms, "a1", s0, SIZE_MAX, &ch, &err), 0);
+    assert_int_equal(json_array_size(ch.updated), 1);
+    assert_string_equal(json_string_value(json_array_get(ch.updated, 0)), done);
+    submission_changes_clear(&ch);
+    json_t *list = NULL;
+    assert_int_equal(submission_store_list(f->ms, "a1", &list, s1, &err), 0);
+    assert_string_equal(json_string_value(json_array_get(
+                            json_object_get(json_array_get(list, 0), "dsnBlobIds"), 0)),
+                        "Breport");
+    json_decref(list);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_lifecycle_and_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_while_sending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dsn_seen_and_apply, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
