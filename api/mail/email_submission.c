@@ -12,6 +12,7 @@
 #include "jmap_methods_all.h"
 #include "jmap_query.h"
 #include "jmap_submission.h"
+#include "owned_object.h"
 #include "submission_store.h"
 
 static const char *const submission_properties[] = {
@@ -40,70 +41,18 @@ static json_t *load_all(struct jmap_mail *m, json_t **all, char state[SUBMISSION
     return NULL;
 }
 
-static json_t *find(json_t *list, const char *id)
-{
-    size_t i;
-    json_t *o;
-
-    json_array_foreach(list, i, o)
-        if (strcmp(json_string_value(json_object_get(o, "id")), id) == 0)
-            return o;
-    return NULL;
-}
-
-static json_t *project(json_t *o, json_t *properties)
-{
-    json_t *out = json_object();
-    size_t i;
-    json_t *p;
-
-    if (out == NULL)
-        return NULL;
-    json_object_set(out, "id", json_object_get(o, "id"));
-    if (properties == NULL) {
-        json_object_update(out, o);
-        return out;
-    }
-    json_array_foreach(properties, i, p) {
-        json_t *v = json_object_get(o, json_string_value(p));
-        if (v != NULL)
-            json_object_set(out, json_string_value(p), v);
-    }
-    return out;
-}
-
 static json_t *submission_get(struct jmap_invocation *inv, json_t *args, json_t **error)
 {
     struct jmap_get_args ga;
     struct jmap_mail m;
     char state[SUBMISSION_STATE_MAX];
-    json_t *all = NULL, *list = json_array(), *not_found = json_array(), *res = NULL;
-    size_t i;
-    json_t *o;
+    json_t *all = NULL, *res = NULL;
 
-    if ((*error = jmap_args_get(inv, args, submission_properties, NULL, &ga)) != NULL ||
-        (*error = email_submission_begin(inv, &m)) != NULL ||
-        (*error = load_all(&m, &all, state)) != NULL)
-        goto out;
-    if (list == NULL || not_found == NULL)
-        goto out;
-    json_array_foreach(ga.ids != NULL ? ga.ids : all, i, o) {
-        const char *id = ga.ids != NULL ? json_string_value(o)
-                                        : json_string_value(json_object_get(o, "id"));
-        json_t *found = find(all, id);
-        if (found == NULL)
-            json_array_append(not_found, o);
-        else if (find(list, id) == NULL)
-            json_array_append_new(list, project(found, ga.properties));
-    }
-    res = json_pack("{s:s, s:s, s:O, s:O}", "accountId", m.account_id, "state", state, "list",
-                    list, "notFound", not_found);
-    if (res == NULL)
-        *error = jmap_error_new("serverFail", "out of memory");
-out:
+    if ((*error = jmap_args_get(inv, args, submission_properties, NULL, &ga)) == NULL &&
+        (*error = email_submission_begin(inv, &m)) == NULL &&
+        (*error = load_all(&m, &all, state)) == NULL)
+        res = owned_object_get(m.account_id, state, all, &ga, error);
     json_decref(all);
-    json_decref(list);
-    json_decref(not_found);
     return res;
 }
 
@@ -120,18 +69,12 @@ static json_t *submission_changes(struct jmap_invocation *inv, json_t *args, jso
     if (submission_store_changes(m.ms, m.account_id, ca.since_state,
                                  ca.max_changes ? (size_t)ca.max_changes : SIZE_MAX, &ch,
                                  &err) != 0) {
-        *error = err.code == GW_ERR_INVALID
-                     ? jmap_error_new("cannotCalculateChanges", "Unknown EmailSubmission state.")
-                     : jmap_error_from_gw(&err);
+        *error = owned_object_changes_error(&err, "EmailSubmission");
         return NULL;
     }
-    json_t *res = json_pack("{s:s, s:s, s:s, s:b, s:O, s:O, s:O}", "accountId", m.account_id,
-                            "oldState", ca.since_state, "newState", ch.new_state,
-                            "hasMoreChanges", ch.has_more, "created", ch.created, "updated",
-                            ch.updated, "destroyed", ch.destroyed);
+    json_t *res = owned_object_changes(m.account_id, ca.since_state, ch.new_state, ch.has_more,
+                                       ch.created, ch.updated, ch.destroyed, error);
     submission_changes_clear(&ch);
-    if (res == NULL)
-        *error = jmap_error_new("serverFail", "out of memory");
     return res;
 }
 

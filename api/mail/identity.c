@@ -3,13 +3,13 @@
 #include "identity.h"
 
 #include <stdint.h>
-#include <string.h>
 
 #include "account.h"
 #include "identity_store.h"
 #include "jmap_args.h"
 #include "jmap_methods_all.h"
 #include "jmap_submission.h"
+#include "owned_object.h"
 
 static const char *const identity_properties[] = {
     "id", "name", "email", "replyTo", "bcc", "textSignature", "htmlSignature", "mayDelete", NULL,
@@ -30,46 +30,13 @@ json_t *identity_begin(struct jmap_invocation *inv, struct jmap_mail *m,
     return NULL;
 }
 
-static json_t *find_identity(json_t *list, const char *id)
-{
-    size_t i;
-    json_t *o;
-
-    json_array_foreach(list, i, o)
-        if (strcmp(json_string_value(json_object_get(o, "id")), id) == 0)
-            return o;
-    return NULL;
-}
-
-/* o without the properties not asked for (id always stays). */
-static json_t *project(json_t *o, json_t *properties)
-{
-    json_t *out = json_object();
-    size_t i;
-    json_t *p;
-
-    if (out == NULL)
-        return NULL;
-    json_object_set(out, "id", json_object_get(o, "id"));
-    if (properties == NULL) {
-        json_object_update(out, o);
-        return out;
-    }
-    json_array_foreach(properties, i, p) {
-        json_t *v = json_object_get(o, json_string_value(p));
-        if (v != NULL)
-            json_object_set(out, json_string_value(p), v);
-    }
-    return out;
-}
-
 static json_t *identity_get(struct jmap_invocation *inv, json_t *args, json_t **error)
 {
     struct jmap_get_args ga;
     struct jmap_mail m;
     struct gw_error err = {0};
     char email[IDENTITY_EMAIL_MAX], state[IDENTITY_STATE_MAX];
-    json_t *all = NULL, *list = NULL, *not_found = NULL, *res = NULL;
+    json_t *all = NULL;
 
     if ((*error = jmap_args_get(inv, args, identity_properties, NULL, &ga)) != NULL ||
         (*error = identity_begin(inv, &m, email)) != NULL)
@@ -78,34 +45,8 @@ static json_t *identity_get(struct jmap_invocation *inv, json_t *args, json_t **
         *error = jmap_error_from_gw(&err);
         return NULL;
     }
-    list = json_array();
-    not_found = json_array();
-    if (list == NULL || not_found == NULL)
-        goto out;
-    if (ga.ids == NULL) {
-        size_t i;
-        json_t *o;
-        json_array_foreach(all, i, o)
-            json_array_append_new(list, project(o, ga.properties));
-    } else {
-        size_t i;
-        json_t *id;
-        json_array_foreach(ga.ids, i, id) {
-            json_t *o = find_identity(all, json_string_value(id));
-            if (o == NULL)
-                json_array_append(not_found, id);
-            else if (find_identity(list, json_string_value(id)) == NULL)
-                json_array_append_new(list, project(o, ga.properties));
-        }
-    }
-    res = json_pack("{s:s, s:s, s:O, s:O}", "accountId", m.account_id, "state", state, "list",
-                    list, "notFound", not_found);
-out:
-    if (res == NULL)
-        *error = jmap_error_new("serverFail", "out of memory");
+    json_t *res = owned_object_get(m.account_id, state, all, &ga, error);
     json_decref(all);
-    json_decref(list);
-    json_decref(not_found);
     return res;
 }
 
@@ -123,18 +64,12 @@ static json_t *identity_changes(struct jmap_invocation *inv, json_t *args, json_
     if (identity_store_changes(m.ms, m.account_id, ca.since_state,
                                ca.max_changes ? (size_t)ca.max_changes : SIZE_MAX, &ch,
                                &err) != 0) {
-        *error = err.code == GW_ERR_INVALID
-                     ? jmap_error_new("cannotCalculateChanges", "Unknown Identity state.")
-                     : jmap_error_from_gw(&err);
+        *error = owned_object_changes_error(&err, "Identity");
         return NULL;
     }
-    json_t *res = json_pack("{s:s, s:s, s:s, s:b, s:O, s:O, s:O}", "accountId", m.account_id,
-                            "oldState", ca.since_state, "newState", ch.new_state,
-                            "hasMoreChanges", ch.has_more, "created", ch.created, "updated",
-                            ch.updated, "destroyed", ch.destroyed);
+    json_t *res = owned_object_changes(m.account_id, ca.since_state, ch.new_state, ch.has_more,
+                                       ch.created, ch.updated, ch.destroyed, error);
     identity_changes_clear(&ch);
-    if (res == NULL)
-        *error = jmap_error_new("serverFail", "out of memory");
     return res;
 }
 

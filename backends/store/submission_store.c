@@ -4,24 +4,18 @@
  * queue moves that the client cannot see (a retry) do not. */
 #include "submission_store.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../mailstore/mail_store_db.h"
+#include "object_table.h"
 #include "gw_log.h"
 
-static sqlite3_stmt *sub_prepare(struct mail_store *ms, const char *sql, struct gw_error *err)
-{
-    sqlite3_stmt *st = NULL;
+_Static_assert(SUBMISSION_STATE_MAX == OBJECT_STATE_MAX, "state sizes differ");
 
-    if (sqlite3_prepare_v2(ms->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        mail_store_db_fail(ms, err, "prepare");
-        return NULL;
-    }
-    return st;
-}
+static const struct object_table submission_table = {
+    "email_submissions", "submission_id", "submission_state", "submission", "EmailSubmission",
+};
 
 /* A blob parameter for sub_run ('b'). */
 struct sub_blob {
@@ -35,7 +29,7 @@ struct sub_blob {
 static int sub_run(struct mail_store *ms, const char *sql, const char *fmt, const void *const *v,
                    struct gw_error *err)
 {
-    sqlite3_stmt *st = sub_prepare(ms, sql, err);
+    sqlite3_stmt *st = object_table_prepare(ms, sql, err);
 
     if (st == NULL)
         return -1;
@@ -59,73 +53,6 @@ static int sub_run(struct mail_store *ms, const char *sql, const char *fmt, cons
     return sqlite3_changes(ms->db);
 }
 
-static int sub_begin(struct mail_store *ms, struct gw_error *err)
-{
-    pthread_mutex_lock(store_db_lock(ms->st));
-    if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        mail_store_db_fail(ms, err, "begin");
-        pthread_mutex_unlock(store_db_lock(ms->st));
-        return -1;
-    }
-    return 0;
-}
-
-static int sub_end(struct mail_store *ms, int ret, struct gw_error *err)
-{
-    if (ret == 0 && sqlite3_exec(ms->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        ret = mail_store_db_fail(ms, err, "commit");
-    if (ret != 0)
-        sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
-    pthread_mutex_unlock(store_db_lock(ms->st));
-    return ret;
-}
-
-static int state_locked(struct mail_store *ms, const char *account_id, int64_t *out,
-                        struct gw_error *err)
-{
-    sqlite3_stmt *st =
-        sub_prepare(ms, "SELECT submission_state FROM accounts WHERE account_id = ?", err);
-    int ret;
-
-    if (st == NULL)
-        return -1;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *out = sqlite3_column_int64(st, 0);
-        ret = 0;
-    } else if (rc == SQLITE_DONE) {
-        ret = gw_error_set(err, GW_ERR_NOTFOUND, "submission store: unknown account");
-    } else {
-        ret = mail_store_db_fail(ms, err, "submission state");
-    }
-    sqlite3_finalize(st);
-    return ret;
-}
-
-static void format_state(int64_t v, char out[SUBMISSION_STATE_MAX])
-{
-    /* 20 digits at most: always fits. */
-    if (snprintf(out, SUBMISSION_STATE_MAX, "%" PRId64, v) >= SUBMISSION_STATE_MAX)
-        abort();
-}
-
-/* Bumps the account modseq and makes it the EmailSubmission state. */
-static int bump(struct mail_store *ms, const char *account_id, int64_t *modseq,
-                struct gw_error *err)
-{
-    const void *v[] = {account_id};
-    int n = sub_run(ms,
-                    "UPDATE accounts SET modseq = modseq + 1, submission_state = modseq + 1"
-                    " WHERE account_id = ?",
-                    "t", v, err);
-    if (n < 0)
-        return -1;
-    if (n != 1)
-        return gw_error_set(err, GW_ERR_NOTFOUND, "submission store: unknown account");
-    return state_locked(ms, account_id, modseq, err);
-}
-
 int submission_store_create(struct mail_store *ms, const char *account_id, json_t *obj,
                             const char *queue_state, int64_t next_try, const char *msg,
                             size_t msg_len, char id[SUBMISSION_ID_MAX], struct gw_error *err)
@@ -145,17 +72,17 @@ int submission_store_create(struct mail_store *ms, const char *account_id, json_
     json_decref(copy);
     if (text == NULL)
         return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
-    if (sub_begin(ms, err) < 0)
+    if (object_table_begin(ms, err) < 0)
         goto out;
     const void *v[] = {account_id, fresh, text, queue_state, &next_try, &modseq, &blob};
-    if (bump(ms, account_id, &modseq, err) == 0 &&
+    if (object_table_bump(ms, &submission_table, account_id, &modseq, err) == 0 &&
         sub_run(ms,
                 "INSERT INTO email_submissions (account_id, submission_id, object, queue_state,"
                 " next_try, created_modseq, updated_modseq, message)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
                 "ttttiib", v, err) == 1)
         ret = 0;
-    ret = sub_end(ms, ret, err);
+    ret = object_table_end(ms, ret, err);
     if (ret == 0)
         memcpy(id, fresh, sizeof(fresh));
 out:
@@ -176,57 +103,14 @@ static json_t *row_object(sqlite3_stmt *st)
 int submission_store_list(struct mail_store *ms, const char *account_id, json_t **out,
                           char state[SUBMISSION_STATE_MAX], struct gw_error *err)
 {
-    int64_t v;
-    int ret = -1, rc;
-    json_t *list = json_array();
-
-    *out = NULL;
-    if (list == NULL)
-        return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
-    pthread_mutex_lock(store_db_lock(ms->st));
-    sqlite3_stmt *st = sub_prepare(ms,
-                                   "SELECT submission_id, object FROM email_submissions"
-                                   " WHERE account_id = ? AND destroyed_modseq IS NULL"
-                                   " ORDER BY created_modseq",
-                                   err);
-    if (st == NULL)
-        goto out;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = row_object(st);
-        if (o == NULL || json_array_append_new(list, o) != 0) {
-            gw_error_set(err, GW_ERR_NOMEM, "submission list: bad row or out of memory");
-            goto out;
-        }
-    }
-    if (rc != SQLITE_DONE) {
-        mail_store_db_fail(ms, err, "submission list");
-        goto out;
-    }
-    if (state_locked(ms, account_id, &v, err) < 0)
-        goto out;
-    format_state(v, state);
-    *out = list;
-    list = NULL;
-    ret = 0;
-out:
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(store_db_lock(ms->st));
-    json_decref(list);
-    return ret;
+    return object_table_list(ms, &submission_table, account_id, "submission_id, object",
+                             row_object, out, state, err);
 }
 
 int submission_store_state(struct mail_store *ms, const char *account_id,
                            char state[SUBMISSION_STATE_MAX], struct gw_error *err)
 {
-    int64_t v;
-
-    pthread_mutex_lock(store_db_lock(ms->st));
-    int ret = state_locked(ms, account_id, &v, err);
-    pthread_mutex_unlock(store_db_lock(ms->st));
-    if (ret == 0)
-        format_state(v, state);
-    return ret;
+    return object_table_state(ms, &submission_table, account_id, state, err);
 }
 
 /* The row's object (new reference) and queue state (into qs, "" for
@@ -234,7 +118,7 @@ int submission_store_state(struct mail_store *ms, const char *account_id,
 static json_t *live_row(struct mail_store *ms, const char *account_id, const char *id,
                         char qs[16], struct gw_error *err)
 {
-    sqlite3_stmt *st = sub_prepare(ms,
+    sqlite3_stmt *st = object_table_prepare(ms,
                                    "SELECT submission_id, object, coalesce(queue_state, '')"
                                    " FROM email_submissions WHERE account_id = ? AND"
                                    " submission_id = ? AND destroyed_modseq IS NULL",
@@ -280,7 +164,7 @@ static int write_row(struct mail_store *ms, const char *account_id, const char *
     if (text == NULL)
         return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
     const void *v[] = {text, queue_state, &next_try, &attempt, &modseq, account_id, id};
-    if (bump(ms, account_id, &modseq, err) == 0 &&
+    if (object_table_bump(ms, &submission_table, account_id, &modseq, err) == 0 &&
         sub_run(ms,
                 "UPDATE email_submissions SET object = ?1, queue_state = ?2, next_try = ?3,"
                 " attempts = attempts + ?4, updated_modseq = ?5,"
@@ -299,7 +183,7 @@ int submission_store_cancel(struct mail_store *ms, const char *account_id, const
     char qs[16] = "";
     int ret = -1;
 
-    if (sub_begin(ms, err) < 0)
+    if (object_table_begin(ms, err) < 0)
         return -1;
     json_t *o = live_row(ms, account_id, id, qs, err);
     if (o == NULL)
@@ -312,7 +196,7 @@ int submission_store_cancel(struct mail_store *ms, const char *account_id, const
     ret = write_row(ms, account_id, id, o, NULL, 0, false, err);
 out:
     json_decref(o);
-    return sub_end(ms, ret, err);
+    return object_table_end(ms, ret, err);
 }
 
 int submission_store_destroy(struct mail_store *ms, const char *account_id, const char *id,
@@ -322,11 +206,11 @@ int submission_store_destroy(struct mail_store *ms, const char *account_id, cons
     int64_t modseq;
     int ret = -1;
 
-    if (sub_begin(ms, err) < 0)
+    if (object_table_begin(ms, err) < 0)
         return -1;
     json_t *o = live_row(ms, account_id, id, qs, err);
     const void *v[] = {&modseq, account_id, id};
-    if (o != NULL && bump(ms, account_id, &modseq, err) == 0 &&
+    if (o != NULL && object_table_bump(ms, &submission_table, account_id, &modseq, err) == 0 &&
         sub_run(ms,
                 "UPDATE email_submissions SET queue_state = NULL, message = NULL,"
                 " updated_modseq = ?1,"
@@ -334,7 +218,7 @@ int submission_store_destroy(struct mail_store *ms, const char *account_id, cons
                 "itt", v, err) == 1)
         ret = 0;
     json_decref(o);
-    return sub_end(ms, ret, err);
+    return object_table_end(ms, ret, err);
 }
 
 void submission_claim_clear(struct submission_claim *c)
@@ -371,10 +255,10 @@ int submission_store_recover(struct mail_store *ms, const char *account_id,
     int64_t modseq;
     const void *v[] = {account_id, &modseq};
 
-    if (sub_begin(ms, err) < 0)
+    if (object_table_begin(ms, err) < 0)
         return -1;
     int n = -1;
-    sqlite3_stmt *st = sub_prepare(ms,
+    sqlite3_stmt *st = object_table_prepare(ms,
                                    "SELECT count(*) FROM email_submissions WHERE"
                                    " account_id = ? AND queue_state = 'sending'",
                                    err);
@@ -384,7 +268,7 @@ int submission_store_recover(struct mail_store *ms, const char *account_id,
                                            : mail_store_db_fail(ms, err, "submission recovery");
         sqlite3_finalize(st);
     }
-    if (n > 0 && (bump(ms, account_id, &modseq, err) < 0 ||
+    if (n > 0 && (object_table_bump(ms, &submission_table, account_id, &modseq, err) < 0 ||
                   sub_run(ms,
                           "UPDATE email_submissions SET queue_state = NULL, message = NULL,"
                           " updated_modseq = ?2, object = json_set(object, '$.undoStatus',"
@@ -395,7 +279,7 @@ int submission_store_recover(struct mail_store *ms, const char *account_id,
     if (n > 0)
         gw_log_warn("account %s: %d submission(s) interrupted while sending: not sent again",
                     account_id, n);
-    return sub_end(ms, n < 0 ? -1 : 0, err) < 0 ? -1 : n;
+    return object_table_end(ms, n < 0 ? -1 : 0, err) < 0 ? -1 : n;
 }
 
 
@@ -405,16 +289,16 @@ int submission_store_claim_due(struct mail_store *ms, const char *account_id, in
     int ret = -1;
 
     memset(out, 0, sizeof(*out));
-    if (sub_begin(ms, err) < 0)
+    if (object_table_begin(ms, err) < 0)
         return -1;
-    sqlite3_stmt *st = sub_prepare(ms,
+    sqlite3_stmt *st = object_table_prepare(ms,
                                    "SELECT submission_id, object, message FROM email_submissions"
                                    " WHERE account_id = ? AND queue_state = 'queued' AND"
                                    " next_try <= ? AND destroyed_modseq IS NULL"
                                    " ORDER BY next_try LIMIT 1",
                                    err);
     if (st == NULL)
-        return sub_end(ms, -1, err);
+        return object_table_end(ms, -1, err);
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now);
     int rc = sqlite3_step(st);
@@ -436,7 +320,7 @@ int submission_store_claim_due(struct mail_store *ms, const char *account_id, in
                   : -1;
     }
     sqlite3_finalize(st);
-    if (sub_end(ms, ret < 0 ? -1 : 0, err) < 0 || ret < 0) {
+    if (object_table_end(ms, ret < 0 ? -1 : 0, err) < 0 || ret < 0) {
         submission_claim_clear(out);
         return -1;
     }
@@ -446,11 +330,11 @@ int submission_store_claim_due(struct mail_store *ms, const char *account_id, in
 int submission_store_finish(struct mail_store *ms, const char *account_id, const char *id,
                             json_t *obj, int64_t retry_at, struct gw_error *err)
 {
-    if (sub_begin(ms, err) < 0)
+    if (object_table_begin(ms, err) < 0)
         return -1;
     int ret = write_row(ms, account_id, id, obj, retry_at > 0 ? "queued" : NULL,
                         retry_at > 0 ? retry_at : 0, true, err);
-    return sub_end(ms, ret, err);
+    return object_table_end(ms, ret, err);
 }
 
 int submission_store_has_queued(struct mail_store *ms, const char *account_id)
@@ -458,7 +342,7 @@ int submission_store_has_queued(struct mail_store *ms, const char *account_id)
     int ret = -1;
 
     pthread_mutex_lock(store_db_lock(ms->st));
-    sqlite3_stmt *st = sub_prepare(ms,
+    sqlite3_stmt *st = object_table_prepare(ms,
                                    "SELECT 1 FROM email_submissions WHERE queue_state = 'queued'"
                                    " AND account_id = ? LIMIT 1",
                                    NULL);
@@ -477,7 +361,7 @@ int submission_store_attempts(struct mail_store *ms, const char *account_id, con
     int n = 0;
 
     pthread_mutex_lock(store_db_lock(ms->st));
-    sqlite3_stmt *st = sub_prepare(ms,
+    sqlite3_stmt *st = object_table_prepare(ms,
                                    "SELECT attempts FROM email_submissions WHERE"
                                    " account_id = ? AND submission_id = ?",
                                    NULL);
@@ -498,7 +382,7 @@ int submission_store_dsn_seen(struct mail_store *ms, const char *account_id,
     int ret = -1;
 
     pthread_mutex_lock(store_db_lock(ms->st));
-    sqlite3_stmt *st = sub_prepare(ms,
+    sqlite3_stmt *st = object_table_prepare(ms,
                                    "SELECT 1 FROM submission_dsn_seen WHERE account_id = ?"
                                    " AND email_id = ?",
                                    NULL);
@@ -520,7 +404,7 @@ int submission_store_dsn_apply(struct mail_store *ms, const char *account_id,
     char qs[16] = "";
     const void *v[] = {account_id, email_id};
 
-    if (sub_begin(ms, err) < 0)
+    if (object_table_begin(ms, err) < 0)
         return -1;
     int ret = sub_run(ms,
                       "INSERT OR IGNORE INTO submission_dsn_seen (account_id, email_id)"
@@ -536,90 +420,26 @@ int submission_store_dsn_apply(struct mail_store *ms, const char *account_id,
                            : write_row(ms, account_id, id, obj, NULL, 0, false, err);
         json_decref(o);
     }
-    return sub_end(ms, ret, err);
-}
-
-static int parse_state(const char *s, int64_t *out)
-{
-    char *end;
-
-    if (s == NULL || s[0] < '0' || s[0] > '9' || strlen(s) >= SUBMISSION_STATE_MAX)
-        return -1;
-    *out = strtoll(s, &end, 10);
-    return *end == '\0' ? 0 : -1;
+    return object_table_end(ms, ret, err);
 }
 
 void submission_changes_clear(struct submission_changes *c)
 {
-    json_decref(c->created);
-    json_decref(c->updated);
-    json_decref(c->destroyed);
-    memset(c, 0, sizeof(*c));
+    object_changes_release(&c->created, &c->updated, &c->destroyed);
+    c->has_more = false;
 }
 
 int submission_store_changes(struct mail_store *ms, const char *account_id, const char *since,
                              size_t max_changes, struct submission_changes *out,
                              struct gw_error *err)
 {
-    int64_t from, now, reached;
-    int ret = -1, rc;
-    size_t n = 0;
-    sqlite3_stmt *st = NULL;
+    struct object_changes oc;
 
     memset(out, 0, sizeof(*out));
-    out->created = json_array();
-    out->updated = json_array();
-    out->destroyed = json_array();
-    if (out->created == NULL || out->updated == NULL || out->destroyed == NULL) {
-        submission_changes_clear(out);
-        return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
-    }
-    pthread_mutex_lock(store_db_lock(ms->st));
-    if (state_locked(ms, account_id, &now, err) < 0)
-        goto out;
-    if (parse_state(since, &from) < 0 || from > now) {
-        gw_error_set(err, GW_ERR_INVALID, "unknown EmailSubmission state");
-        goto out;
-    }
-    reached = now;
-    st = sub_prepare(ms,
-                     "SELECT submission_id, created_modseq, updated_modseq, destroyed_modseq"
-                     " FROM email_submissions WHERE account_id = ? AND updated_modseq > ?"
-                     " ORDER BY updated_modseq",
-                     err);
-    if (st == NULL)
-        goto out;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, from);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(st, 0);
-        bool created = sqlite3_column_int64(st, 1) > from;
-        bool destroyed = sqlite3_column_type(st, 3) != SQLITE_NULL;
-        if (n == max_changes) {
-            out->has_more = true;
-            break;
-        }
-        /* Each write stamps one row with its own modseq: cutting here
-         * leaves no half-reported state. */
-        reached = sqlite3_column_int64(st, 2);
-        n++;
-        json_t *into = created ? (destroyed ? NULL : out->created)
-                               : (destroyed ? out->destroyed : out->updated);
-        if (into != NULL && json_array_append_new(into, json_string(id)) != 0) {
-            gw_error_set(err, GW_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-    }
-    if (!out->has_more && rc != SQLITE_DONE) {
-        mail_store_db_fail(ms, err, "submission changes");
-        goto out;
-    }
-    format_state(out->has_more ? reached : now, out->new_state);
-    ret = 0;
-out:
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(store_db_lock(ms->st));
-    if (ret < 0)
-        submission_changes_clear(out);
-    return ret;
+    if (object_table_changes(ms, &submission_table, account_id, since, max_changes, &oc,
+                             err) < 0)
+        return -1;
+    object_changes_export(&oc, &out->created, &out->updated, &out->destroyed, &out->has_more,
+                          out->new_state);
+    return 0;
 }
