@@ -8,7 +8,7 @@
 /* RFC 8620 §1.3: Int and UnsignedInt are limited to ±2^53-1. */
 #define JMAP_INT_MAX 9007199254740991LL
 
-static bool name_in(const char *name, const char *const *list)
+bool jmap_args_name_in(const char *name, const char *const *list)
 {
     for (; list != NULL && *list != NULL; list++) {
         if (strcmp(name, *list) == 0)
@@ -17,7 +17,7 @@ static bool name_in(const char *name, const char *const *list)
     return false;
 }
 
-static json_t *invalid(const char *argument, const char *what)
+json_t *jmap_args_invalid(const char *argument, const char *what)
 {
     char desc[200];
     snprintf(desc, sizeof(desc), "\"%.60s\" %s.", argument, what);
@@ -30,8 +30,8 @@ static json_t *check_names(json_t *args, const char *const *standard, const char
     const char *key;
     json_t *value;
     json_object_foreach(args, key, value) {
-        if (strcmp(key, "accountId") != 0 && !name_in(key, standard) && !name_in(key, extra))
-            return invalid(key, "is not an argument of this method");
+        if (strcmp(key, "accountId") != 0 && !jmap_args_name_in(key, standard) && !jmap_args_name_in(key, extra))
+            return jmap_args_invalid(key, "is not an argument of this method");
     }
     return NULL;
 }
@@ -41,9 +41,9 @@ static json_t *optional_string(json_t *args, const char *name, bool required, co
     json_t *v = json_object_get(args, name);
     *out = NULL;
     if (v == NULL || json_is_null(v))
-        return required ? invalid(name, "is required") : NULL;
+        return required ? jmap_args_invalid(name, "is required") : NULL;
     if (!json_is_string(v))
-        return invalid(name, "must be a string");
+        return jmap_args_invalid(name, "must be a string");
     *out = json_string_value(v);
     return NULL;
 }
@@ -58,7 +58,7 @@ static json_t *optional_int(json_t *args, const char *name, long long min, bool 
         return NULL;
     if (!json_is_integer(v) || json_integer_value(v) < min ||
         json_integer_value(v) > JMAP_INT_MAX || json_integer_value(v) < -JMAP_INT_MAX)
-        return invalid(name, min > 0 ? "must be a positive integer"
+        return jmap_args_invalid(name, min > 0 ? "must be a positive integer"
                              : min == 0 ? "must be a non-negative integer"
                                         : "must be an integer");
     *present = true;
@@ -73,7 +73,7 @@ static json_t *optional_bool(json_t *args, const char *name, bool *out)
     if (v == NULL || json_is_null(v))
         return NULL;
     if (!json_is_boolean(v))
-        return invalid(name, "must be true or false");
+        return jmap_args_invalid(name, "must be true or false");
     *out = json_is_true(v);
     return NULL;
 }
@@ -87,11 +87,11 @@ static json_t *filter_and_sort(json_t *args, json_t **filter, json_t **sort)
     if (json_is_null(*sort))
         *sort = NULL;
     if (*filter != NULL && !json_is_object(*filter))
-        return invalid("filter", "must be an object or null");
+        return jmap_args_invalid("filter", "must be an object or null");
     if (*sort == NULL)
         return NULL;
     if (!json_is_array(*sort))
-        return invalid("sort", "must be an array of Comparators or null");
+        return jmap_args_invalid("sort", "must be an array of Comparators or null");
     size_t i;
     json_t *c;
     json_array_foreach(*sort, i, c) {
@@ -100,7 +100,7 @@ static json_t *filter_and_sort(json_t *args, json_t **filter, json_t **sort)
         if (!json_is_object(c) || !json_is_string(json_object_get(c, "property")) ||
             (asc != NULL && !json_is_boolean(asc)) ||
             (collation != NULL && !json_is_string(collation)))
-            return invalid("sort", "has a malformed Comparator");
+            return jmap_args_invalid("sort", "has a malformed Comparator");
     }
     return NULL;
 }
@@ -123,7 +123,7 @@ json_t *jmap_args_get(struct jmap_invocation *inv, json_t *args, const char *con
     json_t *v;
     if (out->ids != NULL) {
         if (!json_is_array(out->ids))
-            return invalid("ids", "must be an array of ids or null");
+            return jmap_args_invalid("ids", "must be an array of ids or null");
         if (json_array_size(out->ids) > inv->ctx->limits->max_objects_in_get)
             return jmap_error_new("requestTooLarge", "More ids than maxObjectsInGet.");
         json_t *resolved = json_array();
@@ -136,7 +136,7 @@ json_t *jmap_args_get(struct jmap_invocation *inv, json_t *args, const char *con
                 id = json_string_value(json_object_get(inv->created_ids, id + 1));
             if (id == NULL || !jmap_id_is_valid(id)) {
                 json_decref(resolved);
-                return invalid("ids", "holds something that is not a valid id");
+                return jmap_args_invalid("ids", "holds something that is not a valid id");
             }
             json_array_append_new(resolved, json_string(id));
         }
@@ -145,10 +145,10 @@ json_t *jmap_args_get(struct jmap_invocation *inv, json_t *args, const char *con
     }
     if (out->properties != NULL) {
         if (!json_is_array(out->properties))
-            return invalid("properties", "must be an array of property names or null");
+            return jmap_args_invalid("properties", "must be an array of property names or null");
         json_array_foreach(out->properties, i, v) {
-            if (!json_is_string(v) || !name_in(json_string_value(v), known))
-                return invalid("properties", "names an unknown property");
+            if (!json_is_string(v) || !jmap_args_name_in(json_string_value(v), known))
+                return jmap_args_invalid("properties", "names an unknown property");
         }
     }
     return NULL;
@@ -183,7 +183,7 @@ json_t *jmap_args_query(json_t *args, const char *const *extra, struct jmap_quer
     if (err == NULL)
         err = optional_string(args, "anchor", false, &out->anchor);
     if (err == NULL && out->anchor != NULL && !jmap_id_is_valid(out->anchor))
-        err = invalid("anchor", "is not a valid id");
+        err = jmap_args_invalid("anchor", "is not a valid id");
     if (err == NULL)
         err = optional_int(args, "anchorOffset", -JMAP_INT_MAX, &present, &out->anchor_offset);
     if (err == NULL)
@@ -218,7 +218,7 @@ json_t *jmap_args_query_changes(json_t *args, const char *const *extra,
     if (err == NULL)
         err = optional_string(args, "upToId", false, &out->up_to_id);
     if (err == NULL && out->up_to_id != NULL && !jmap_id_is_valid(out->up_to_id))
-        err = invalid("upToId", "is not a valid id");
+        err = jmap_args_invalid("upToId", "is not a valid id");
     if (err == NULL)
         err = optional_bool(args, "calculateTotal", &out->calculate_total);
     out->max_changes = present ? (uint64_t)max : 0;

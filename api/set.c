@@ -3,27 +3,13 @@
  * in set_patch.c. */
 #include "jmap_set.h"
 
+#include "jmap_args.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const standard_args[] = { "ifInState", "create", "update", "destroy", NULL };
-
-static bool name_in(const char *name, const char *const *list)
-{
-    for (; list != NULL && *list != NULL; list++) {
-        if (strcmp(name, *list) == 0)
-            return true;
-    }
-    return false;
-}
-
-static json_t *invalid(const char *argument, const char *what)
-{
-    char desc[200];
-    snprintf(desc, sizeof(desc), "\"%.60s\" %s.", argument, what);
-    return jmap_error_invalid_arguments(argument, desc);
-}
 
 /* An Id, or "#" followed by one (a creation-id reference). */
 static bool id_or_reference(const char *s)
@@ -38,14 +24,14 @@ static json_t *optional_map(json_t *args, const char *name, bool references, jso
     if (v == NULL || json_is_null(v))
         return NULL;
     if (!json_is_object(v))
-        return invalid(name, "must be an object or null");
+        return jmap_args_invalid(name, "must be an object or null");
     const char *key;
     json_t *value;
     json_object_foreach(v, key, value) {
         if (!(references ? id_or_reference(key) : jmap_id_is_valid(key)))
-            return invalid(name, "has a key that is not a valid Id");
+            return jmap_args_invalid(name, "has a key that is not a valid Id");
         if (!json_is_object(value))
-            return invalid(name, "has a value that is not an object");
+            return jmap_args_invalid(name, "has a value that is not an object");
     }
     *out = v;
     return NULL;
@@ -58,13 +44,13 @@ json_t *jmap_set_args_parse(struct jmap_invocation *inv, json_t *args, const cha
     const char *key;
     json_t *value;
     json_object_foreach(args, key, value) {
-        if (strcmp(key, "accountId") != 0 && !name_in(key, standard_args) && !name_in(key, extra))
-            return invalid(key, "is not an argument of this method");
+        if (strcmp(key, "accountId") != 0 && !jmap_args_name_in(key, standard_args) && !jmap_args_name_in(key, extra))
+            return jmap_args_invalid(key, "is not an argument of this method");
     }
     json_t *v = json_object_get(args, "ifInState");
     if (v != NULL && !json_is_null(v)) {
         if (!json_is_string(v))
-            return invalid("ifInState", "must be a string or null");
+            return jmap_args_invalid("ifInState", "must be a string or null");
         out->if_in_state = json_string_value(v);
     }
     json_t *error = optional_map(args, "create", false, &out->create);
@@ -77,10 +63,10 @@ json_t *jmap_set_args_parse(struct jmap_invocation *inv, json_t *args, const cha
         size_t i;
         json_t *id;
         if (!json_is_array(v))
-            return invalid("destroy", "must be an array of Ids or null");
+            return jmap_args_invalid("destroy", "must be an array of Ids or null");
         json_array_foreach(v, i, id) {
             if (!id_or_reference(json_string_value(id)))
-                return invalid("destroy", "holds something that is not a valid Id");
+                return jmap_args_invalid("destroy", "holds something that is not a valid Id");
         }
         out->destroy = v;
     }

@@ -23,6 +23,12 @@ struct jmap_get_args {
     json_t *properties;     /* array of known property names, or NULL for the default */
 };
 
+/* Whether name is one of the NULL-terminated list (NULL: an empty list). */
+bool jmap_args_name_in(const char *name, const char *const *list);
+
+/* invalidArguments naming argument: "<argument>" <what>. New reference. */
+json_t *jmap_args_invalid(const char *argument, const char *what);
+
 /* known: the type's property names (NULL-terminated). "#creationId" ids are
  * resolved through inv->created_ids into a fresh array owned by args. */
 json_t *jmap_args_get(struct jmap_invocation *inv, json_t *args, const char *const *known,
