@@ -337,18 +337,23 @@ int submission_store_finish(struct mail_store *ms, const char *account_id, const
     return object_table_end(ms, ret, err);
 }
 
-int submission_store_has_queued(struct mail_store *ms, const char *account_id)
+/* Runs a one-column query with one or two text parameters (b may be
+ * NULL) under the store lock. Returns 1 with *value (may be NULL) set from
+ * the first row, 0 when there is none, -1 on a database error. */
+static int query_first_int(struct mail_store *ms, const char *sql, const char *a, const char *b,
+                           int *value)
 {
     int ret = -1;
 
     pthread_mutex_lock(store_db_lock(ms->st));
-    sqlite3_stmt *st = object_table_prepare(ms,
-                                   "SELECT 1 FROM email_submissions WHERE queue_state = 'queued'"
-                                   " AND account_id = ? LIMIT 1",
-                                   NULL);
+    sqlite3_stmt *st = object_table_prepare(ms, sql, NULL);
     if (st != NULL) {
-        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+        if (b != NULL)
+            sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && value != NULL)
+            *value = sqlite3_column_int(st, 0);
         ret = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
         sqlite3_finalize(st);
     }
@@ -356,45 +361,31 @@ int submission_store_has_queued(struct mail_store *ms, const char *account_id)
     return ret;
 }
 
+int submission_store_has_queued(struct mail_store *ms, const char *account_id)
+{
+    return query_first_int(ms,
+                           "SELECT 1 FROM email_submissions WHERE queue_state = 'queued'"
+                           " AND account_id = ? LIMIT 1",
+                           account_id, NULL, NULL);
+}
+
 int submission_store_attempts(struct mail_store *ms, const char *account_id, const char *id)
 {
     int n = 0;
-
-    pthread_mutex_lock(store_db_lock(ms->st));
-    sqlite3_stmt *st = object_table_prepare(ms,
-                                   "SELECT attempts FROM email_submissions WHERE"
-                                   " account_id = ? AND submission_id = ?",
-                                   NULL);
-    if (st != NULL) {
-        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            n = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-    }
-    pthread_mutex_unlock(store_db_lock(ms->st));
+    query_first_int(ms,
+                    "SELECT attempts FROM email_submissions WHERE"
+                    " account_id = ? AND submission_id = ?",
+                    account_id, id, &n);
     return n;
 }
 
 int submission_store_dsn_seen(struct mail_store *ms, const char *account_id,
                               const char *email_id)
 {
-    int ret = -1;
-
-    pthread_mutex_lock(store_db_lock(ms->st));
-    sqlite3_stmt *st = object_table_prepare(ms,
-                                   "SELECT 1 FROM submission_dsn_seen WHERE account_id = ?"
-                                   " AND email_id = ?",
-                                   NULL);
-    if (st != NULL) {
-        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, email_id, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        ret = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-        sqlite3_finalize(st);
-    }
-    pthread_mutex_unlock(store_db_lock(ms->st));
-    return ret;
+    return query_first_int(ms,
+                           "SELECT 1 FROM submission_dsn_seen WHERE account_id = ?"
+                           " AND email_id = ?",
+                           account_id, email_id, NULL);
 }
 
 int submission_store_dsn_apply(struct mail_store *ms, const char *account_id,

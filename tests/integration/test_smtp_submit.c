@@ -84,6 +84,20 @@ static int send_as(const char *user, const char *pass, const struct backend_endp
     return backend_submit_send(ep, &cred, env, msg, len, res, err);
 }
 
+/* Sends one message (subject token, body) from `from` to alice as
+ * user/pass through ep. */
+static int send_to_alice(const struct backend_endpoint *ep, const char *user, const char *pass,
+                         const char *from, const char *token, const char *body,
+                         struct submit_result *res, struct gw_error *err)
+{
+    struct submit_rcpt rcpt = {.address = "alice@jmap-gateway.test"};
+    struct submit_envelope env = {.mail_from = from, .rcpts = &rcpt, .rcpt_count = 1};
+    char *msg = make_message(from, "alice@jmap-gateway.test", token, body);
+    int rc = send_as(user, pass, ep, &env, msg, strlen(msg), res, err);
+    free(msg);
+    return rc;
+}
+
 /* Waits (bounded) for a message with subject token in user's INBOX and
  * returns the answer of FETCH what (malloc'd), or NULL if none came. */
 static char *wait_for_message(const char *user, const char *token, const char *what)
@@ -167,14 +181,12 @@ static void test_wrong_password(void **state)
 {
     (void)state;
     struct backend_endpoint ep = endpoint(GW_TLS_STARTTLS, true);
-    struct submit_rcpt rcpt = {.address = "alice@jmap-gateway.test"};
-    struct submit_envelope env = {.mail_from = "demo@jmap-gateway.test", .rcpts = &rcpt,
-                                  .rcpt_count = 1};
     struct submit_result res;
     struct gw_error err;
-    char *msg = make_message("demo@jmap-gateway.test", "alice@jmap-gateway.test", "pw", "x\r\n");
 
-    H_ASSERT_INT_EQ(send_as("demo", "wrong", &ep, &env, msg, strlen(msg), &res, &err), -1);
+    H_ASSERT_INT_EQ(
+        send_to_alice(&ep, "demo", "wrong", "demo@jmap-gateway.test", "pw", "x\r\n", &res, &err),
+        -1);
     H_ASSERT_INT_EQ(err.code, GW_ERR_AUTH);
     H_ASSERT(!res.sent);
     H_ASSERT_INT_EQ(res.error, SUBMIT_ERR_FORBIDDEN_TO_SEND);
@@ -184,7 +196,6 @@ static void test_wrong_password(void **state)
     H_ASSERT(strstr(err.msg, "wrong") == NULL);
     H_ASSERT_STR_EQ(submit_error_name(res.error), "forbiddenToSend");
     submit_result_clear(&res);
-    free(msg);
 }
 
 static void test_refused_recipient(void **state)
@@ -240,30 +251,24 @@ static void test_forbidden_mail_from(void **state)
 {
     (void)state;
     struct backend_endpoint ep = endpoint(GW_TLS_STARTTLS, true);
-    struct submit_rcpt rcpt = {.address = "alice@jmap-gateway.test"};
-    struct submit_envelope env = {.mail_from = "alice@jmap-gateway.test", .rcpts = &rcpt,
-                                  .rcpt_count = 1};
     struct submit_result res;
     struct gw_error err;
-    char *msg = make_message("alice@jmap-gateway.test", "alice@jmap-gateway.test", "f", "x\r\n");
 
     /* demo may not use alice's address as envelope sender. */
-    H_ASSERT_INT_EQ(send_as("demo", "demo", &ep, &env, msg, strlen(msg), &res, &err), -1);
+    H_ASSERT_INT_EQ(
+        send_to_alice(&ep, "demo", "demo", "alice@jmap-gateway.test", "f", "x\r\n", &res, &err),
+        -1);
     H_ASSERT(!res.sent);
     H_ASSERT_INT_EQ(res.error, SUBMIT_ERR_FORBIDDEN_MAIL_FROM);
     H_ASSERT(res.reply.code == 553 || res.reply.code == 554);
     H_ASSERT_INT_EQ(err.code, GW_ERR_BACKEND_NO);
     submit_result_clear(&res);
-    free(msg);
 }
 
 static void test_over_size(void **state)
 {
     (void)state;
     struct backend_endpoint ep = endpoint(GW_TLS_STARTTLS, true);
-    struct submit_rcpt rcpt = {.address = "alice@jmap-gateway.test"};
-    struct submit_envelope env = {.mail_from = "demo@jmap-gateway.test", .rcpts = &rcpt,
-                                  .rcpt_count = 1};
     struct submit_result res;
     struct gw_error err;
     size_t body_len = SIZE_LIMIT + 1024;
@@ -273,8 +278,9 @@ static void test_over_size(void **state)
     for (size_t i = 0; i < body_len; i++)
         body[i] = (i % 72 == 70) ? '\r' : (i % 72 == 71) ? '\n' : 'a';
     body[body_len] = '\0';
-    char *msg = make_message("demo@jmap-gateway.test", "alice@jmap-gateway.test", "big", body);
-    H_ASSERT_INT_EQ(send_as("demo", "demo", &ep, &env, msg, strlen(msg), &res, &err), -1);
+    H_ASSERT_INT_EQ(
+        send_to_alice(&ep, "demo", "demo", "demo@jmap-gateway.test", "big", body, &res, &err),
+        -1);
     H_ASSERT_INT_EQ(err.code, GW_ERR_TOO_LARGE);
     H_ASSERT_INT_EQ(res.error, SUBMIT_ERR_TOO_LARGE);
     H_ASSERT_INT_EQ(res.server_max_size, SIZE_LIMIT);
@@ -282,7 +288,6 @@ static void test_over_size(void **state)
     H_ASSERT_INT_EQ(res.reply.code, 0);
     H_ASSERT_STR_EQ(submit_error_name(res.error), "tooLarge");
     submit_result_clear(&res);
-    free(msg);
     free(body);
 }
 
@@ -291,14 +296,13 @@ static void test_untrusted_certificate(void **state)
     (void)state;
     /* No CA file: the private CA is not in the system store. */
     struct backend_endpoint ep = endpoint(GW_TLS_STARTTLS, false);
-    struct submit_rcpt rcpt = {.address = "alice@jmap-gateway.test"};
-    struct submit_envelope env = {.mail_from = "demo@jmap-gateway.test", .rcpts = &rcpt,
-                                  .rcpt_count = 1};
     struct submit_result res;
     struct gw_error err;
     struct submit_server_info info;
 
-    H_ASSERT_INT_EQ(send_as("demo", "demo", &ep, &env, "x\r\n", 3, &res, &err), -1);
+    H_ASSERT_INT_EQ(
+        send_to_alice(&ep, "demo", "demo", "demo@jmap-gateway.test", "tls", "x\r\n", &res, &err),
+        -1);
     H_ASSERT_INT_EQ(err.code, GW_ERR_TLS);
     H_ASSERT(!res.sent);
     H_ASSERT_INT_EQ(res.error, SUBMIT_ERR_UNAVAILABLE);
@@ -341,15 +345,14 @@ static void test_server_down(void **state)
 {
     (void)state;
     struct backend_endpoint ep = endpoint(GW_TLS_STARTTLS, true);
-    struct submit_rcpt rcpt = {.address = "alice@jmap-gateway.test"};
-    struct submit_envelope env = {.mail_from = "demo@jmap-gateway.test", .rcpts = &rcpt,
-                                  .rcpt_count = 1};
     struct submit_result res;
     struct gw_error err;
 
     ep.port = harness_free_port();
     int64_t start = harness_now_ms();
-    H_ASSERT_INT_EQ(send_as("demo", "demo", &ep, &env, "x\r\n", 3, &res, &err), -1);
+    H_ASSERT_INT_EQ(
+        send_to_alice(&ep, "demo", "demo", "demo@jmap-gateway.test", "down", "x\r\n", &res, &err),
+        -1);
     H_ASSERT(harness_now_ms() - start < 6000);
     H_ASSERT_INT_EQ(err.code, GW_ERR_UNAVAILABLE);
     H_ASSERT_INT_EQ(res.error, SUBMIT_ERR_UNAVAILABLE);
@@ -362,17 +365,18 @@ static void test_server_down(void **state)
     ep = endpoint(GW_TLS_STARTTLS, true);
     char token[64];
     unique_token(token, sizeof(token), "down");
-    char *msg = make_message("demo@jmap-gateway.test", "alice@jmap-gateway.test", token, "x\r\n");
-    H_ASSERT_INT_EQ(send_as("demo", "demo", &ep, &env, msg, strlen(msg), &res, &err), -1);
+    H_ASSERT_INT_EQ(
+        send_to_alice(&ep, "demo", "demo", "demo@jmap-gateway.test", token, "x\r\n", &res, &err),
+        -1);
     H_ASSERT_INT_EQ(err.code, GW_ERR_UNAVAILABLE);
     H_ASSERT(res.temporary && !res.sent);
     submit_result_clear(&res);
     H_ASSERT(harness_smtp_resume(smtp) == 0);
-    H_ASSERT_MSG(send_as("demo", "demo", &ep, &env, msg, strlen(msg), &res, &err) == 0,
+    H_ASSERT_MSG(send_to_alice(&ep, "demo", "demo", "demo@jmap-gateway.test", token, "x\r\n", &res,
+                               &err) == 0,
                  "after resume: %s", err.msg);
     H_ASSERT(res.sent);
     submit_result_clear(&res);
-    free(msg);
     char *got = wait_for_message("alice", token, "FLAGS");
     H_ASSERT(got != NULL);
     free(got);
