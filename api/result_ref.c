@@ -111,7 +111,13 @@ static json_t *resolve_one(json_t *ref, json_t *responses)
         /* The first response with that call id decides, as RFC 8620 says. */
         if (strcmp(json_string_value(json_array_get(resp, 0)), name) != 0)
             return NULL;
-        return jmap_pointer_eval(json_array_get(resp, 1), path);
+        /* A copy: the method may change its arguments, and responses
+         * share values with caches (email_object_cache.h) and later
+         * responses. */
+        json_t *found = jmap_pointer_eval(json_array_get(resp, 1), path);
+        json_t *copy = found != NULL ? json_deep_copy(found) : NULL;
+        json_decref(found);
+        return copy;
     }
     return NULL;
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "email_header_cache.h"
+#include "email_object_cache.h"
 #include "gw_log.h"
 #include "jmap_args.h"
 #include "jmap_blob.h"
@@ -37,20 +38,34 @@ static const char *const default_properties[] = {
 
 static const char *const cached_fields[] = { MAIL_STORE_HEADER_FIELDS, NULL };
 
+/* The row properties whose value depends only on the Email's message and
+ * its version (email_object_cache.h): an Email of these and header
+ * properties the header block answers is kept whole. */
+static const char *const object_cache_props[] = {
+    "id", "blobId", "threadId", "mailboxIds", "keywords", "size", "receivedAt", "hasAttachment",
+    "preview", NULL,
+};
+
 /* One Email of the answer. */
 struct item {
     const struct mail_store_email *e;   /* borrowed from the store's list */
-    json_t *obj;                        /* the Email being built */
+    json_t *obj;                        /* the Email being built, or the cached one */
     json_t *pending;                    /* properties that need the message */
     bool gone;
+    bool hit;                           /* obj came from the object cache: shared */
 };
 
 struct get_call {
     struct jmap_mail m;
     json_t *props;                      /* names asked for (with "id") */
     struct jmap_email_body_opts opts;
-    bool want_headers;                  /* some property reads the cached header block */
     bool *header_prop;                  /* per props entry: answered by the header block */
+    bool cacheable;                     /* every property may come from the object cache */
+    char *props_key;                    /* the names, each NUL-terminated, when cacheable */
+    size_t props_key_len;
+    struct email_object_key key;
+    char *version;                      /* the current Email's version (growing buffer) */
+    size_t version_len, version_cap;
 };
 
 static bool is_cached_field(const char *name)
@@ -307,18 +322,97 @@ static json_t *all_ids(struct get_call *c, json_t **out)
     return error;
 }
 
-/* Which properties the header block answers, decided once per call
- * rather than per Email; true when any does. */
+static bool in_list(const char *const *list, const char *name)
+{
+    for (; *list != NULL; list++) {
+        if (strcmp(*list, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Which properties the header block answers, and whether the Emails may
+ * come from the object cache (then with its key), decided once per call
+ * rather than per Email; true when any property reads the header block. */
 static bool classify_props(struct get_call *c)
 {
-    size_t i;
+    size_t i, len = 0;
     json_t *v;
     bool any = false;
+    c->cacheable = true;
     json_array_foreach(c->props, i, v) {
-        c->header_prop[i] = from_cached_header(json_string_value(v));
+        const char *prop = json_string_value(v);
+        c->header_prop[i] = from_cached_header(prop);
         any = any || c->header_prop[i];
+        /* A name with a NUL inside would make two property lists one key. */
+        c->cacheable = c->cacheable && strlen(prop) == json_string_length(v) &&
+                       (c->header_prop[i] || in_list(object_cache_props, prop));
+        len += json_string_length(v) + 1;
+    }
+    if (c->cacheable && (c->props_key = malloc(len + 1)) == NULL)
+        c->cacheable = false;
+    if (c->cacheable) {
+        c->props_key_len = 0;
+        json_array_foreach(c->props, i, v) {
+            memcpy(c->props_key + c->props_key_len, json_string_value(v),
+                   json_string_length(v) + 1);
+            c->props_key_len += json_string_length(v) + 1;
+        }
+        email_object_key_init(&c->key, c->m.account_id, c->props_key, c->props_key_len);
     }
     return any;
+}
+
+static bool version_put(struct get_call *c, const char *s, size_t n)
+{
+    if (n > c->version_cap - c->version_len) {
+        size_t cap = c->version_cap * 2 + n + 256;
+        char *v = realloc(c->version, cap);
+        if (v == NULL)
+            return false;
+        c->version = v;
+        c->version_cap = cap;
+    }
+    memcpy(c->version + c->version_len, s, n);
+    c->version_len += n;
+    return true;
+}
+
+/* e's version (email_object_cache.h) into c->version: its keywords and
+ * mailbox ids, each NUL-terminated, a \1 after each list, then whether it
+ * has a preview and the preview. False when out of memory. */
+static bool version_of(struct get_call *c, const struct mail_store_email *e)
+{
+    bool ok = true;
+    c->version_len = 0;
+    for (size_t i = 0; ok && i < e->n_keywords; i++)
+        ok = version_put(c, e->keywords[i], strlen(e->keywords[i]) + 1);
+    ok = ok && version_put(c, "\1", 1);
+    for (size_t i = 0; ok && i < e->n_mailbox_ids; i++)
+        ok = version_put(c, e->mailbox_ids[i], strlen(e->mailbox_ids[i]) + 1);
+    ok = ok && version_put(c, "\1", 1);
+    if (ok && e->preview != NULL)
+        ok = version_put(c, "P", 1) && version_put(c, e->preview, strlen(e->preview));
+    return ok;
+}
+
+/* The object cache's Email for e, or NULL. */
+static json_t *cached_object(struct get_call *c, const struct mail_store_email *e)
+{
+    if (!c->cacheable || !version_of(c, e))
+        return NULL;
+    return email_object_cache_get(&c->key, e->id, c->version, c->version_len);
+}
+
+/* Keeps the Emails built whole from the mail cache (no property left for
+ * the message) for the next call; they are shared from here on. */
+static void remember_objects(struct get_call *c, const struct item *items, size_t n)
+{
+    for (size_t i = 0; c->cacheable && i < n; i++) {
+        const struct item *it = &items[i];
+        if (!it->hit && !it->gone && json_array_size(it->pending) == 0 && version_of(c, it->e))
+            email_object_cache_put(&c->key, it->e->id, c->version, c->version_len, it->obj);
+    }
 }
 
 static void header_cache_release(json_t **cached, size_t n)
@@ -373,6 +467,43 @@ static const struct mail_store_email *find_from(const struct mail_store_email_li
     return NULL;
 }
 
+/* Builds the Emails the object cache did not have (misses lists their
+ * ids, in items' order): the header properties from the header cache, the
+ * header blocks read only for the Emails it cannot fully answer. */
+static json_t *build_misses(struct get_call *c, struct item *items, size_t n,
+                            const char *const *misses, size_t n_miss, bool want_headers)
+{
+    struct mail_store_email_list *lh = NULL;
+    struct gw_error err = { 0 };
+    size_t n_props = json_array_size(c->props), n_need = 0;
+    json_t **cached = NULL, *error = NULL;
+    const char **need = NULL;
+
+    if (want_headers &&
+        (cached = header_cache_lookup(c, misses, n_miss, &need, &n_need)) == NULL)
+        return jmap_error_new("serverFail", NULL);
+    if (n_need > 0 && mail_store_get_emails(c->m.ms, c->m.account_id, need, n_need,
+                                            MAIL_STORE_WITH_HEADERS, &lh, &err) != 0) {
+        error = jmap_error_from_gw(&err);
+        goto out;
+    }
+    for (size_t i = 0, m = 0, h = 0; i < n; i++) {
+        if (items[i].hit)
+            continue;
+        json_t **row = cached != NULL ? cached + m * n_props : NULL;
+        m++;
+        if (fill_from_cache(c, &items[i], row, find_from(lh, &h, items[i].e->id), &err) != 0) {
+            error = jmap_error_from_gw(&err);
+            goto out;
+        }
+    }
+out:
+    header_cache_release(cached, n_miss * n_props);
+    free(need);
+    mail_store_email_list_free(&lh);
+    return error;
+}
+
 static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
 {
     struct mail_store_email_list *l = NULL;
@@ -380,12 +511,10 @@ static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
     struct gw_error err = { 0 };
     char state[MAIL_STORE_STATE_MAX];
     json_t *list = json_array(), *not_found = json_array(), *result = NULL;
-    size_t n_ids = 0;
+    size_t n_ids = 0, n_miss = 0;
     const char **idv = unique_ids(ids, &n_ids);
-    size_t n_props = json_array_size(c->props), n_need = 0;
-    json_t **cached = NULL;
-    const char **need = NULL;
-    struct mail_store_email_list *lh = NULL;
+    const char **misses = NULL;
+    bool want_headers = false;
 
     c->header_prop = calloc(json_array_size(c->props) + 1, sizeof(*c->header_prop));
     if (list == NULL || not_found == NULL || idv == NULL || c->header_prop == NULL) {
@@ -394,36 +523,31 @@ static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
     }
     if ((*error = jmap_mail_state(&c->m, MAIL_STORE_EMAIL, state)) != NULL)
         goto out;
-    /* Header blocks are read only for the Emails the header cache cannot
-     * fully answer: a list view seen before reads none. */
-    unsigned fields = 0;
-    if (classify_props(c) &&
-        (cached = header_cache_lookup(c, idv, n_ids, &need, &n_need)) == NULL)
-        fields = MAIL_STORE_WITH_HEADERS;
-    if (mail_store_get_emails(c->m.ms, c->m.account_id, idv, n_ids, fields, &l, &err) != 0 ||
-        (n_need > 0 && mail_store_get_emails(c->m.ms, c->m.account_id, need, n_need,
-                                             MAIL_STORE_WITH_HEADERS, &lh, &err) != 0)) {
+    want_headers = classify_props(c);
+    if (mail_store_get_emails(c->m.ms, c->m.account_id, idv, n_ids, 0, &l, &err) != 0) {
         *error = jmap_error_from_gw(&err);
         goto out;
     }
     items = calloc(l->n ? l->n : 1, sizeof(*items));
-    if (items == NULL) {
+    misses = calloc(l->n + 1, sizeof(*misses));
+    if (items == NULL || misses == NULL) {
         *error = jmap_error_new("serverFail", NULL);
         goto out;
     }
-    for (size_t i = 0, k = 0, h = 0; i < l->n; i++, k++) {
+    /* A list view seen before, unchanged, is all hits: nothing is built. */
+    for (size_t i = 0; i < l->n; i++) {
         items[i].e = &l->v[i];
-        /* The store answers in the order asked, leaving unknown ids out. */
-        while (cached != NULL && k < n_ids && strcmp(idv[k], l->v[i].id) != 0)
-            k++;
-        json_t **row = cached != NULL && k < n_ids ? cached + k * n_props : NULL;
-        if (fill_from_cache(c, &items[i], row, find_from(lh, &h, l->v[i].id), &err) != 0) {
-            *error = jmap_error_from_gw(&err);
-            goto out;
-        }
+        items[i].obj = cached_object(c, items[i].e);
+        items[i].hit = items[i].obj != NULL;
+        if (!items[i].hit)
+            misses[n_miss++] = l->v[i].id;
     }
+    if (n_miss > 0 &&
+        (*error = build_misses(c, items, l->n, misses, n_miss, want_headers)) != NULL)
+        goto out;
     if ((*error = fetch_messages(c, items, l->n)) != NULL)
         goto out;
+    remember_objects(c, items, l->n);
 
     /* The store answers in the order asked, leaving unknown ids out. */
     size_t j = 0;
@@ -448,13 +572,15 @@ out:
         json_decref(items[i].pending);
     }
     free(items);
-    header_cache_release(cached, n_ids * n_props);
-    free(need);
+    free(misses);
     mail_store_email_list_free(&l);
-    mail_store_email_list_free(&lh);
     free(idv);
     free(c->header_prop);
     c->header_prop = NULL;
+    free(c->props_key);
+    c->props_key = NULL;
+    free(c->version);
+    c->version = NULL;
     json_decref(list);
     json_decref(not_found);
     return result;

@@ -2,6 +2,7 @@
 #include "gw_json.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,58 @@ static void put_scalar_fallback(struct jbuf *b, const json_t *json)
     free(text);
 }
 
+/* Frozen containers: their text, found by address. A chained hash: the
+ * table only grows to GW_JSON_FROZEN_MAX entries. Each entry holds a
+ * reference, so its address cannot be reused by another value while the
+ * entry exists. */
+#define FROZEN_BUCKETS 8192
+
+struct frozen {
+    struct frozen *next;
+    json_t *json;
+    size_t len;
+    char text[];
+};
+
+static struct {
+    pthread_mutex_t lock;
+    size_t n;                           /* read without the lock only as a hint */
+    struct frozen *buckets[FROZEN_BUCKETS];
+} frozen = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static size_t frozen_bucket(const json_t *json)
+{
+    uint64_t p = (uint64_t)(uintptr_t)json;
+    return (size_t)(((p >> 4) * 0x9E3779B97F4A7C15u) >> 40) % FROZEN_BUCKETS;
+}
+
+/* The entry of json; with the lock held. */
+static struct frozen **frozen_find(const json_t *json)
+{
+    struct frozen **f = &frozen.buckets[frozen_bucket(json)];
+    while (*f != NULL && (*f)->json != json)
+        f = &(*f)->next;
+    return f;
+}
+
+/* Copies json's frozen text into b; false when json is not frozen. Only
+ * shared containers are looked up: a frozen one has the table's reference
+ * and its holder's, a value built for one reply (nearly all) has one. */
+static bool put_frozen(struct jbuf *b, const json_t *json)
+{
+    if (json->refcount < 2 || __atomic_load_n(&frozen.n, __ATOMIC_RELAXED) == 0)
+        return false;
+    bool found = false;
+    pthread_mutex_lock(&frozen.lock);
+    struct frozen *f = *frozen_find(json);
+    if (f != NULL) {
+        jbuf_put(b, f->text, f->len);
+        found = true;
+    }
+    pthread_mutex_unlock(&frozen.lock);
+    return found;
+}
+
 static void put_value(struct jbuf *b, const json_t *json, int depth)
 {
     if (b->failed)
@@ -156,6 +209,8 @@ static void put_value(struct jbuf *b, const json_t *json, int depth)
         b->failed = true;
         return;
     }
+    if ((json_is_object(json) || json_is_array(json)) && put_frozen(b, json))
+        return;
     switch (json_typeof(json)) {
     case JSON_OBJECT: {
         const char *key;
@@ -233,4 +288,56 @@ char *gw_json_dump_compact(const json_t *json, size_t *len_out)
     if (len_out != NULL)
         *len_out = b.len - 1;
     return b.data;
+}
+
+int gw_json_freeze(json_t *json)
+{
+    size_t len = 0;
+    char *text = gw_json_dump_compact(json, &len);
+    if (text == NULL)
+        return -1;
+    struct frozen *f = malloc(sizeof(*f) + len);
+    if (f == NULL) {
+        free(text);
+        return -1;
+    }
+    memcpy(f->text, text, len);
+    free(text);
+    f->len = len;
+    f->json = json;
+    int rc = 0;
+    pthread_mutex_lock(&frozen.lock);
+    struct frozen **slot = frozen_find(json);
+    if (*slot != NULL) {
+        /* Already frozen: the first text stands, as json cannot change. */
+        free(f);
+    } else if (frozen.n >= GW_JSON_FROZEN_MAX) {
+        free(f);
+        rc = -1;
+    } else {
+        f->next = NULL;
+        *slot = f;
+        json_incref(json);
+        __atomic_store_n(&frozen.n, frozen.n + 1, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&frozen.lock);
+    return rc;
+}
+
+void gw_json_unfreeze(json_t *json)
+{
+    struct frozen *f = NULL;
+    if (json == NULL)
+        return;
+    pthread_mutex_lock(&frozen.lock);
+    struct frozen **slot = frozen_find(json);
+    if (*slot != NULL) {
+        f = *slot;
+        *slot = f->next;
+        __atomic_store_n(&frozen.n, frozen.n - 1, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&frozen.lock);
+    if (f != NULL)
+        json_decref(f->json);
+    free(f);
 }

@@ -1,0 +1,143 @@
+/* email_object_cache.c - whole Email objects of Email/get
+ * (email_object_cache.h). Building the inbox page's fifty Emails (a dozen
+ * properties each) and then dumping and freeing them was most of the API
+ * layer's cost of a page seen before: with this, that page costs a lookup
+ * per Email, and its reply copies each Email's text in one go. */
+#include "email_object_cache.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_json.h"
+
+/* 4,096 Emails of a couple of KiB each (object, frozen text, key): about
+ * ten MiB at most, a few hundred list pages. */
+#define OBJECT_CACHE_SLOTS 4096
+/* Set-associative, as the header cache: two Emails of one page whose keys
+ * share a set do not evict each other on every view. */
+#define OBJECT_CACHE_WAYS 2
+
+struct slot {
+    uint64_t hash;
+    char *key;                          /* account NUL id NUL props version */
+    size_t id_off, props_off, version_off, version_len;
+    json_t *obj;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    struct slot slots[OBJECT_CACHE_SLOTS];
+} cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static uint64_t fnv(uint64_t h, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211u;
+    return h;
+}
+
+void email_object_key_init(struct email_object_key *k, const char *account_id,
+                           const char *props, size_t props_len)
+{
+    k->account_id = account_id;
+    k->props = props;
+    k->props_len = props_len;
+    k->hash = fnv(fnv(14695981039346656037u, account_id, strlen(account_id) + 1), props,
+                  props_len);
+}
+
+static struct slot *set_of(uint64_t hash)
+{
+    return &cache.slots[(size_t)(hash % (OBJECT_CACHE_SLOTS / OBJECT_CACHE_WAYS)) *
+                        OBJECT_CACHE_WAYS];
+}
+
+/* The same account, Email and properties (any version). */
+static bool same_key(const struct slot *s, uint64_t hash, const struct email_object_key *k,
+                     const char *email_id)
+{
+    return s->obj != NULL && s->hash == hash && strcmp(s->key + s->id_off, email_id) == 0 &&
+           strcmp(s->key, k->account_id) == 0 &&
+           s->version_off - s->props_off == k->props_len &&
+           memcmp(s->key + s->props_off, k->props, k->props_len) == 0;
+}
+
+json_t *email_object_cache_get(const struct email_object_key *k, const char *email_id,
+                               const char *version, size_t version_len)
+{
+    uint64_t hash = fnv(k->hash, email_id, strlen(email_id));
+    struct slot *set = set_of(hash);
+    json_t *v = NULL;
+    pthread_mutex_lock(&cache.lock);
+    for (int w = 0; w < OBJECT_CACHE_WAYS; w++) {
+        const struct slot *s = &set[w];
+        if (same_key(s, hash, k, email_id)) {
+            if (s->version_len == version_len &&
+                memcmp(s->key + s->version_off, version, version_len) == 0)
+                v = json_incref(s->obj);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&cache.lock);
+    return v;
+}
+
+void email_object_cache_put(const struct email_object_key *k, const char *email_id,
+                            const char *version, size_t version_len, json_t *obj)
+{
+    size_t a = strlen(k->account_id) + 1, i = strlen(email_id) + 1;
+    uint64_t hash = fnv(k->hash, email_id, i - 1);
+    struct slot fresh = {
+        .hash = hash, .id_off = a, .props_off = a + i, .version_off = a + i + k->props_len,
+        .version_len = version_len, .obj = obj,
+    };
+    if (obj == NULL || (fresh.key = malloc(fresh.version_off + version_len + 1)) == NULL)
+        return;
+    memcpy(fresh.key, k->account_id, a);
+    memcpy(fresh.key + a, email_id, i);
+    memcpy(fresh.key + fresh.props_off, k->props, k->props_len);
+    memcpy(fresh.key + fresh.version_off, version, version_len);
+    /* A failed freeze only costs speed: the object is dumped as any other. */
+    (void)gw_json_freeze(obj);
+    json_incref(obj);
+
+    struct slot *set = set_of(hash), old;
+    pthread_mutex_lock(&cache.lock);
+    /* The same key (another version) in place; else the newest goes first
+     * and the older way falls out. */
+    int w = 0;
+    while (w < OBJECT_CACHE_WAYS - 1 && !same_key(&set[w], hash, k, email_id))
+        w++;
+    if (!same_key(&set[w], hash, k, email_id)) {
+        w = OBJECT_CACHE_WAYS - 1;
+        old = set[w];
+        memmove(&set[1], &set[0], (OBJECT_CACHE_WAYS - 1) * sizeof(*set));
+        w = 0;
+    } else {
+        old = set[w];
+    }
+    set[w] = fresh;
+    pthread_mutex_unlock(&cache.lock);
+    if (old.obj != NULL) {
+        gw_json_unfreeze(old.obj);
+        json_decref(old.obj);
+    }
+    free(old.key);
+}
+
+void email_object_cache_clear(void)
+{
+    for (size_t i = 0; i < OBJECT_CACHE_SLOTS; i++) {
+        pthread_mutex_lock(&cache.lock);
+        struct slot old = cache.slots[i];
+        memset(&cache.slots[i], 0, sizeof(cache.slots[i]));
+        pthread_mutex_unlock(&cache.lock);
+        if (old.obj != NULL) {
+            gw_json_unfreeze(old.obj);
+            json_decref(old.obj);
+        }
+        free(old.key);
+    }
+}
