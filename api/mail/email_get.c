@@ -61,11 +61,7 @@ struct get_call {
     struct jmap_email_body_opts opts;
     bool *header_prop;                  /* per props entry: answered by the header block */
     bool cacheable;                     /* every property may come from the object cache */
-    char *props_key;                    /* the names, each NUL-terminated, when cacheable */
-    size_t props_key_len;
-    struct email_object_key key;
-    char *version;                      /* the current Email's version (growing buffer) */
-    size_t version_len, version_cap;
+    struct email_object_key key;        /* when cacheable */
 };
 
 static bool is_cached_field(const char *name)
@@ -281,23 +277,36 @@ static json_t *fetch_messages(struct get_call *c, struct item *items, size_t n)
     return error;
 }
 
-/* Ids without duplicates, in the order first asked. */
+/* Ids without duplicates, in the order first asked: a hash set of the
+ * ids kept, as a page's fifty ids compared pairwise cost more than the
+ * rest of a cached answer. */
 static const char **unique_ids(json_t *ids, size_t *n)
 {
-    const char **v = calloc(json_array_size(ids) + 1, sizeof(*v));
+    size_t n_in = json_array_size(ids), cap = 16;
+    while (cap < 2 * n_in)
+        cap *= 2;
+    const char **v = calloc(n_in + 1, sizeof(*v));
+    const char **seen = calloc(cap, sizeof(*seen));
     size_t i;
     json_t *id;
     *n = 0;
-    if (v == NULL)
+    if (v == NULL || seen == NULL) {
+        free(v);
+        free(seen);
         return NULL;
+    }
     json_array_foreach(ids, i, id) {
         const char *s = json_string_value(id);
-        bool dup = false;
-        for (size_t j = 0; j < *n && !dup; j++)
-            dup = strcmp(v[j], s) == 0;
-        if (!dup)
-            v[(*n)++] = s;
+        uint64_t h = 14695981039346656037u;
+        for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+            h = (h ^ *p) * 1099511628211u;
+        size_t k = (size_t)h & (cap - 1);
+        while (seen[k] != NULL && strcmp(seen[k], s) != 0)
+            k = (k + 1) & (cap - 1);
+        if (seen[k] == NULL)
+            v[(*n)++] = seen[k] = s;
     }
+    free(seen);
     return v;
 }
 
@@ -336,72 +345,17 @@ static bool in_list(const char *const *list, const char *name)
  * rather than per Email; true when any property reads the header block. */
 static bool classify_props(struct get_call *c)
 {
-    size_t i, len = 0;
+    size_t i;
     json_t *v;
-    bool any = false;
-    c->cacheable = true;
+    bool any = false, cacheable = true;
     json_array_foreach(c->props, i, v) {
         const char *prop = json_string_value(v);
         c->header_prop[i] = from_cached_header(prop);
         any = any || c->header_prop[i];
-        /* A name with a NUL inside would make two property lists one key. */
-        c->cacheable = c->cacheable && strlen(prop) == json_string_length(v) &&
-                       (c->header_prop[i] || in_list(object_cache_props, prop));
-        len += json_string_length(v) + 1;
+        cacheable = cacheable && (c->header_prop[i] || in_list(object_cache_props, prop));
     }
-    if (c->cacheable && (c->props_key = malloc(len + 1)) == NULL)
-        c->cacheable = false;
-    if (c->cacheable) {
-        c->props_key_len = 0;
-        json_array_foreach(c->props, i, v) {
-            memcpy(c->props_key + c->props_key_len, json_string_value(v),
-                   json_string_length(v) + 1);
-            c->props_key_len += json_string_length(v) + 1;
-        }
-        email_object_key_init(&c->key, c->m.account_id, c->props_key, c->props_key_len);
-    }
+    c->cacheable = cacheable && email_object_key_init(&c->key, c->m.account_id, c->props) == 0;
     return any;
-}
-
-static bool version_put(struct get_call *c, const char *s, size_t n)
-{
-    if (n > c->version_cap - c->version_len) {
-        size_t cap = c->version_cap * 2 + n + 256;
-        char *v = realloc(c->version, cap);
-        if (v == NULL)
-            return false;
-        c->version = v;
-        c->version_cap = cap;
-    }
-    memcpy(c->version + c->version_len, s, n);
-    c->version_len += n;
-    return true;
-}
-
-/* e's version (email_object_cache.h) into c->version: its keywords and
- * mailbox ids, each NUL-terminated, a \1 after each list, then whether it
- * has a preview and the preview. False when out of memory. */
-static bool version_of(struct get_call *c, const struct mail_store_email *e)
-{
-    bool ok = true;
-    c->version_len = 0;
-    for (size_t i = 0; ok && i < e->n_keywords; i++)
-        ok = version_put(c, e->keywords[i], strlen(e->keywords[i]) + 1);
-    ok = ok && version_put(c, "\1", 1);
-    for (size_t i = 0; ok && i < e->n_mailbox_ids; i++)
-        ok = version_put(c, e->mailbox_ids[i], strlen(e->mailbox_ids[i]) + 1);
-    ok = ok && version_put(c, "\1", 1);
-    if (ok && e->preview != NULL)
-        ok = version_put(c, "P", 1) && version_put(c, e->preview, strlen(e->preview));
-    return ok;
-}
-
-/* The object cache's Email for e, or NULL. */
-static json_t *cached_object(struct get_call *c, const struct mail_store_email *e)
-{
-    if (!c->cacheable || !version_of(c, e))
-        return NULL;
-    return email_object_cache_get(&c->key, e->id, c->version, c->version_len);
 }
 
 /* Keeps the Emails built whole from the mail cache (no property left for
@@ -410,8 +364,8 @@ static void remember_objects(struct get_call *c, const struct item *items, size_
 {
     for (size_t i = 0; c->cacheable && i < n; i++) {
         const struct item *it = &items[i];
-        if (!it->hit && !it->gone && json_array_size(it->pending) == 0 && version_of(c, it->e))
-            email_object_cache_put(&c->key, it->e->id, c->version, c->version_len, it->obj);
+        if (!it->hit && !it->gone && json_array_size(it->pending) == 0)
+            email_object_cache_put(&c->key, it->e, it->obj);
     }
 }
 
@@ -537,7 +491,7 @@ static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
     /* A list view seen before, unchanged, is all hits: nothing is built. */
     for (size_t i = 0; i < l->n; i++) {
         items[i].e = &l->v[i];
-        items[i].obj = cached_object(c, items[i].e);
+        items[i].obj = c->cacheable ? email_object_cache_get(&c->key, items[i].e) : NULL;
         items[i].hit = items[i].obj != NULL;
         if (!items[i].hit)
             misses[n_miss++] = l->v[i].id;
@@ -577,10 +531,7 @@ out:
     free(idv);
     free(c->header_prop);
     c->header_prop = NULL;
-    free(c->props_key);
-    c->props_key = NULL;
-    free(c->version);
-    c->version = NULL;
+    email_object_key_clear(&c->key);
     json_decref(list);
     json_decref(not_found);
     return result;

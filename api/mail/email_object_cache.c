@@ -38,14 +38,66 @@ static uint64_t fnv(uint64_t h, const char *p, size_t n)
     return h;
 }
 
-void email_object_key_init(struct email_object_key *k, const char *account_id,
-                           const char *props, size_t props_len)
+int email_object_key_init(struct email_object_key *k, const char *account_id, json_t *props)
 {
+    size_t i, len = 0;
+    json_t *v;
+    memset(k, 0, sizeof(*k));
     k->account_id = account_id;
-    k->props = props;
-    k->props_len = props_len;
-    k->hash = fnv(fnv(14695981039346656037u, account_id, strlen(account_id) + 1), props,
-                  props_len);
+    json_array_foreach(props, i, v) {
+        if (strlen(json_string_value(v)) != json_string_length(v))
+            return -1;
+        len += json_string_length(v) + 1;
+    }
+    if ((k->props = malloc(len + 1)) == NULL)
+        return -1;
+    json_array_foreach(props, i, v) {
+        memcpy(k->props + k->props_len, json_string_value(v), json_string_length(v) + 1);
+        k->props_len += json_string_length(v) + 1;
+    }
+    k->hash = fnv(fnv(14695981039346656037u, account_id, strlen(account_id) + 1), k->props,
+                  k->props_len);
+    return 0;
+}
+
+void email_object_key_clear(struct email_object_key *k)
+{
+    free(k->props);
+    free(k->version);
+    memset(k, 0, sizeof(*k));
+}
+
+static bool version_put(struct email_object_key *k, const char *s, size_t n)
+{
+    if (n > k->version_cap - k->version_len) {
+        size_t cap = k->version_cap * 2 + n + 256;
+        char *v = realloc(k->version, cap);
+        if (v == NULL)
+            return false;
+        k->version = v;
+        k->version_cap = cap;
+    }
+    memcpy(k->version + k->version_len, s, n);
+    k->version_len += n;
+    return true;
+}
+
+/* e's version into k->version: its keywords and mailbox ids, each
+ * NUL-terminated, a \1 after each list (neither holds one), then whether
+ * it has a preview and the preview. False when out of memory. */
+static bool version_of(struct email_object_key *k, const struct mail_store_email *e)
+{
+    bool ok = true;
+    k->version_len = 0;
+    for (size_t i = 0; ok && i < e->n_keywords; i++)
+        ok = version_put(k, e->keywords[i], strlen(e->keywords[i]) + 1);
+    ok = ok && version_put(k, "\1", 1);
+    for (size_t i = 0; ok && i < e->n_mailbox_ids; i++)
+        ok = version_put(k, e->mailbox_ids[i], strlen(e->mailbox_ids[i]) + 1);
+    ok = ok && version_put(k, "\1", 1);
+    if (ok && e->preview != NULL)
+        ok = version_put(k, "P", 1) && version_put(k, e->preview, strlen(e->preview));
+    return ok;
 }
 
 static struct slot *set_of(uint64_t hash)
@@ -64,18 +116,19 @@ static bool same_key(const struct slot *s, uint64_t hash, const struct email_obj
            memcmp(s->key + s->props_off, k->props, k->props_len) == 0;
 }
 
-json_t *email_object_cache_get(const struct email_object_key *k, const char *email_id,
-                               const char *version, size_t version_len)
+json_t *email_object_cache_get(struct email_object_key *k, const struct mail_store_email *e)
 {
-    uint64_t hash = fnv(k->hash, email_id, strlen(email_id));
+    if (k->props == NULL || !version_of(k, e))
+        return NULL;
+    uint64_t hash = fnv(k->hash, e->id, strlen(e->id));
     struct slot *set = set_of(hash);
     json_t *v = NULL;
     pthread_mutex_lock(&cache.lock);
     for (int w = 0; w < OBJECT_CACHE_WAYS; w++) {
         const struct slot *s = &set[w];
-        if (same_key(s, hash, k, email_id)) {
-            if (s->version_len == version_len &&
-                memcmp(s->key + s->version_off, version, version_len) == 0)
+        if (same_key(s, hash, k, e->id)) {
+            if (s->version_len == k->version_len &&
+                memcmp(s->key + s->version_off, k->version, k->version_len) == 0)
                 v = json_incref(s->obj);
             break;
         }
@@ -84,21 +137,24 @@ json_t *email_object_cache_get(const struct email_object_key *k, const char *ema
     return v;
 }
 
-void email_object_cache_put(const struct email_object_key *k, const char *email_id,
-                            const char *version, size_t version_len, json_t *obj)
+void email_object_cache_put(struct email_object_key *k, const struct mail_store_email *e,
+                            json_t *obj)
 {
+    if (obj == NULL || k->props == NULL || !version_of(k, e))
+        return;
+    const char *email_id = e->id;
     size_t a = strlen(k->account_id) + 1, i = strlen(email_id) + 1;
     uint64_t hash = fnv(k->hash, email_id, i - 1);
     struct slot fresh = {
         .hash = hash, .id_off = a, .props_off = a + i, .version_off = a + i + k->props_len,
-        .version_len = version_len, .obj = obj,
+        .version_len = k->version_len, .obj = obj,
     };
-    if (obj == NULL || (fresh.key = malloc(fresh.version_off + version_len + 1)) == NULL)
+    if ((fresh.key = malloc(fresh.version_off + k->version_len + 1)) == NULL)
         return;
     memcpy(fresh.key, k->account_id, a);
     memcpy(fresh.key + a, email_id, i);
     memcpy(fresh.key + fresh.props_off, k->props, k->props_len);
-    memcpy(fresh.key + fresh.version_off, version, version_len);
+    memcpy(fresh.key + fresh.version_off, k->version, k->version_len);
     /* A failed freeze only costs speed: the object is dumped as any other. */
     (void)gw_json_freeze(obj);
     json_incref(obj);

@@ -5,15 +5,16 @@
  *
  * An Email's id names one immutable message (RFC 8621 §4.1.1), so of the
  * list properties only keywords, mailboxIds and the preview (NULL until
- * the server's is known) can change for an id: the caller passes them as
- * the entry's version, and an entry of another version is a miss. The key
- * is account, Email id and the property names asked for, in order.
- * Bounded: a fixed two-way set-associative table where a newer entry
- * replaces the older of its set.
+ * the server's is known) can change for an id: they are the entry's
+ * version, taken from the Email's mail cache row, and an entry of another
+ * version is a miss (and is replaced by the next put). The key is account,
+ * Email id and the property names asked for, in order. Bounded: a fixed
+ * two-way set-associative table where a newer entry replaces the older of
+ * its set.
  *
  * Cached objects are shared between replies and frozen: nobody may modify
  * them (Email/get puts them in its list as they are; result references
- * copy what they take, api/result_ref.c).
+ * copy the containers they take, api/result_ref.c).
  */
 #ifndef API_MAIL_EMAIL_OBJECT_CACHE_H
 #define API_MAIL_EMAIL_OBJECT_CACHE_H
@@ -22,28 +23,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The part of the key one Email/get shares for all its Emails. props
- * (borrowed, kept by the caller for the key's lifetime) is the property
- * names, each followed by a NUL. */
+#include "mail_store.h"
+
+/* The part of the key one Email/get shares for all its Emails, and a
+ * buffer for the versions of its Emails. */
 struct email_object_key {
-    const char *account_id;
-    const char *props;
+    const char *account_id;             /* borrowed */
+    char *props;                        /* the names, each NUL-terminated */
     size_t props_len;
     uint64_t hash;                      /* of account_id and props */
+    char *version;
+    size_t version_len, version_cap;
 };
 
-void email_object_key_init(struct email_object_key *k, const char *account_id,
-                           const char *props, size_t props_len);
+/* Fills k for account_id (borrowed for k's lifetime) and props (an array
+ * of property names). -1 when out of memory or a name holds a NUL (two
+ * lists could then make one key): nothing is cached for that call. */
+int email_object_key_init(struct email_object_key *k, const char *account_id, json_t *props);
 
-/* The cached Email (new reference; shared, never to be modified) of
- * email_id under k whose version is the same bytes, or NULL. */
-json_t *email_object_cache_get(const struct email_object_key *k, const char *email_id,
-                               const char *version, size_t version_len);
+/* Frees what k holds; k may then be initialised again. */
+void email_object_key_clear(struct email_object_key *k);
+
+/* The cached Email (new reference; shared, never to be modified) for e's
+ * id and version under k, or NULL. */
+json_t *email_object_cache_get(struct email_object_key *k, const struct mail_store_email *e);
 
 /* Remembers obj (borrowed; a reference is taken and obj is frozen: from
- * here on nobody may modify it) as email_id's under k at version. */
-void email_object_cache_put(const struct email_object_key *k, const char *email_id,
-                            const char *version, size_t version_len, json_t *obj);
+ * here on nobody may modify it) as e's under k, at e's version. */
+void email_object_cache_put(struct email_object_key *k, const struct mail_store_email *e,
+                            json_t *obj);
 
 /* Drops every entry (tests, process exit). */
 void email_object_cache_clear(void);
