@@ -188,7 +188,8 @@ static struct frozen **frozen_find(const json_t *json)
  * and its holder's, a value built for one reply (nearly all) has one. */
 static bool put_frozen(struct jbuf *b, const json_t *json)
 {
-    if (json->refcount < 2 || __atomic_load_n(&frozen.n, __ATOMIC_RELAXED) == 0)
+    if (__atomic_load_n(&json->refcount, __ATOMIC_RELAXED) < 2 ||
+        __atomic_load_n(&frozen.n, __ATOMIC_RELAXED) == 0)
         return false;
     bool found = false;
     pthread_mutex_lock(&frozen.lock);
