@@ -96,14 +96,10 @@ json_t *jmap_pointer_eval(json_t *doc, const char *pointer)
     return eval_from(doc, pointer, 0);
 }
 
-/* Deeper than any response holds (bodyStructure stops at JMAP_MIME_MAX_DEPTH). */
-#define COPY_MAX_DEPTH 1024
+/* Deeper than any request or response holds (bodyStructure stops at
+ * JMAP_MIME_MAX_DEPTH, requests at Jansson's JSON_PARSER_MAX_DEPTH, 2048). */
+#define COPY_MAX_DEPTH 4096
 
-/* value with its objects and arrays copied and its scalars shared (new
- * reference), or NULL when out of memory or nested too deep. A method may
- * change its arguments' containers, and responses share containers with
- * caches (api/mail/email_object_cache.h) and with later responses; a
- * string, number or literal is never modified in place. */
 static json_t *copy_containers(json_t *value, unsigned depth)
 {
     json_t *out = NULL;
@@ -136,6 +132,11 @@ static json_t *copy_containers(json_t *value, unsigned depth)
         out = json_incref(value);
     }
     return out;
+}
+
+json_t *jmap_json_copy_containers(json_t *value)
+{
+    return value != NULL ? copy_containers(value, 0) : NULL;
 }
 
 static json_t *resolve_one(json_t *ref, json_t *responses)

@@ -516,10 +516,16 @@ static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
             json_array_append_new(not_found, json_string(idv[i]));
         }
     }
-    result = json_pack("{s:s, s:s, s:O, s:O}", "accountId", c->m.account_id, "state", state,
-                       "list", list, "notFound", not_found);
-    if (result == NULL)
+    result = json_object();
+    if (result == NULL ||
+        json_object_set_new(result, "accountId", json_string(c->m.account_id)) != 0 ||
+        json_object_set_new(result, "state", json_string(state)) != 0 ||
+        json_object_set(result, "list", list) != 0 ||
+        json_object_set(result, "notFound", not_found) != 0) {
+        json_decref(result);
+        result = NULL;
         *error = jmap_error_new("serverFail", NULL);
+    }
 out:
     for (size_t i = 0; items != NULL && l != NULL && i < l->n; i++) {
         json_decref(items[i].obj);
