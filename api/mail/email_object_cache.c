@@ -26,10 +26,14 @@ struct slot {
     json_t *obj;
 };
 
+/* Locks by set: the fifty lookups of a page from several workers at once
+ * seldom wait for each other. */
+#define OBJECT_CACHE_LOCKS 16
+
 static struct {
-    pthread_mutex_t lock;
+    pthread_mutex_t locks[OBJECT_CACHE_LOCKS];
     struct slot slots[OBJECT_CACHE_SLOTS];
-} cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} cache = { .locks = { [0 ... OBJECT_CACHE_LOCKS - 1] = PTHREAD_MUTEX_INITIALIZER } };
 
 static uint64_t fnv(uint64_t h, const char *p, size_t n)
 {
@@ -100,10 +104,19 @@ static bool version_of(struct email_object_key *k, const struct mail_store_email
     return ok;
 }
 
+static size_t set_index(uint64_t hash)
+{
+    return (size_t)(hash % (OBJECT_CACHE_SLOTS / OBJECT_CACHE_WAYS));
+}
+
 static struct slot *set_of(uint64_t hash)
 {
-    return &cache.slots[(size_t)(hash % (OBJECT_CACHE_SLOTS / OBJECT_CACHE_WAYS)) *
-                        OBJECT_CACHE_WAYS];
+    return &cache.slots[set_index(hash) * OBJECT_CACHE_WAYS];
+}
+
+static pthread_mutex_t *lock_of(uint64_t hash)
+{
+    return &cache.locks[set_index(hash) % OBJECT_CACHE_LOCKS];
 }
 
 /* The same account, Email and properties (any version). */
@@ -123,7 +136,7 @@ json_t *email_object_cache_get(struct email_object_key *k, const struct mail_sto
     uint64_t hash = fnv(k->hash, e->id, strlen(e->id));
     struct slot *set = set_of(hash);
     json_t *v = NULL;
-    pthread_mutex_lock(&cache.lock);
+    pthread_mutex_lock(lock_of(hash));
     for (int w = 0; w < OBJECT_CACHE_WAYS; w++) {
         const struct slot *s = &set[w];
         if (same_key(s, hash, k, e->id)) {
@@ -133,7 +146,7 @@ json_t *email_object_cache_get(struct email_object_key *k, const struct mail_sto
             break;
         }
     }
-    pthread_mutex_unlock(&cache.lock);
+    pthread_mutex_unlock(lock_of(hash));
     return v;
 }
 
@@ -160,7 +173,7 @@ void email_object_cache_put(struct email_object_key *k, const struct mail_store_
     json_incref(obj);
 
     struct slot *set = set_of(hash), old;
-    pthread_mutex_lock(&cache.lock);
+    pthread_mutex_lock(lock_of(hash));
     /* The same key (another version) in place; else the newest goes first
      * and the older way falls out. */
     int w = 0;
@@ -175,7 +188,7 @@ void email_object_cache_put(struct email_object_key *k, const struct mail_store_
         old = set[w];
     }
     set[w] = fresh;
-    pthread_mutex_unlock(&cache.lock);
+    pthread_mutex_unlock(lock_of(hash));
     if (old.obj != NULL) {
         gw_json_unfreeze(old.obj);
         json_decref(old.obj);
@@ -186,10 +199,11 @@ void email_object_cache_put(struct email_object_key *k, const struct mail_store_
 void email_object_cache_clear(void)
 {
     for (size_t i = 0; i < OBJECT_CACHE_SLOTS; i++) {
-        pthread_mutex_lock(&cache.lock);
+        pthread_mutex_t *lock = &cache.locks[(i / OBJECT_CACHE_WAYS) % OBJECT_CACHE_LOCKS];
+        pthread_mutex_lock(lock);
         struct slot old = cache.slots[i];
         memset(&cache.slots[i], 0, sizeof(cache.slots[i]));
-        pthread_mutex_unlock(&cache.lock);
+        pthread_mutex_unlock(lock);
         if (old.obj != NULL) {
             gw_json_unfreeze(old.obj);
             json_decref(old.obj);

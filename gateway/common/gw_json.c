@@ -152,8 +152,9 @@ static void put_scalar_fallback(struct jbuf *b, const json_t *json)
 /* Frozen containers: their text, found by address. A chained hash: the
  * table only grows to GW_JSON_FROZEN_MAX entries. Each entry holds a
  * reference, so its address cannot be reused by another value while the
- * entry exists. */
+ * entry exists. Locks by bucket: replies written at once seldom wait. */
 #define FROZEN_BUCKETS 8192
+#define FROZEN_LOCKS 16
 
 struct frozen {
     struct frozen *next;
@@ -163,10 +164,10 @@ struct frozen {
 };
 
 static struct {
-    pthread_mutex_t lock;
-    size_t n;                           /* read without the lock only as a hint */
+    pthread_mutex_t locks[FROZEN_LOCKS];
+    size_t n;                           /* atomic; read without a lock only as a hint */
     struct frozen *buckets[FROZEN_BUCKETS];
-} frozen = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} frozen = { .locks = { [0 ... FROZEN_LOCKS - 1] = PTHREAD_MUTEX_INITIALIZER } };
 
 static size_t frozen_bucket(const json_t *json)
 {
@@ -174,7 +175,15 @@ static size_t frozen_bucket(const json_t *json)
     return (size_t)(((p >> 4) * 0x9E3779B97F4A7C15u) >> 40) % FROZEN_BUCKETS;
 }
 
-/* The entry of json; with the lock held. */
+/* The lock of json's bucket, taken. */
+static pthread_mutex_t *frozen_lock(const json_t *json)
+{
+    pthread_mutex_t *lock = &frozen.locks[frozen_bucket(json) % FROZEN_LOCKS];
+    pthread_mutex_lock(lock);
+    return lock;
+}
+
+/* The entry of json; with its bucket's lock held. */
 static struct frozen **frozen_find(const json_t *json)
 {
     struct frozen **f = &frozen.buckets[frozen_bucket(json)];
@@ -192,13 +201,13 @@ static bool put_frozen(struct jbuf *b, const json_t *json)
         __atomic_load_n(&frozen.n, __ATOMIC_RELAXED) == 0)
         return false;
     bool found = false;
-    pthread_mutex_lock(&frozen.lock);
+    pthread_mutex_t *lock = frozen_lock(json);
     struct frozen *f = *frozen_find(json);
     if (f != NULL) {
         jbuf_put(b, f->text, f->len);
         found = true;
     }
-    pthread_mutex_unlock(&frozen.lock);
+    pthread_mutex_unlock(lock);
     return found;
 }
 
@@ -307,21 +316,21 @@ int gw_json_freeze(json_t *json)
     f->len = len;
     f->json = json;
     int rc = 0;
-    pthread_mutex_lock(&frozen.lock);
+    pthread_mutex_t *lock = frozen_lock(json);
     struct frozen **slot = frozen_find(json);
     if (*slot != NULL) {
         /* Already frozen: the first text stands, as json cannot change. */
         free(f);
-    } else if (frozen.n >= GW_JSON_FROZEN_MAX) {
+    } else if (__atomic_add_fetch(&frozen.n, 1, __ATOMIC_RELAXED) > GW_JSON_FROZEN_MAX) {
+        __atomic_sub_fetch(&frozen.n, 1, __ATOMIC_RELAXED);
         free(f);
         rc = -1;
     } else {
         f->next = NULL;
         *slot = f;
         json_incref(json);
-        __atomic_store_n(&frozen.n, frozen.n + 1, __ATOMIC_RELAXED);
     }
-    pthread_mutex_unlock(&frozen.lock);
+    pthread_mutex_unlock(lock);
     return rc;
 }
 
@@ -330,14 +339,14 @@ void gw_json_unfreeze(json_t *json)
     struct frozen *f = NULL;
     if (json == NULL)
         return;
-    pthread_mutex_lock(&frozen.lock);
+    pthread_mutex_t *lock = frozen_lock(json);
     struct frozen **slot = frozen_find(json);
     if (*slot != NULL) {
         f = *slot;
         *slot = f->next;
-        __atomic_store_n(&frozen.n, frozen.n - 1, __ATOMIC_RELAXED);
+        __atomic_sub_fetch(&frozen.n, 1, __ATOMIC_RELAXED);
     }
-    pthread_mutex_unlock(&frozen.lock);
+    pthread_mutex_unlock(lock);
     if (f != NULL)
         json_decref(f->json);
     free(f);
