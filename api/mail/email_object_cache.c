@@ -86,13 +86,20 @@ static bool version_put(struct email_object_key *k, const char *s, size_t n)
     return true;
 }
 
-/* e's version into k->version: its keywords and mailbox ids, each
+/* e's version into k->version: the row's size, receivedAt,
+ * hasAttachment and threadId, its keywords and mailbox ids, each
  * NUL-terminated, a \1 after each list (neither holds one), then whether
  * it has a preview and the preview. False when out of memory. */
 static bool version_of(struct email_object_key *k, const struct mail_store_email *e)
 {
-    bool ok = true;
+    unsigned char fixed[2 * sizeof(uint64_t) + 1];
+    uint64_t size = e->size, received = (uint64_t)e->received_at;
+    memcpy(fixed, &size, sizeof(size));
+    memcpy(fixed + sizeof(size), &received, sizeof(received));
+    fixed[sizeof(fixed) - 1] = e->has_attachment ? 1 : 0;
     k->version_len = 0;
+    bool ok = version_put(k, (const char *)fixed, sizeof(fixed)) &&
+              version_put(k, e->thread_id, strlen(e->thread_id) + 1);
     for (size_t i = 0; ok && i < e->n_keywords; i++)
         ok = version_put(k, e->keywords[i], strlen(e->keywords[i]) + 1);
     ok = ok && version_put(k, "\1", 1);

@@ -5,12 +5,14 @@
  *
  * An Email's id names one immutable message (RFC 8621 §4.1.1), so of the
  * list properties only keywords, mailboxIds and the preview (NULL until
- * the server's is known) can change for an id: they are the entry's
- * version, taken from the Email's mail cache row, and an entry of another
- * version is a miss (and is replaced by the next put). The key is account,
- * Email id and the property names asked for, in order. Bounded: a fixed
- * two-way set-associative table where a newer entry replaces the older of
- * its set.
+ * the server's is known) should change for an id. The entry's version is
+ * every value the Email's mail cache row gives (those, and size,
+ * receivedAt, hasAttachment, threadId, in case a location's change moves
+ * them): an entry of another version is a miss (and is replaced by the
+ * next put). Only the header properties rest on immutability alone, as in
+ * the header cache. The key is account, Email id and the property names
+ * asked for, in order. Bounded: a fixed two-way set-associative table
+ * where a newer entry replaces the older of its set.
  *
  * Cached objects are shared between replies and frozen: nobody may modify
  * them (Email/get puts them in its list as they are; result references

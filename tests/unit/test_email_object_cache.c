@@ -1,8 +1,8 @@
 /* test_email_object_cache.c - the whole-Email cache of Email/get
  * (api/mail/email_object_cache.c): a hit only for the same account, Email,
- * property list and version (keywords, mailboxIds, preview), a new version
- * replacing the old, cached objects frozen (dumped from their text),
- * property names with a NUL refused, clear. */
+ * property list and version (keywords, mailboxIds, preview and the row's
+ * other values), a new version replacing the old, cached objects frozen
+ * (dumped from their text), property names with a NUL refused, clear. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -65,6 +65,22 @@ static void test_versions(void **state)
     email_init(&changed, "Eone", seen, 1, inbox, 1, other_preview);
     assert_null(email_object_cache_get(&k, &changed));
     email_init(&changed, "Eone", seen, 1, inbox, 1, NULL);
+    assert_null(email_object_cache_get(&k, &changed));
+    /* And so does every other value of the row. */
+    email_init(&changed, "Eone", seen, 1, inbox, 1, preview);
+    got = email_object_cache_get(&k, &changed);
+    assert_ptr_equal(got, obj);                 /* the same as e again */
+    json_decref(got);
+    changed.size = 1;
+    assert_null(email_object_cache_get(&k, &changed));
+    changed.size = 0;
+    changed.received_at = 1;
+    assert_null(email_object_cache_get(&k, &changed));
+    changed.received_at = 0;
+    changed.has_attachment = true;
+    assert_null(email_object_cache_get(&k, &changed));
+    changed.has_attachment = false;
+    snprintf(changed.thread_id, sizeof(changed.thread_id), "Tother");
     assert_null(email_object_cache_get(&k, &changed));
     /* A keyword list and a mailbox list do not run into each other. */
     char *kw_then_mb[] = { "$seen", "Minbox" };
