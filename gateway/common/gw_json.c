@@ -15,19 +15,24 @@ struct jbuf {
     bool failed;
 };
 
+/* The first size fits most API replies (a list page is a few dozen
+ * KiB), and growth is fourfold: every realloc of a large block copies it
+ * and may first consolidate the allocator's free lists. */
+#define JBUF_FIRST (32 * 1024)
+
 static bool jbuf_reserve(struct jbuf *b, size_t extra)
 {
     if (b->failed)
         return false;
     if (extra <= b->cap - b->len)
         return true;
-    size_t cap = b->cap != 0 ? b->cap : 4096;
+    size_t cap = b->cap != 0 ? b->cap : JBUF_FIRST;
     while (cap - b->len < extra) {
-        if (cap > SIZE_MAX / 2) {
+        if (cap > SIZE_MAX / 4) {
             b->failed = true;
             return false;
         }
-        cap *= 2;
+        cap *= 4;
     }
     char *data = realloc(b->data, cap);
     if (data == NULL) {
