@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_hash.h"
+
 #define URN_NOT_JSON "urn:ietf:params:jmap:error:notJSON"
 #define URN_NOT_REQUEST "urn:ietf:params:jmap:error:notRequest"
 #define URN_UNKNOWN_CAPABILITY "urn:ietf:params:jmap:error:unknownCapability"
@@ -46,14 +48,6 @@ static struct {
         json_t *root;
     } slots[PARSED_SLOTS];
 } parsed = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static uint64_t body_hash(const char *body, size_t len)
-{
-    uint64_t h = 14695981039346656037u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)body[i]) * 1099511628211u;
-    return h;
-}
 
 /* The tree parsed from the same bytes before (new reference), or NULL. */
 static json_t *parsed_get(const char *body, size_t len, uint64_t hash)
@@ -163,7 +157,7 @@ int jmap_request_parse(const char *body, size_t len, const struct jmap_core_limi
     if (body == NULL)
         body = "";
     bool keep = len <= PARSED_MAX_BODY;
-    uint64_t hash = keep ? body_hash(body, len) : 0;
+    uint64_t hash = keep ? gw_hash_bytes(GW_HASH_INIT, body, len) : 0;
     if (keep)
         req->root = parsed_get(body, len, hash);
     if (req->root == NULL) {

@@ -17,6 +17,7 @@
 
 #include "email_header_cache.h"
 #include "email_object_cache.h"
+#include "gw_hash.h"
 #include "gw_log.h"
 #include "jmap_args.h"
 #include "jmap_blob.h"
@@ -297,10 +298,7 @@ static const char **unique_ids(json_t *ids, size_t *n)
     }
     json_array_foreach(ids, i, id) {
         const char *s = json_string_value(id);
-        uint64_t h = 14695981039346656037u;
-        for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
-            h = (h ^ *p) * 1099511628211u;
-        size_t k = (size_t)h & (cap - 1);
+        size_t k = (size_t)gw_hash_str(GW_HASH_INIT, s) & (cap - 1);
         while (seen[k] != NULL && strcmp(seen[k], s) != 0)
             k = (k + 1) & (cap - 1);
         if (seen[k] == NULL)

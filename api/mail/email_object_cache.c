@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_hash.h"
 #include "gw_json.h"
 
 /* 4,096 Emails of a couple of KiB each (object, frozen text, key): about
@@ -35,13 +36,6 @@ static struct {
     struct slot slots[OBJECT_CACHE_SLOTS];
 } cache = { .locks = { [0 ... OBJECT_CACHE_LOCKS - 1] = PTHREAD_MUTEX_INITIALIZER } };
 
-static uint64_t fnv(uint64_t h, const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211u;
-    return h;
-}
-
 int email_object_key_init(struct email_object_key *k, const char *account_id, json_t *props)
 {
     size_t i, len = 0;
@@ -59,8 +53,8 @@ int email_object_key_init(struct email_object_key *k, const char *account_id, js
         memcpy(k->props + k->props_len, json_string_value(v), json_string_length(v) + 1);
         k->props_len += json_string_length(v) + 1;
     }
-    k->hash = fnv(fnv(14695981039346656037u, account_id, strlen(account_id) + 1), k->props,
-                  k->props_len);
+    k->hash = gw_hash_bytes(gw_hash_bytes(GW_HASH_INIT, account_id, strlen(account_id) + 1),
+                            k->props, k->props_len);
     return 0;
 }
 
@@ -140,7 +134,7 @@ json_t *email_object_cache_get(struct email_object_key *k, const struct mail_sto
 {
     if (k->props == NULL || !version_of(k, e))
         return NULL;
-    uint64_t hash = fnv(k->hash, e->id, strlen(e->id));
+    uint64_t hash = gw_hash_str(k->hash, e->id);
     struct slot *set = set_of(hash);
     json_t *v = NULL;
     pthread_mutex_lock(lock_of(hash));
@@ -164,7 +158,7 @@ void email_object_cache_put(struct email_object_key *k, const struct mail_store_
         return;
     const char *email_id = e->id;
     size_t a = strlen(k->account_id) + 1, i = strlen(email_id) + 1;
-    uint64_t hash = fnv(k->hash, email_id, i - 1);
+    uint64_t hash = gw_hash_str(k->hash, email_id);
     struct slot fresh = {
         .hash = hash, .id_off = a, .props_off = a + i, .version_off = a + i + k->props_len,
         .version_len = k->version_len, .obj = obj,

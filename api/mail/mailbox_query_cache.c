@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_hash.h"
+
 /* Clients ask few distinct mailbox queries; a few per account of a few
  * dozen active accounts. */
 #define MAILBOX_QUERY_SLOTS 256
@@ -47,10 +49,7 @@ static char *full_key(const char *account_id, const char *state, const char *key
     memcpy(full + a, state, s);
     memcpy(full + a + s, key, k);
     *len = a + s + k;
-    uint64_t h = 14695981039346656037u;
-    for (size_t i = 0; i < *len; i++)
-        h = (h ^ (unsigned char)full[i]) * 1099511628211u;
-    *hash = h;
+    *hash = gw_hash_bytes(GW_HASH_INIT, full, *len);
     return full;
 }
 
