@@ -9,6 +9,11 @@
  * by the MIME parser (include/jmap_mime.h). Those fetches share one
  * backend connection and are ordered by mailbox, so each mailbox is
  * selected once.
+ *
+ * An Email of list properties only, built once, is kept whole
+ * (email_object_cache.h) with its row's values: while those stay the
+ * same, a list view asked again builds nothing and its reply copies each
+ * Email's text.
  */
 #include <stdlib.h>
 #include <string.h>
