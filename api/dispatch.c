@@ -74,8 +74,6 @@ static json_t *run_call(const struct jmap_request_ctx *ctx, const struct jmap_re
     return result;
 }
 
-/* Appends the responses the call just run asked to follow it, and forgets
- * them. 0, or -1 on ENOMEM. */
 /* [name, args, callId]: args stolen, even on failure (NULL). Built by
  * hand: json_pack's format parsing cost more than the array. */
 static json_t *response_new(const char *name, json_t *args, json_t *call_id)
@@ -96,6 +94,8 @@ static json_t *response_new(const char *name, json_t *args, json_t *call_id)
     return r;
 }
 
+/* Appends the responses the call just run asked to follow it, and forgets
+ * them. 0, or -1 on ENOMEM. */
 static int append_implicit(struct jmap_request_run *run, json_t *responses, json_t *call_id)
 {
     size_t i;

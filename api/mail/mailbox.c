@@ -60,18 +60,18 @@ static bool property_wanted(json_t *properties, const char *name)
     return false;
 }
 
-/* The cache's mailboxes after a sync, or a method error. counts: the
- * answer shows the message and thread counts, which need the account's
- * backfill done (include/mail_store.h, "Cold start"); names and roles
- * do not. */
-static json_t *load(struct jmap_invocation *inv, struct jmap_mail *m, bool counts,
+/* The cache's mailboxes after a sync, or a method error. The answer
+ * shows the message and thread counts, which need the account's backfill
+ * done (include/mail_store.h, "Cold start"); Mailbox/query, which reads
+ * only names and roles, does not wait for it (query_ids). */
+static json_t *load(struct jmap_invocation *inv, struct jmap_mail *m,
                     struct mail_store_mailbox_list **list, char state[MAIL_STORE_STATE_MAX])
 {
     struct gw_error err = { 0 };
     json_t *error = jmap_mail_begin(inv, m);
     if (error != NULL)
         return error;
-    if (counts && mail_store_backfill_wait(m->ms, m->account_id, &err) != 0)
+    if (mail_store_backfill_wait(m->ms, m->account_id, &err) != 0)
         return jmap_error_from_gw(&err);
     if ((error = jmap_mail_state(m, MAIL_STORE_MAILBOX, state)) != NULL)
         return error;
@@ -122,7 +122,7 @@ static json_t *mailbox_get(struct jmap_invocation *inv, json_t *args, json_t **e
     char state[MAIL_STORE_STATE_MAX];
     json_t *res = NULL;
     if ((*error = jmap_args_get(inv, args, mailbox_properties, NULL, &ga)) != NULL ||
-        (*error = load(inv, &m, true, &l, state)) != NULL)
+        (*error = load(inv, &m, &l, state)) != NULL)
         goto out;
     /* "All" only up to maxObjectsInGet (RFC 8620 §5.1). */
     const struct jmap_core_limits *limits = inv->ctx->limits;
