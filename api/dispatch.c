@@ -50,7 +50,7 @@ static json_t *run_call(const struct jmap_request_ctx *ctx, const struct jmap_re
         return jmap_error_new("unknownMethod", desc);
     }
     /* Resolve on a copy: the request's own arguments stay as sent. */
-    json_t *args = json_deep_copy(json_array_get(call, 1));
+    json_t *args = jmap_json_copy_containers(json_array_get(call, 1));
     if (args == NULL)
         return jmap_error_new("serverFail", "out of memory");
     error = jmap_result_refs_resolve(args, responses);
@@ -72,6 +72,26 @@ static json_t *run_call(const struct jmap_request_ctx *ctx, const struct jmap_re
     }
     *response_name = m->name;
     return result;
+}
+
+/* [name, args, callId]: args stolen, even on failure (NULL). Built by
+ * hand: json_pack's format parsing cost more than the array. */
+static json_t *response_new(const char *name, json_t *args, json_t *call_id)
+{
+    json_t *r = json_array();
+    if (r == NULL) {
+        json_decref(args);
+        return NULL;
+    }
+    /* Each append runs: append_new takes its value even when it fails. */
+    int rc = json_array_append_new(r, json_string(name));
+    rc |= json_array_append_new(r, args);
+    rc |= json_array_append(r, call_id);
+    if (rc != 0) {
+        json_decref(r);
+        return NULL;
+    }
+    return r;
 }
 
 /* Appends the responses the call just run asked to follow it, and forgets
@@ -141,8 +161,7 @@ int jmap_api_run(const struct jmap_request_ctx *ctx, const char *body, size_t le
     json_array_foreach(req.method_calls, i, call) {
         const char *name;
         json_t *args = run_call(ctx, &req, lookup, call, responses, created_ids, &run, &name);
-        json_t *triple = args != NULL ? json_pack("[s,o,O]", name, args, json_array_get(call, 2))
-                                      : NULL;
+        json_t *triple = args != NULL ? response_new(name, args, json_array_get(call, 2)) : NULL;
         if (triple == NULL || json_array_append_new(responses, triple) != 0) {
             json_decref(run.implicit);
             goto nomem;

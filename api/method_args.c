@@ -130,15 +130,19 @@ json_t *jmap_args_get(struct jmap_invocation *inv, json_t *args, const char *con
         if (resolved == NULL)
             return jmap_error_new("serverFail", NULL);
         json_array_foreach(out->ids, i, v) {
+            json_t *idv = v;
             const char *id = json_string_value(v);
             /* "#c1" names an object created earlier in this request. */
-            if (id != NULL && id[0] == '#' && inv->created_ids != NULL)
-                id = json_string_value(json_object_get(inv->created_ids, id + 1));
+            if (id != NULL && id[0] == '#' && inv->created_ids != NULL) {
+                idv = json_object_get(inv->created_ids, id + 1);
+                id = json_string_value(idv);
+            }
             if (id == NULL || !jmap_id_is_valid(id)) {
                 json_decref(resolved);
                 return jmap_args_invalid("ids", "holds something that is not a valid id");
             }
-            json_array_append_new(resolved, json_string(id));
+            /* Shared, not copied: strings are never modified in place. */
+            json_array_append(resolved, idv);
         }
         json_object_set_new(args, "ids", resolved);
         out->ids = resolved;

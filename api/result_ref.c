@@ -96,6 +96,49 @@ json_t *jmap_pointer_eval(json_t *doc, const char *pointer)
     return eval_from(doc, pointer, 0);
 }
 
+/* Deeper than any request or response holds (bodyStructure stops at
+ * JMAP_MIME_MAX_DEPTH, requests at Jansson's JSON_PARSER_MAX_DEPTH, 2048). */
+#define COPY_MAX_DEPTH 4096
+
+static json_t *copy_containers(json_t *value, unsigned depth)
+{
+    json_t *out = NULL;
+    if (depth > COPY_MAX_DEPTH)
+        return NULL;
+    if (json_is_object(value)) {
+        const char *key;
+        size_t key_len;
+        json_t *v;
+        out = json_object();
+        json_object_keylen_foreach(value, key, key_len, v) {
+            if (out == NULL ||
+                json_object_setn_new_nocheck(out, key, key_len,
+                                             copy_containers(v, depth + 1)) != 0) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+    } else if (json_is_array(value)) {
+        size_t i;
+        json_t *v;
+        out = json_array();
+        json_array_foreach(value, i, v) {
+            if (out == NULL || json_array_append_new(out, copy_containers(v, depth + 1)) != 0) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+    } else {
+        out = json_incref(value);
+    }
+    return out;
+}
+
+json_t *jmap_json_copy_containers(json_t *value)
+{
+    return value != NULL ? copy_containers(value, 0) : NULL;
+}
+
 static json_t *resolve_one(json_t *ref, json_t *responses)
 {
     const char *result_of = json_string_value(json_object_get(ref, "resultOf"));
@@ -111,7 +154,10 @@ static json_t *resolve_one(json_t *ref, json_t *responses)
         /* The first response with that call id decides, as RFC 8620 says. */
         if (strcmp(json_string_value(json_array_get(resp, 0)), name) != 0)
             return NULL;
-        return jmap_pointer_eval(json_array_get(resp, 1), path);
+        json_t *found = jmap_pointer_eval(json_array_get(resp, 1), path);
+        json_t *copy = found != NULL ? copy_containers(found, 0) : NULL;
+        json_decref(found);
+        return copy;
     }
     return NULL;
 }

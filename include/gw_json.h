@@ -20,4 +20,21 @@
 #define GW_JSON_MAX_DEPTH 2048
 char *gw_json_dump_compact(const json_t *json, size_t *len_out);
 
+/* Frozen containers: values shared between replies (a cache's) are
+ * serialized once, and gw_json_dump_compact copies that text wherever the
+ * value appears instead of walking it again.
+ *
+ * gw_json_freeze remembers json's (borrowed: an object or an array)
+ * compact text and takes a reference to it; from then on json and
+ * everything in it must never be modified (nothing checks). Freezing a
+ * frozen value again is a no-op. Returns 0, or -1 when json cannot be
+ * dumped, memory runs out or GW_JSON_FROZEN_MAX values are frozen (json
+ * is then simply dumped the normal way). Thread-safe.
+ *
+ * gw_json_unfreeze forgets json's text and drops the reference freeze
+ * took; json not frozen (or NULL) is ignored. */
+#define GW_JSON_FROZEN_MAX 16384
+int gw_json_freeze(json_t *json);
+void gw_json_unfreeze(json_t *json);
+
 #endif

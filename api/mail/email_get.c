@@ -9,6 +9,11 @@
  * by the MIME parser (include/jmap_mime.h). Those fetches share one
  * backend connection and are ordered by mailbox, so each mailbox is
  * selected once.
+ *
+ * An Email of list properties only, built once, is kept whole
+ * (email_object_cache.h) with its row's values: while those stay the
+ * same, a list view asked again builds nothing and its reply copies each
+ * Email's text.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +21,8 @@
 #include <time.h>
 
 #include "email_header_cache.h"
+#include "email_object_cache.h"
+#include "gw_hash.h"
 #include "gw_log.h"
 #include "jmap_args.h"
 #include "jmap_blob.h"
@@ -37,20 +44,30 @@ static const char *const default_properties[] = {
 
 static const char *const cached_fields[] = { MAIL_STORE_HEADER_FIELDS, NULL };
 
+/* The row properties whose value depends only on the Email's message and
+ * its version (email_object_cache.h): an Email of these and header
+ * properties the header block answers is kept whole. */
+static const char *const object_cache_props[] = {
+    "id", "blobId", "threadId", "mailboxIds", "keywords", "size", "receivedAt", "hasAttachment",
+    "preview", NULL,
+};
+
 /* One Email of the answer. */
 struct item {
     const struct mail_store_email *e;   /* borrowed from the store's list */
-    json_t *obj;                        /* the Email being built */
+    json_t *obj;                        /* the Email being built, or the cached one */
     json_t *pending;                    /* properties that need the message */
     bool gone;
+    bool hit;                           /* obj came from the object cache: shared */
 };
 
 struct get_call {
     struct jmap_mail m;
     json_t *props;                      /* names asked for (with "id") */
     struct jmap_email_body_opts opts;
-    bool want_headers;                  /* some property reads the cached header block */
     bool *header_prop;                  /* per props entry: answered by the header block */
+    bool cacheable;                     /* every property may come from the object cache */
+    struct email_object_key key;        /* when cacheable */
 };
 
 static bool is_cached_field(const char *name)
@@ -266,23 +283,33 @@ static json_t *fetch_messages(struct get_call *c, struct item *items, size_t n)
     return error;
 }
 
-/* Ids without duplicates, in the order first asked. */
+/* Ids without duplicates, in the order first asked: a hash set of the
+ * ids kept, as a page's fifty ids compared pairwise cost more than the
+ * rest of a cached answer. */
 static const char **unique_ids(json_t *ids, size_t *n)
 {
-    const char **v = calloc(json_array_size(ids) + 1, sizeof(*v));
+    size_t n_in = json_array_size(ids), cap = 16;
+    while (cap < 2 * n_in)
+        cap *= 2;
+    const char **v = calloc(n_in + 1, sizeof(*v));
+    const char **seen = calloc(cap, sizeof(*seen));
     size_t i;
     json_t *id;
     *n = 0;
-    if (v == NULL)
+    if (v == NULL || seen == NULL) {
+        free(v);
+        free(seen);
         return NULL;
+    }
     json_array_foreach(ids, i, id) {
         const char *s = json_string_value(id);
-        bool dup = false;
-        for (size_t j = 0; j < *n && !dup; j++)
-            dup = strcmp(v[j], s) == 0;
-        if (!dup)
-            v[(*n)++] = s;
+        size_t k = (size_t)gw_hash_str(GW_HASH_INIT, s) & (cap - 1);
+        while (seen[k] != NULL && strcmp(seen[k], s) != 0)
+            k = (k + 1) & (cap - 1);
+        if (seen[k] == NULL)
+            v[(*n)++] = seen[k] = s;
     }
+    free(seen);
     return v;
 }
 
@@ -307,18 +334,42 @@ static json_t *all_ids(struct get_call *c, json_t **out)
     return error;
 }
 
-/* Which properties the header block answers, decided once per call
- * rather than per Email; true when any does. */
+static bool in_list(const char *const *list, const char *name)
+{
+    for (; *list != NULL; list++) {
+        if (strcmp(*list, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Which properties the header block answers, and whether the Emails may
+ * come from the object cache (then with its key), decided once per call
+ * rather than per Email; true when any property reads the header block. */
 static bool classify_props(struct get_call *c)
 {
     size_t i;
     json_t *v;
-    bool any = false;
+    bool any = false, cacheable = true;
     json_array_foreach(c->props, i, v) {
-        c->header_prop[i] = from_cached_header(json_string_value(v));
+        const char *prop = json_string_value(v);
+        c->header_prop[i] = from_cached_header(prop);
         any = any || c->header_prop[i];
+        cacheable = cacheable && (c->header_prop[i] || in_list(object_cache_props, prop));
     }
+    c->cacheable = cacheable && email_object_key_init(&c->key, c->m.account_id, c->props) == 0;
     return any;
+}
+
+/* Keeps the Emails built whole from the mail cache (no property left for
+ * the message) for the next call; they are shared from here on. */
+static void remember_objects(struct get_call *c, const struct item *items, size_t n)
+{
+    for (size_t i = 0; c->cacheable && i < n; i++) {
+        const struct item *it = &items[i];
+        if (!it->hit && !it->gone && json_array_size(it->pending) == 0)
+            email_object_cache_put(&c->key, it->e, it->obj);
+    }
 }
 
 static void header_cache_release(json_t **cached, size_t n)
@@ -373,6 +424,43 @@ static const struct mail_store_email *find_from(const struct mail_store_email_li
     return NULL;
 }
 
+/* Builds the Emails the object cache did not have (misses lists their
+ * ids, in items' order): the header properties from the header cache, the
+ * header blocks read only for the Emails it cannot fully answer. */
+static json_t *build_misses(struct get_call *c, struct item *items, size_t n,
+                            const char *const *misses, size_t n_miss, bool want_headers)
+{
+    struct mail_store_email_list *lh = NULL;
+    struct gw_error err = { 0 };
+    size_t n_props = json_array_size(c->props), n_need = 0;
+    json_t **cached = NULL, *error = NULL;
+    const char **need = NULL;
+
+    if (want_headers &&
+        (cached = header_cache_lookup(c, misses, n_miss, &need, &n_need)) == NULL)
+        return jmap_error_new("serverFail", NULL);
+    if (n_need > 0 && mail_store_get_emails(c->m.ms, c->m.account_id, need, n_need,
+                                            MAIL_STORE_WITH_HEADERS, &lh, &err) != 0) {
+        error = jmap_error_from_gw(&err);
+        goto out;
+    }
+    for (size_t i = 0, m = 0, h = 0; i < n; i++) {
+        if (items[i].hit)
+            continue;
+        json_t **row = cached != NULL ? cached + m * n_props : NULL;
+        m++;
+        if (fill_from_cache(c, &items[i], row, find_from(lh, &h, items[i].e->id), &err) != 0) {
+            error = jmap_error_from_gw(&err);
+            goto out;
+        }
+    }
+out:
+    header_cache_release(cached, n_miss * n_props);
+    free(need);
+    mail_store_email_list_free(&lh);
+    return error;
+}
+
 static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
 {
     struct mail_store_email_list *l = NULL;
@@ -380,12 +468,10 @@ static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
     struct gw_error err = { 0 };
     char state[MAIL_STORE_STATE_MAX];
     json_t *list = json_array(), *not_found = json_array(), *result = NULL;
-    size_t n_ids = 0;
+    size_t n_ids = 0, n_miss = 0;
     const char **idv = unique_ids(ids, &n_ids);
-    size_t n_props = json_array_size(c->props), n_need = 0;
-    json_t **cached = NULL;
-    const char **need = NULL;
-    struct mail_store_email_list *lh = NULL;
+    const char **misses = NULL;
+    bool want_headers = false;
 
     c->header_prop = calloc(json_array_size(c->props) + 1, sizeof(*c->header_prop));
     if (list == NULL || not_found == NULL || idv == NULL || c->header_prop == NULL) {
@@ -394,36 +480,31 @@ static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
     }
     if ((*error = jmap_mail_state(&c->m, MAIL_STORE_EMAIL, state)) != NULL)
         goto out;
-    /* Header blocks are read only for the Emails the header cache cannot
-     * fully answer: a list view seen before reads none. */
-    unsigned fields = 0;
-    if (classify_props(c) &&
-        (cached = header_cache_lookup(c, idv, n_ids, &need, &n_need)) == NULL)
-        fields = MAIL_STORE_WITH_HEADERS;
-    if (mail_store_get_emails(c->m.ms, c->m.account_id, idv, n_ids, fields, &l, &err) != 0 ||
-        (n_need > 0 && mail_store_get_emails(c->m.ms, c->m.account_id, need, n_need,
-                                             MAIL_STORE_WITH_HEADERS, &lh, &err) != 0)) {
+    want_headers = classify_props(c);
+    if (mail_store_get_emails(c->m.ms, c->m.account_id, idv, n_ids, 0, &l, &err) != 0) {
         *error = jmap_error_from_gw(&err);
         goto out;
     }
     items = calloc(l->n ? l->n : 1, sizeof(*items));
-    if (items == NULL) {
+    misses = calloc(l->n + 1, sizeof(*misses));
+    if (items == NULL || misses == NULL) {
         *error = jmap_error_new("serverFail", NULL);
         goto out;
     }
-    for (size_t i = 0, k = 0, h = 0; i < l->n; i++, k++) {
+    /* A list view seen before, unchanged, is all hits: nothing is built. */
+    for (size_t i = 0; i < l->n; i++) {
         items[i].e = &l->v[i];
-        /* The store answers in the order asked, leaving unknown ids out. */
-        while (cached != NULL && k < n_ids && strcmp(idv[k], l->v[i].id) != 0)
-            k++;
-        json_t **row = cached != NULL && k < n_ids ? cached + k * n_props : NULL;
-        if (fill_from_cache(c, &items[i], row, find_from(lh, &h, l->v[i].id), &err) != 0) {
-            *error = jmap_error_from_gw(&err);
-            goto out;
-        }
+        items[i].obj = c->cacheable ? email_object_cache_get(&c->key, items[i].e) : NULL;
+        items[i].hit = items[i].obj != NULL;
+        if (!items[i].hit)
+            misses[n_miss++] = l->v[i].id;
     }
+    if (n_miss > 0 &&
+        (*error = build_misses(c, items, l->n, misses, n_miss, want_headers)) != NULL)
+        goto out;
     if ((*error = fetch_messages(c, items, l->n)) != NULL)
         goto out;
+    remember_objects(c, items, l->n);
 
     /* The store answers in the order asked, leaving unknown ids out. */
     size_t j = 0;
@@ -438,23 +519,28 @@ static json_t *answer(struct get_call *c, json_t *ids, json_t **error)
             json_array_append_new(not_found, json_string(idv[i]));
         }
     }
-    result = json_pack("{s:s, s:s, s:O, s:O}", "accountId", c->m.account_id, "state", state,
-                       "list", list, "notFound", not_found);
-    if (result == NULL)
+    result = json_object();
+    if (result == NULL ||
+        json_object_set_new(result, "accountId", json_string(c->m.account_id)) != 0 ||
+        json_object_set_new(result, "state", json_string(state)) != 0 ||
+        json_object_set(result, "list", list) != 0 ||
+        json_object_set(result, "notFound", not_found) != 0) {
+        json_decref(result);
+        result = NULL;
         *error = jmap_error_new("serverFail", NULL);
+    }
 out:
     for (size_t i = 0; items != NULL && l != NULL && i < l->n; i++) {
         json_decref(items[i].obj);
         json_decref(items[i].pending);
     }
     free(items);
-    header_cache_release(cached, n_ids * n_props);
-    free(need);
+    free(misses);
     mail_store_email_list_free(&l);
-    mail_store_email_list_free(&lh);
     free(idv);
     free(c->header_prop);
     c->header_prop = NULL;
+    email_object_key_clear(&c->key);
     json_decref(list);
     json_decref(not_found);
     return result;

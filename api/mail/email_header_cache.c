@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gw_hash.h"
+
 /* 16,384 slots of ~140 bytes plus the values: a few MiB at most, enough
  * for the list properties of a few thousand Emails. */
 #define HEADER_CACHE_SLOTS 16384
@@ -39,9 +41,7 @@ static bool make_key(char out[HEADER_CACHE_KEY], const char *account_id, const c
 /* FNV-1a; the first slot of the key's set. */
 static size_t slot_of(const char *key)
 {
-    uint64_t h = 14695981039346656037u;
-    for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++)
-        h = (h ^ *p) * 1099511628211u;
+    uint64_t h = gw_hash_str(GW_HASH_INIT, key);
     return (size_t)(h % (HEADER_CACHE_SLOTS / HEADER_CACHE_WAYS)) * HEADER_CACHE_WAYS;
 }
 

@@ -9,6 +9,7 @@
 #include "jmap_mailbox.h"
 #include "jmap_methods_all.h"
 #include "jmap_query.h"
+#include "mailbox_query_cache.h"
 
 static const char *const mailbox_properties[] = {
     "id", "name", "parentId", "role", "sortOrder", "totalEmails", "unreadEmails",
@@ -59,18 +60,18 @@ static bool property_wanted(json_t *properties, const char *name)
     return false;
 }
 
-/* The cache's mailboxes after a sync, or a method error. counts: the
- * answer shows the message and thread counts, which need the account's
- * backfill done (include/mail_store.h, "Cold start"); names and roles
- * do not. */
-static json_t *load(struct jmap_invocation *inv, struct jmap_mail *m, bool counts,
+/* The cache's mailboxes after a sync, or a method error. The answer
+ * shows the message and thread counts, which need the account's backfill
+ * done (include/mail_store.h, "Cold start"); Mailbox/query, which reads
+ * only names and roles, does not wait for it (query_ids). */
+static json_t *load(struct jmap_invocation *inv, struct jmap_mail *m,
                     struct mail_store_mailbox_list **list, char state[MAIL_STORE_STATE_MAX])
 {
     struct gw_error err = { 0 };
     json_t *error = jmap_mail_begin(inv, m);
     if (error != NULL)
         return error;
-    if (counts && mail_store_backfill_wait(m->ms, m->account_id, &err) != 0)
+    if (mail_store_backfill_wait(m->ms, m->account_id, &err) != 0)
         return jmap_error_from_gw(&err);
     if ((error = jmap_mail_state(m, MAIL_STORE_MAILBOX, state)) != NULL)
         return error;
@@ -121,7 +122,7 @@ static json_t *mailbox_get(struct jmap_invocation *inv, json_t *args, json_t **e
     char state[MAIL_STORE_STATE_MAX];
     json_t *res = NULL;
     if ((*error = jmap_args_get(inv, args, mailbox_properties, NULL, &ga)) != NULL ||
-        (*error = load(inv, &m, true, &l, state)) != NULL)
+        (*error = load(inv, &m, &l, state)) != NULL)
         goto out;
     /* "All" only up to maxObjectsInGet (RFC 8620 §5.1). */
     const struct jmap_core_limits *limits = inv->ctx->limits;
@@ -185,6 +186,32 @@ static json_t *run_query(const struct mail_store_mailbox_list *l, json_t *args, 
 
 static const char *const query_extra[] = { "sortAsTree", "filterAsTree", NULL };
 
+/* The query's ids in order into *ids (new; the strings are in the same
+ * block, or in *l, which the caller frees after them): from the result
+ * cache while the Mailbox state is the same, else from the mailbox list. */
+static json_t *query_ids(struct jmap_mail *m, const char *state, json_t *args,
+                         const struct jmap_query_args *qa, const char ***ids, size_t *n,
+                         struct mail_store_mailbox_list **l)
+{
+    struct gw_error err = { 0 };
+    char **cached = NULL;
+    json_t *error = NULL;
+    char *key = mailbox_query_cache_key(args, qa->filter, qa->sort);
+
+    if (key != NULL && mailbox_query_cache_get(m->account_id, state, key, &cached, n) == 0) {
+        *ids = (const char **)cached;
+    } else if (mail_store_list_mailboxes(m->ms, m->account_id, l, &err) != 0) {
+        error = jmap_error_from_gw(&err);
+    } else if ((*ids = calloc((*l)->n + 1, sizeof(**ids))) == NULL) {
+        error = jmap_error_new("serverFail", "out of memory");
+    } else if ((error = run_query(*l, args, qa->filter, qa->sort, *ids, n)) == NULL &&
+               key != NULL) {
+        mailbox_query_cache_put(m->account_id, state, key, *ids, *n);
+    }
+    free(key);
+    return error;
+}
+
 static json_t *mailbox_query(struct jmap_invocation *inv, json_t *args, json_t **error)
 {
     struct jmap_query_args qa;
@@ -195,13 +222,9 @@ static json_t *mailbox_query(struct jmap_invocation *inv, json_t *args, json_t *
     size_t n = 0, start = 0, count = 0;
     json_t *res = NULL;
     if ((*error = jmap_args_query(args, query_extra, &qa)) != NULL ||
-        (*error = load(inv, &m, false, &l, state)) != NULL)
-        goto out;
-    if ((ids = calloc(l->n + 1, sizeof(*ids))) == NULL) {
-        *error = jmap_error_new("serverFail", "out of memory");
-        goto out;
-    }
-    if ((*error = run_query(l, args, qa.filter, qa.sort, ids, &n)) != NULL ||
+        (*error = jmap_mail_begin(inv, &m)) != NULL ||
+        (*error = jmap_mail_state(&m, MAIL_STORE_MAILBOX, state)) != NULL ||
+        (*error = query_ids(&m, state, args, &qa, &ids, &n, &l)) != NULL ||
         (*error = jmap_query_window(&qa, ids, n, &start, &count)) != NULL)
         goto out;
     res = jmap_query_response(m.account_id, state, true, ids, start, count, n,

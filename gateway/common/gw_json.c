@@ -2,6 +2,7 @@
 #include "gw_json.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,19 +15,24 @@ struct jbuf {
     bool failed;
 };
 
+/* The first size fits most API replies (a list page is a few dozen
+ * KiB), and growth is fourfold: every realloc of a large block copies it
+ * and may first consolidate the allocator's free lists. */
+#define JBUF_FIRST (32 * 1024)
+
 static bool jbuf_reserve(struct jbuf *b, size_t extra)
 {
     if (b->failed)
         return false;
     if (extra <= b->cap - b->len)
         return true;
-    size_t cap = b->cap != 0 ? b->cap : 4096;
+    size_t cap = b->cap != 0 ? b->cap : JBUF_FIRST;
     while (cap - b->len < extra) {
-        if (cap > SIZE_MAX / 2) {
+        if (cap > SIZE_MAX / 4) {
             b->failed = true;
             return false;
         }
-        cap *= 2;
+        cap *= 4;
     }
     char *data = realloc(b->data, cap);
     if (data == NULL) {
@@ -148,6 +154,68 @@ static void put_scalar_fallback(struct jbuf *b, const json_t *json)
     free(text);
 }
 
+/* Frozen containers: their text, found by address. A chained hash: the
+ * table only grows to GW_JSON_FROZEN_MAX entries. Each entry holds a
+ * reference, so its address cannot be reused by another value while the
+ * entry exists. Locks by bucket: replies written at once seldom wait. */
+#define FROZEN_BUCKETS 8192
+#define FROZEN_LOCKS 16
+
+struct frozen {
+    struct frozen *next;
+    json_t *json;
+    size_t len;
+    char text[];
+};
+
+static struct {
+    pthread_mutex_t locks[FROZEN_LOCKS];
+    size_t n;                           /* atomic; read without a lock only as a hint */
+    struct frozen *buckets[FROZEN_BUCKETS];
+} frozen = { .locks = { [0 ... FROZEN_LOCKS - 1] = PTHREAD_MUTEX_INITIALIZER } };
+
+static size_t frozen_bucket(const json_t *json)
+{
+    uint64_t p = (uint64_t)(uintptr_t)json;
+    return (size_t)(((p >> 4) * 0x9E3779B97F4A7C15u) >> 40) % FROZEN_BUCKETS;
+}
+
+/* The lock of json's bucket, taken. */
+static pthread_mutex_t *frozen_lock(const json_t *json)
+{
+    pthread_mutex_t *lock = &frozen.locks[frozen_bucket(json) % FROZEN_LOCKS];
+    pthread_mutex_lock(lock);
+    return lock;
+}
+
+/* The entry of json; with its bucket's lock held. */
+static struct frozen **frozen_find(const json_t *json)
+{
+    struct frozen **f = &frozen.buckets[frozen_bucket(json)];
+    while (*f != NULL && (*f)->json != json)
+        f = &(*f)->next;
+    return f;
+}
+
+/* Copies json's frozen text into b; false when json is not frozen. Only
+ * shared containers are looked up: a frozen one has the table's reference
+ * and its holder's, a value built for one reply (nearly all) has one. */
+static bool put_frozen(struct jbuf *b, const json_t *json)
+{
+    if (__atomic_load_n(&json->refcount, __ATOMIC_RELAXED) < 2 ||
+        __atomic_load_n(&frozen.n, __ATOMIC_RELAXED) == 0)
+        return false;
+    bool found = false;
+    pthread_mutex_t *lock = frozen_lock(json);
+    struct frozen *f = *frozen_find(json);
+    if (f != NULL) {
+        jbuf_put(b, f->text, f->len);
+        found = true;
+    }
+    pthread_mutex_unlock(lock);
+    return found;
+}
+
 static void put_value(struct jbuf *b, const json_t *json, int depth)
 {
     if (b->failed)
@@ -156,6 +224,8 @@ static void put_value(struct jbuf *b, const json_t *json, int depth)
         b->failed = true;
         return;
     }
+    if ((json_is_object(json) || json_is_array(json)) && put_frozen(b, json))
+        return;
     switch (json_typeof(json)) {
     case JSON_OBJECT: {
         const char *key;
@@ -233,4 +303,56 @@ char *gw_json_dump_compact(const json_t *json, size_t *len_out)
     if (len_out != NULL)
         *len_out = b.len - 1;
     return b.data;
+}
+
+int gw_json_freeze(json_t *json)
+{
+    size_t len = 0;
+    char *text = gw_json_dump_compact(json, &len);
+    if (text == NULL)
+        return -1;
+    struct frozen *f = malloc(sizeof(*f) + len);
+    if (f == NULL) {
+        free(text);
+        return -1;
+    }
+    memcpy(f->text, text, len);
+    free(text);
+    f->len = len;
+    f->json = json;
+    int rc = 0;
+    pthread_mutex_t *lock = frozen_lock(json);
+    struct frozen **slot = frozen_find(json);
+    if (*slot != NULL) {
+        /* Already frozen: the first text stands, as json cannot change. */
+        free(f);
+    } else if (__atomic_add_fetch(&frozen.n, 1, __ATOMIC_RELAXED) > GW_JSON_FROZEN_MAX) {
+        __atomic_sub_fetch(&frozen.n, 1, __ATOMIC_RELAXED);
+        free(f);
+        rc = -1;
+    } else {
+        f->next = NULL;
+        *slot = f;
+        json_incref(json);
+    }
+    pthread_mutex_unlock(lock);
+    return rc;
+}
+
+void gw_json_unfreeze(json_t *json)
+{
+    struct frozen *f = NULL;
+    if (json == NULL)
+        return;
+    pthread_mutex_t *lock = frozen_lock(json);
+    struct frozen **slot = frozen_find(json);
+    if (*slot != NULL) {
+        f = *slot;
+        *slot = f->next;
+        __atomic_sub_fetch(&frozen.n, 1, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(lock);
+    if (f != NULL)
+        json_decref(f->json);
+    free(f);
 }

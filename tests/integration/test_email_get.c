@@ -3,7 +3,9 @@
  * list properties (from the mail cache), body properties (one fetch of the
  * message: bodyStructure, textBody/htmlBody/attachments, bodyValues with
  * truncation, headers, header:* forms), notFound for unknown and expunged
- * ids, and invalidArguments for forbidden header forms.
+ * ids, invalidArguments for forbidden header forms, and list views asked
+ * again (the whole-Email cache): new keywords show, the rest stays the
+ * same, property subsets and header:* forms are told apart.
  *
  * Needs the mail cache's email sync (mail_store_sync / get_emails).
  */
@@ -328,6 +330,87 @@ static void test_download(void **state)
     harness_response_free(&r);
 }
 
+#define LIST_PROPS                                                                             \
+    "\"properties\": [\"id\", \"threadId\", \"mailboxIds\", \"keywords\", \"from\", "   \
+    "\"to\", \"subject\", \"receivedAt\", \"size\", \"preview\", \"hasAttachment\"]"
+
+/* The Email of id in an Email/get of ids [id] with the given properties
+ * (new reference). */
+static json_t *get_one(const char *id, const char *props)
+{
+    char args[1024];
+    snprintf(args, sizeof(args), "\"ids\": [\"%s\"], %s", id, props);
+    json_t *call = email_get_ok(args);
+    json_t *list = json_object_get(json_array_get(call, 1), "list");
+    H_ASSERT_INT_EQ((long long)json_array_size(list), 1);
+    json_t *e = json_incref(json_array_get(list, 0));
+    json_decref(call);
+    return e;
+}
+
+/* a and b hold the same properties with equal values, keywords aside. */
+static void assert_same_but_keywords(json_t *a, json_t *b)
+{
+    const char *key;
+    json_t *v;
+    H_ASSERT_INT_EQ((long long)json_object_size(a), (long long)json_object_size(b));
+    json_object_foreach(a, key, v) {
+        if (strcmp(key, "keywords") != 0)
+            H_ASSERT_MSG(json_equal(v, json_object_get(b, key)), "property changed");
+    }
+}
+
+static void test_list_view_again(void **state)
+{
+    char multi[64], plain[64];
+    (void)state;
+    find_ids(multi, plain);
+    json_t *first = get_one(multi, LIST_PROPS);
+    H_ASSERT_INT_EQ((long long)json_object_size(first), 11);
+    H_ASSERT(json_object_get(json_object_get(first, "keywords"), "$flagged") == NULL);
+    json_t *again = get_one(multi, LIST_PROPS);
+    H_ASSERT(json_equal(first, again));
+    json_decref(again);
+
+    /* Flagged behind the gateway's back: the next view shows it. */
+    const char *const flag[] = { "SELECT INBOX", "STORE 1:* +FLAGS.SILENT (\\Flagged)", NULL };
+    imap_session(NULL, 0, flag);
+    json_t *flagged = get_one(multi, LIST_PROPS);
+    H_ASSERT(json_is_true(json_object_get(json_object_get(flagged, "keywords"), "$flagged")));
+    assert_same_but_keywords(first, flagged);
+    json_t *subset = get_one(multi, "\"properties\": [\"keywords\"]");
+    H_ASSERT_INT_EQ((long long)json_object_size(subset), 2);   /* id comes anyway */
+    H_ASSERT(json_is_true(json_object_get(json_object_get(subset, "keywords"), "$flagged")));
+    json_decref(subset);
+
+    /* And back: the flag goes from the view again. */
+    const char *const unflag[] = { "SELECT INBOX", "STORE 1:* -FLAGS.SILENT (\\Flagged)", NULL };
+    imap_session(NULL, 0, unflag);
+    json_t *back = get_one(multi, LIST_PROPS);
+    H_ASSERT(json_equal(first, back));
+    json_decref(back);
+    json_decref(flagged);
+    json_decref(first);
+
+    /* The same field in other forms is another property, each time. */
+    for (int i = 0; i < 2; i++) {
+        json_t *forms = get_one(multi, "\"properties\": [\"subject\", "
+                                       "\"header:Subject:asText\", \"header:Subject\"]");
+        H_ASSERT_STR_EQ(json_string_value(json_object_get(forms, "subject")),
+                        "Gr\xc3\xbc\xc3\x9f" "e email-get-test");
+        H_ASSERT_STR_EQ(json_string_value(json_object_get(forms, "header:Subject:asText")),
+                        "Gr\xc3\xbc\xc3\x9f" "e email-get-test");
+        H_ASSERT_STR_EQ(json_string_value(json_object_get(forms, "header:Subject")),
+                        " =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= email-get-test");
+        json_decref(forms);
+        json_t *raw = get_one(multi, "\"properties\": [\"header:Subject\"]");
+        H_ASSERT_INT_EQ((long long)json_object_size(raw), 2);
+        H_ASSERT_STR_EQ(json_string_value(json_object_get(raw, "header:Subject")),
+                        " =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= email-get-test");
+        json_decref(raw);
+    }
+}
+
 static void test_expunged(void **state)
 {
     char multi[64], plain[64], args[256];
@@ -359,6 +442,7 @@ int main(void)
         cmocka_unit_test_teardown(test_body_properties, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_invalid_arguments, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_download, harness_teardown_check_alive),
+        cmocka_unit_test_teardown(test_list_view_again, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_expunged, harness_teardown_check_alive),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,6 +1,6 @@
 /* test_gw_json.c - the reply writer gives exactly json_dumps(JSON_COMPACT)'s
  * bytes, on hand-picked edge cases and on random trees, and fails where
- * json_dumps fails. */
+ * json_dumps fails; frozen values are written from their text. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -134,12 +134,74 @@ static void test_failures(void **state)
     assert_int_equal(len, 7);
 }
 
+static void test_frozen(void **state)
+{
+    (void)state;
+    json_t *shared = json_pack("{s:s, s:[i, {s:b}], s:{}}", "subject", "caf\xc3\xa9 \"x\"",
+                               "list", 1, "flag", 1, "empty");
+    json_t *root = json_pack("{s:[O, O], s:O}", "list", shared, shared, "again", shared);
+    assert_non_null(root);
+    assert_int_equal(gw_json_freeze(shared), 0);
+    assert_int_equal(gw_json_freeze(shared), 0);   /* again: a no-op, no extra reference */
+    assert_same_as_jansson(root);
+    assert_same_as_jansson(shared);
+
+    /* The frozen text is what is written: a change (which the contract
+     * forbids) does not show until the value is unfrozen. */
+    json_object_set_new(shared, "late", json_true());
+    char *text = gw_json_dump_compact(root, NULL);
+    assert_non_null(text);
+    assert_null(strstr(text, "late"));
+    free(text);
+    gw_json_unfreeze(shared);
+    gw_json_unfreeze(shared);                     /* not frozen: ignored */
+    gw_json_unfreeze(NULL);
+    assert_same_as_jansson(root);
+    text = gw_json_dump_compact(root, NULL);
+    assert_non_null(strstr(text, "late"));
+    free(text);
+
+    /* Only containers that can be dumped are frozen. */
+    json_t *s = json_string("x");
+    assert_int_equal(gw_json_freeze(s), -1);
+    json_decref(s);
+    json_t *bad = json_array();
+    json_array_append_new(bad, json_stringn_nocheck("\xff", 1));
+    assert_int_equal(gw_json_freeze(bad), -1);
+    json_decref(bad);
+    json_decref(root);
+    json_decref(shared);
+}
+
+static void test_frozen_bounded(void **state)
+{
+    (void)state;
+    json_t **v = calloc(GW_JSON_FROZEN_MAX + 1, sizeof(*v));
+    assert_non_null(v);
+    for (size_t i = 0; i <= GW_JSON_FROZEN_MAX; i++) {
+        v[i] = json_pack("[i]", (json_int_t)i);
+        assert_int_equal(gw_json_freeze(v[i]), i < GW_JSON_FROZEN_MAX ? 0 : -1);
+    }
+    /* Room again once one is unfrozen; each dumps as its own. */
+    gw_json_unfreeze(v[7]);
+    assert_int_equal(gw_json_freeze(v[GW_JSON_FROZEN_MAX]), 0);
+    for (size_t i = 0; i <= GW_JSON_FROZEN_MAX; i += 997)
+        assert_same_as_jansson(v[i]);
+    for (size_t i = 0; i <= GW_JSON_FROZEN_MAX; i++) {
+        gw_json_unfreeze(v[i]);
+        json_decref(v[i]);
+    }
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edge_cases),
         cmocka_unit_test(test_random_trees),
         cmocka_unit_test(test_failures),
+        cmocka_unit_test(test_frozen),
+        cmocka_unit_test(test_frozen_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,12 @@
 /* test_result_ref.c - JSON Pointer with JMAP's "*" and result references,
- * including the examples of RFC 8620 §3.7. */
+ * including the examples of RFC 8620 §3.7; what a reference takes is a
+ * copy of the containers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jmap_result_ref.h"
@@ -102,6 +104,41 @@ static void test_rfc_examples(void **state)
                "{\"a\":0,\"b\":\"123456\"}");
 }
 
+/* What a reference takes is the method's to change: its containers are
+ * copies, so changing them leaves the earlier response as it was. */
+static void test_copies(void **state)
+{
+    (void)state;
+    json_t *responses = responses_rfc();
+    char *before = json_dumps(responses, JSON_COMPACT);
+    json_t *args = json_loads("{\"#e\":{\"resultOf\":\"t2\",\"name\":\"Email/get\","
+                              "\"path\":\"/list\"},\"#ids\":{\"resultOf\":\"t1\","
+                              "\"name\":\"Email/query\",\"path\":\"/ids\"}}", 0, NULL);
+    assert_null(jmap_result_refs_resolve(args, responses));
+    json_t *list = json_object_get(args, "e");
+    json_t *taken = json_array_get(list, 0);
+    assert_ptr_not_equal(taken, json_array_get(json_object_get(json_array_get(
+                                                   json_array_get(responses, 2), 1), "list"), 0));
+    json_object_set_new(taken, "threadId", json_string("changed"));
+    json_array_append_new(list, json_true());
+    json_array_clear(json_object_get(args, "ids"));
+    char *after = json_dumps(responses, JSON_COMPACT);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+
+    json_t *deep = json_loads("{\"a\":[{\"b\":[1,\"x\"]}],\"c\":null}", 0, NULL);
+    json_t *copy = jmap_json_copy_containers(deep);
+    assert_true(json_equal(copy, deep));
+    assert_ptr_not_equal(json_array_get(json_object_get(copy, "a"), 0),
+                         json_array_get(json_object_get(deep, "a"), 0));
+    json_decref(copy);
+    json_decref(deep);
+    assert_null(jmap_json_copy_containers(NULL));
+    json_decref(args);
+    json_decref(responses);
+}
+
 static void resolve_fails(const char *args_text, const char *type)
 {
     json_t *responses = responses_rfc();
@@ -139,6 +176,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pointer),
         cmocka_unit_test(test_rfc_examples),
+        cmocka_unit_test(test_copies),
         cmocka_unit_test(test_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
