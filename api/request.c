@@ -2,14 +2,9 @@
  * include/jmap_request.h). */
 #include "jmap_request.h"
 
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include "gw_hash.h"
 
 #define URN_NOT_JSON "urn:ietf:params:jmap:error:notJSON"
 #define URN_NOT_REQUEST "urn:ietf:params:jmap:error:notRequest"
@@ -29,64 +24,6 @@ static int problem_set(struct jmap_request_problem *p, const char *type, const c
         p->detail[0] = '\0';
     va_end(ap);
     return -1;
-}
-
-/* Parsed bodies: clients repeat the same request (a list view refreshed),
- * and parsing was the largest cost of a cached page after the store. A
- * parsed tree is shared and read only: dispatch copies the arguments it
- * hands a method (jmap_json_copy_containers) and shares only strings.
- * Small bodies only, in a few direct-mapped slots. */
-#define PARSED_SLOTS 32
-#define PARSED_MAX_BODY 8192
-
-static struct {
-    pthread_mutex_t lock;
-    struct parsed {
-        uint64_t hash;
-        char *body;
-        size_t len;
-        json_t *root;
-    } slots[PARSED_SLOTS];
-} parsed = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-/* The tree parsed from the same bytes before (new reference), or NULL. */
-static json_t *parsed_get(const char *body, size_t len, uint64_t hash)
-{
-    struct parsed *p = &parsed.slots[hash % PARSED_SLOTS];
-    json_t *root = NULL;
-    pthread_mutex_lock(&parsed.lock);
-    if (p->root != NULL && p->hash == hash && p->len == len && memcmp(p->body, body, len) == 0)
-        root = json_incref(p->root);
-    pthread_mutex_unlock(&parsed.lock);
-    return root;
-}
-
-static void parsed_put(const char *body, size_t len, uint64_t hash, json_t *root)
-{
-    struct parsed fresh = { .hash = hash, .len = len, .body = malloc(len + 1) };
-    if (fresh.body == NULL)
-        return;
-    memcpy(fresh.body, body, len);
-    fresh.root = json_incref(root);
-    struct parsed *p = &parsed.slots[hash % PARSED_SLOTS];
-    pthread_mutex_lock(&parsed.lock);
-    struct parsed old = *p;
-    *p = fresh;
-    pthread_mutex_unlock(&parsed.lock);
-    json_decref(old.root);
-    free(old.body);
-}
-
-void jmap_request_cache_clear(void)
-{
-    for (size_t i = 0; i < PARSED_SLOTS; i++) {
-        pthread_mutex_lock(&parsed.lock);
-        struct parsed old = parsed.slots[i];
-        memset(&parsed.slots[i], 0, sizeof(parsed.slots[i]));
-        pthread_mutex_unlock(&parsed.lock);
-        json_decref(old.root);
-        free(old.body);
-    }
 }
 
 static int check_invocation(json_t *call, size_t index, struct jmap_request_problem *problem)
@@ -154,22 +91,11 @@ int jmap_request_parse(const char *body, size_t len, const struct jmap_core_limi
         return -1;
     }
     json_error_t jerr;
-    if (body == NULL)
-        body = "";
-    bool keep = len <= PARSED_MAX_BODY;
-    uint64_t hash = keep ? gw_hash_bytes(GW_HASH_INIT, body, len) : 0;
-    if (keep)
-        req->root = parsed_get(body, len, hash);
-    if (req->root == NULL) {
-        req->root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-        if (req->root == NULL)
-            return problem_set(problem, URN_NOT_JSON, NULL, "The request is not valid I-JSON: "
-                               "%s (at byte %d).", jerr.text, jerr.position);
-        if (keep)
-            parsed_put(body, len, hash, req->root);
-    }
-    /* The checks run every time: they are cheap, and the limits are the
-     * caller's. */
+    req->root = json_loadb(body != NULL ? body : "", len,
+                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (req->root == NULL)
+        return problem_set(problem, URN_NOT_JSON, NULL, "The request is not valid I-JSON: %s "
+                           "(at byte %d).", jerr.text, jerr.position);
     if (check_shape(req, problem) != 0)
         goto fail;
 

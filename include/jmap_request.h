@@ -25,13 +25,9 @@ struct jmap_request_problem {
 /* Parses and validates body. Returns 0 with req filled (free with
  * jmap_request_clear()), or -1 with problem filled. I-JSON is enforced:
  * invalid UTF-8, NUL in strings, duplicate member names and trailing
- * bytes are all notJSON. The tree may be shared with other requests of
- * the same bytes (a small cache of parsed bodies): it is read only. */
+ * bytes are all notJSON. */
 int jmap_request_parse(const char *body, size_t len, const struct jmap_core_limits *limits,
                        struct jmap_request *req, struct jmap_request_problem *problem);
-
-/* Drops the parsed bodies kept (tests, process exit). */
-void jmap_request_cache_clear(void);
 
 /* True when `using` names cap (core counts as always named). */
 bool jmap_request_uses(const struct jmap_request *req, const char *cap);

@@ -1,6 +1,5 @@
 /* test_request.c - the Request envelope: every request-level error, every
- * prefix of a valid request, allocation failure at every step, and parsed
- * bodies shared between requests of the same bytes. */
+ * prefix of a valid request, and allocation failure at every step. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +10,6 @@
 
 #include "jmap_api.h"
 #include "jmap_method.h"
-#include "jmap_request.h"
 
 #define URN "urn:ietf:params:jmap:error:"
 #define CORE "\"urn:ietf:params:jmap:core\""
@@ -163,7 +161,6 @@ static void *failing_malloc(size_t size)
 static void test_allocation_failures(void **state)
 {
     for (long n = 0; n < 100000; n++) {
-        jmap_request_cache_clear();     /* the parse must fail too, not come from before */
         alloc_budget = n;
         json_set_alloc_funcs(failing_malloc, free);
         struct jmap_http_result out = { 0 };
@@ -184,45 +181,6 @@ static void test_allocation_failures(void **state)
     fail_msg("never completed");
 }
 
-static void test_parsed_bodies(void **state)
-{
-    (void)state;
-    jmap_request_cache_clear();
-    struct jmap_request a, b, c;
-    struct jmap_request_problem problem;
-    assert_int_equal(jmap_request_parse(valid, sizeof(valid) - 1, &limits, &a, &problem), 0);
-    assert_int_equal(jmap_request_parse(valid, sizeof(valid) - 1, &limits, &b, &problem), 0);
-    assert_ptr_equal(a.root, b.root);           /* the same bytes: one tree */
-    assert_ptr_equal(a.method_calls, b.method_calls);
-    /* One byte more (a space) is other bytes, parsed on their own. */
-    char *spaced = malloc(sizeof(valid) + 1);
-    memcpy(spaced, valid, sizeof(valid) - 1);
-    spaced[sizeof(valid) - 1] = ' ';
-    assert_int_equal(jmap_request_parse(spaced, sizeof(valid), &limits, &c, &problem), 0);
-    assert_ptr_not_equal(c.root, a.root);
-    assert_true(json_equal(c.root, a.root));
-    jmap_request_clear(&c);
-    free(spaced);
-    jmap_request_clear(&b);
-    /* A kept tree is checked again: the limits are the caller's. */
-    struct jmap_core_limits one = limits;
-    one.max_calls_in_request = 0;
-    assert_int_equal(jmap_request_parse(valid, sizeof(valid) - 1, &one, &b, &problem), -1);
-    assert_string_equal(problem.limit, "maxCallsInRequest");
-    assert_null(b.root);
-    /* Running it leaves the kept tree as parsed. */
-    char *before = json_dumps(a.root, JSON_COMPACT);
-    struct jmap_http_result out = run(valid, sizeof(valid) - 1);
-    assert_int_equal(out.status, 200);
-    json_decref(out.body);
-    char *after = json_dumps(a.root, JSON_COMPACT);
-    assert_string_equal(before, after);
-    free(before);
-    free(after);
-    jmap_request_clear(&a);
-    jmap_request_cache_clear();
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,7 +189,6 @@ int main(void)
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_valid_and_every_prefix),
         cmocka_unit_test(test_allocation_failures),
-        cmocka_unit_test(test_parsed_bodies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
