@@ -49,3 +49,8 @@ json_t *jmap_capabilities_account(void)
                      "mayCreateTopLevelMailbox", 1,
                      JMAP_CAPABILITY_SUBMISSION, jmap_submission_account_capability());
 }
+
+unsigned jmap_capabilities_account_generation(void)
+{
+    return jmap_submission_capability_generation();
+}

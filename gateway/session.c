@@ -13,18 +13,18 @@
 
 /* The session a thread last answered for, by what decides it: the gateway
  * (its limits and base URL: by value, as a gateway freed and another made
- * at the same address must not match), the account's id and name, and the account
- * capabilities, the one part that changes at run time (the submission
- * server's extensions once probed). Per thread, so the API path takes no
- * lock for it; fixed buffers, so nothing is left to free at thread exit. */
+ * at the same address must not match), the account's id and name, and the
+ * generation of the account capabilities, the one part that changes at run
+ * time (the submission server's extensions once probed). Per thread, so
+ * the API path takes no lock for it; fixed buffers, so nothing is left to
+ * free at thread exit. */
 struct session_state_cache {
     const struct http_gateway *gw;
     struct jmap_core_limits limits;
     char base_url[512];
     char account_id[128];
     char username[256];
-    char caps[2048];
-    size_t caps_len;
+    unsigned caps_generation;
     char state[SESSION_STATE_LEN + 1];
 };
 
@@ -110,37 +110,29 @@ int session_state(const struct http_gateway *gw, const struct account *account,
                   char *state_out)
 {
     struct session_state_cache *c = &state_cache;
-    char caps[sizeof(c->caps)];
-    int rc = -1;
-    json_t *acct_caps = jmap_capabilities_account();
-    /* Sorted keys: the same capabilities always give the same bytes. */
-    size_t caps_len = acct_caps != NULL
-                          ? json_dumpb(acct_caps, caps, sizeof(caps), JSON_COMPACT | JSON_SORT_KEYS)
-                          : 0;
-    json_decref(acct_caps);
-    bool cacheable = caps_len > 0 && caps_len <= sizeof(caps);
-    if (cacheable && c->gw == gw && memcmp(&c->limits, &gw->limits, sizeof(gw->limits)) == 0 &&
-        strcmp(c->base_url, gw->cfg->base_url) == 0 && c->caps_len == caps_len &&
-        memcmp(c->caps, caps, caps_len) == 0 && strcmp(c->account_id, account_id(account)) == 0 &&
+    /* Read before building: a probe that lands meanwhile makes the next
+     * call build again rather than keep a state of older capabilities. */
+    unsigned generation = jmap_capabilities_account_generation();
+    if (c->gw == gw && c->caps_generation == generation &&
+        memcmp(&c->limits, &gw->limits, sizeof(gw->limits)) == 0 &&
+        strcmp(c->base_url, gw->cfg->base_url) == 0 &&
+        strcmp(c->account_id, account_id(account)) == 0 &&
         strcmp(c->username, account_username(account)) == 0) {
         memcpy(state_out, c->state, sizeof(c->state));
         return 0;
     }
     json_t *session = session_build(gw, account, state_out);
     if (session == NULL)
-        goto out;
-    rc = 0;
+        return -1;
     c->gw = NULL;
-    if (cacheable && copy_key(c->base_url, sizeof(c->base_url), gw->cfg->base_url) == 0 &&
+    if (copy_key(c->base_url, sizeof(c->base_url), gw->cfg->base_url) == 0 &&
         copy_key(c->account_id, sizeof(c->account_id), account_id(account)) == 0 &&
         copy_key(c->username, sizeof(c->username), account_username(account)) == 0) {
-        memcpy(c->caps, caps, caps_len);
-        c->caps_len = caps_len;
+        c->caps_generation = generation;
         c->limits = gw->limits;
         memcpy(c->state, state_out, sizeof(c->state));
         c->gw = gw;
     }
-out:
     json_decref(session);
-    return rc;
+    return 0;
 }

@@ -63,6 +63,10 @@ json_t *jmap_capabilities_server(const struct jmap_core_limits *limits);
 /* An account's "accountCapabilities" object (core and mail). New reference. */
 json_t *jmap_capabilities_account(void);
 
+/* Changes whenever jmap_capabilities_account() may answer differently (the
+ * submission server's extensions once probed); cheap, asks no server. */
+unsigned jmap_capabilities_account_generation(void);
+
 /* True if uri is a capability this server knows (so `using` may name it). */
 bool jmap_capability_is_known(const char *uri);
 

@@ -36,6 +36,10 @@ void jmap_submission_reset(void);
  * and the server is asked again at most once a minute. */
 json_t *jmap_submission_account_capability(void);
 
+/* A number that changes whenever jmap_submission_account_capability() may
+ * answer differently (configuration, a successful probe); asks nothing. */
+unsigned jmap_submission_capability_generation(void);
+
 /* The submission server (borrowed until jmap_submission_reset), or NULL
  * when none is configured. */
 const struct backend_endpoint *jmap_submission_smtp(void);

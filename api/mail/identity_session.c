@@ -34,7 +34,22 @@ static struct {
     json_t *extensions;         /* cached EHLO answer, or NULL */
     time_t last_probe;
     bool probing;               /* one caller is asking the server (unlocked) */
+    unsigned generation;        /* bumped whenever the capability may differ */
 } sub = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Lock held. */
+static void capability_changed(void)
+{
+    sub.generation++;
+}
+
+unsigned jmap_submission_capability_generation(void)
+{
+    pthread_mutex_lock(&sub.lock);
+    unsigned g = sub.generation;
+    pthread_mutex_unlock(&sub.lock);
+    return g;
+}
 
 static char *dup_or_null(const char *s, bool *failed)
 {
@@ -56,6 +71,9 @@ int jmap_submission_configure(const struct jmap_submission_config *c)
     sub.smtp.host = sub.host;
     sub.smtp.ca_file = sub.ca_file;
     sub.max_delayed_send = c->max_delayed_send;
+    pthread_mutex_lock(&sub.lock);
+    capability_changed();
+    pthread_mutex_unlock(&sub.lock);
     if (failed) {
         jmap_submission_reset();
         return -1;
@@ -75,6 +93,7 @@ void jmap_submission_reset(void)
     sub.extensions = NULL;
     sub.last_probe = 0;
     sub.probing = false;
+    capability_changed();
     pthread_mutex_unlock(&sub.lock);
 }
 
@@ -126,6 +145,8 @@ json_t *jmap_submission_account_capability(void)
         json_t *fresh = probe_extensions();
         pthread_mutex_lock(&sub.lock);
         sub.probing = false;
+        if (fresh != NULL)
+            capability_changed();
         json_decref(sub.extensions);
         sub.extensions = fresh;
     }
