@@ -4,6 +4,7 @@
  * methods whose answer needs every message. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ struct bf_account {
     bool joinable, running, stop;
     bool pending;               /* rows left (as the last sync or batch saw) */
     unsigned batches;           /* written since the worker started */
+    unsigned slices;            /* of the batch being written, committed */
 };
 
 struct mail_backfill {
@@ -113,8 +115,10 @@ static struct bf_account *entry(struct mail_backfill *r, const char *account_id)
     return a;
 }
 
-/* The test hook: while the file names a number of batches the worker has
- * reached, it waits (bounded) before the next one. Lock held. */
+/* The test hook: while the file names a point "N [S]" (S slices into
+ * the batch after N batches, 0 when left out) the worker has reached, it
+ * waits (bounded) there: before the next batch, or between slices. Lock
+ * held. */
 static void hold(struct bf_account *a)
 {
     struct mail_backfill *r = a->r;
@@ -123,11 +127,14 @@ static void hold(struct bf_account *a)
         FILE *f = fopen(r->hold_path, "r");
         if (f == NULL)
             return;
-        unsigned allowed = 0;
-        if (fscanf(f, "%u", &allowed) != 1)
-            allowed = 0;
+        unsigned batches = 0, slices = 0;
+        int got = fscanf(f, "%u %u", &batches, &slices);
         fclose(f);
-        if (a->batches < allowed)
+        if (got < 1)
+            batches = 0;
+        if (got < 2)
+            slices = 0;
+        if (a->batches < batches || (a->batches == batches && a->slices < slices))
             return;
         struct timespec ts;
         deadline_in(&ts, 20);
@@ -135,11 +142,44 @@ static void hold(struct bf_account *a)
     }
 }
 
+/* The slice just committed released the store lock, but a request
+ * woken for it needs some microseconds to run, while this thread would
+ * take the lock back at once for the next slice: it pauses first. */
+static void let_requests_in(void)
+{
+    const char *e = getenv("JMAPGW_BF_PAUSE_US");
+    long us = e != NULL ? atol(e) : 0;
+    if (us < 0)
+        sched_yield();
+    else if (us > 0) {
+        struct timespec ts = { .tv_sec = 0, .tv_nsec = us * 1000L };
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Between two slices of a batch (mail_backfill_pace): the test hook, the
+ * stop flag, then the pause that lets requests in. */
+static bool between_slices(void *ctx)
+{
+    struct bf_account *a = ctx;
+    struct mail_backfill *r = a->r;
+    pthread_mutex_lock(&r->lock);
+    a->slices++;
+    hold(a);
+    bool go = !a->stop;
+    pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&r->lock);
+    if (go)
+        let_requests_in();
+    return go;
+}
+
 static void *worker(void *arg)
 {
     struct bf_account *a = arg;
     struct mail_backfill *r = a->r;
     struct gw_error err = { 0 };
+    struct mail_backfill_pace pace = { .between = between_slices, .ctx = a };
     for (unsigned step = 0; step < BACKFILL_MAX_STEPS; step++) {
         pthread_mutex_lock(&r->lock);
         hold(a);
@@ -150,11 +190,12 @@ static void *worker(void *arg)
         struct mail_backend *b = NULL;
         int rc = -1;
         if (backend_pool_acquire(a->pool, &b, &err) == 0) {
-            rc = mail_backfill_step(r->ms, a->account_id, b, &err);
+            rc = mail_backfill_step(r->ms, a->account_id, b, &pace, &err);
             backend_pool_release(a->pool, &b);
         }
         pthread_mutex_lock(&r->lock);
         a->batches += rc > 0;
+        a->slices = 0;
         if (rc == 0)
             a->pending = false;
         pthread_cond_broadcast(&r->changed);

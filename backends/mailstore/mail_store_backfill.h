@@ -11,9 +11,13 @@
  * deliberately skipped; the rest is still to fetch) and the receivedAt
  * cutoff above which the cache provably holds every message. A
  * background thread per account then fetches the rest, newest uids
- * first, MAIL_BACKFILL_BATCH at a time, each batch one transaction that
- * lowers todo_below and finally deletes the row. A restart finds the
- * rows and carries on where the last committed batch stopped.
+ * first, MAIL_BACKFILL_BATCH at a time (one SELECT, UID SEARCH ALL and
+ * FETCH each), and writes each batch MAIL_BACKFILL_SLICE messages per
+ * transaction, newest first, each slice lowering todo_below to its lowest
+ * uid, the last one deleting the row when nothing is left. The store lock
+ * is free between slices, so a request waits for one slice at most, and
+ * the worker pauses there for waiting requests. A restart finds the rows
+ * and carries on where the last committed slice stopped.
  *
  * A regular sync and a backfill batch may run at once (a batch must not
  * hold up a request); they never fetch the same uid: a sync leaves every
@@ -33,6 +37,7 @@
 
 #define MAIL_BACKFILL_FIRST_BATCH 200
 #define MAIL_BACKFILL_BATCH 500
+#define MAIL_BACKFILL_SLICE 32
 
 struct mail_backfill;
 
@@ -71,10 +76,19 @@ int mail_backfill_valid(struct mail_store *ms, const char *account_id,
 int mail_backfill_note(struct mail_store *ms, const char *account_id,
                        const struct mail_sync_box *x, uint64_t modseq, struct gw_error *err);
 
-/* One batch of the backfill of account_id (the worker):
- * 1 when a batch was written, 0 when nothing is left, -1 with err. */
+/* What the worker does between two slices of a batch, store lock not
+ * held: lets waiting requests in; returns false to stop the batch there
+ * (the worker is being stopped: what was committed stays). */
+struct mail_backfill_pace {
+    bool (*between)(void *ctx);
+    void *ctx;
+};
+
+/* One batch of the backfill of account_id (the worker), pace called
+ * between its slices: 1 when a batch was written (maybe stopped after a
+ * slice), 0 when nothing is left, -1 with err. */
 int mail_backfill_step(struct mail_store *ms, const char *account_id, struct mail_backend *b,
-                       struct gw_error *err);
+                       const struct mail_backfill_pace *pace, struct gw_error *err);
 
 /* Store lock held: for a mailbox being backfilled whose first batch came
  * from SORT, 1 with its receivedAt cutoff, the \Deleted count when the
