@@ -46,6 +46,9 @@ struct mail_backfill {
     struct bf_account *accounts;
     char *hold_path;            /* test hook, see mail_store.h */
     bool off;                   /* JMAPGW_COLD_START=0: whole syncs only */
+    pthread_mutex_t ckpt_lock;  /* ckpt and db_path */
+    char *db_path;              /* the store's file; NULL: no checkpoints of ours */
+    sqlite3 *ckpt;              /* our own connection to it, opened on first use */
 };
 
 static void deadline_in(struct timespec *ts, long ms)
@@ -79,8 +82,12 @@ int mail_backfill_new(struct mail_store *ms, struct mail_backfill **out, struct 
     pthread_cond_init(&r->changed, &attr);
     pthread_condattr_destroy(&attr);
     pthread_mutex_init(&r->lock, NULL);
+    pthread_mutex_init(&r->ckpt_lock, NULL);
     pthread_mutex_lock(store_db_lock(ms->st));
     int rc = sqlite3_exec(ms->db, sql_table, NULL, NULL, NULL);
+    const char *path = sqlite3_db_filename(ms->db, "main");
+    if (path != NULL && *path != '\0' && (r->db_path = strdup(path)) == NULL)
+        rc = SQLITE_NOMEM;
     pthread_mutex_unlock(store_db_lock(ms->st));
     if (rc != SQLITE_OK) {
         mail_store_db_fail(ms, err, "backfill table");
@@ -142,6 +149,32 @@ static void hold(struct bf_account *a)
     }
 }
 
+/* Copies what the last slices wrote from the WAL into the database, on a
+ * connection of our own and outside the store lock. Left to the store's
+ * connection, that copy (and its fsync) happens inside a commit once the
+ * WAL passes 1,000 pages: every four slices or so, 10-25 ms each under
+ * the lock. Any failure (BUSY: a checkpoint is running already) leaves it
+ * to the store's connection as before. */
+static void checkpoint(struct mail_backfill *r)
+{
+    pthread_mutex_lock(&r->ckpt_lock);
+    /* The query reads the file: until then the connection does not know
+     * the WAL, and checkpoints nothing. */
+    if (r->ckpt == NULL && r->db_path != NULL &&
+        (sqlite3_open_v2(r->db_path, &r->ckpt, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                         NULL) != SQLITE_OK ||
+         sqlite3_exec(r->ckpt, "PRAGMA journal_mode", NULL, NULL, NULL) != SQLITE_OK)) {
+        gw_log_warn("backfill: no checkpoint connection: %s", sqlite3_errmsg(r->ckpt));
+        sqlite3_close(r->ckpt);
+        r->ckpt = NULL;
+        free(r->db_path);   /* tried once */
+        r->db_path = NULL;
+    }
+    if (r->ckpt != NULL)
+        (void)sqlite3_wal_checkpoint_v2(r->ckpt, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    pthread_mutex_unlock(&r->ckpt_lock);
+}
+
 /* The slice just committed released the store lock, but a request
  * woken for it needs some microseconds to run, while this thread would
  * take the lock back at once for the next slice: it pauses first. */
@@ -169,6 +202,7 @@ static bool between_slices(void *ctx)
     bool go = !a->stop;
     pthread_cond_broadcast(&r->changed);
     pthread_mutex_unlock(&r->lock);
+    checkpoint(r);
     if (go)
         let_requests_in();
     return go;
@@ -192,6 +226,7 @@ static void *worker(void *arg)
         if (backend_pool_acquire(a->pool, &b, &err) == 0) {
             rc = mail_backfill_step(r->ms, a->account_id, b, &pace, &err);
             backend_pool_release(a->pool, &b);
+            checkpoint(r);
         }
         pthread_mutex_lock(&r->lock);
         a->batches += rc > 0;
@@ -299,6 +334,9 @@ void mail_backfill_free(struct mail_backfill **rp)
     pthread_mutex_unlock(&r->lock);
     pthread_cond_destroy(&r->changed);
     pthread_mutex_destroy(&r->lock);
+    sqlite3_close(r->ckpt);
+    pthread_mutex_destroy(&r->ckpt_lock);
+    free(r->db_path);
     free(r->hold_path);
     free(r);
     *rp = NULL;
