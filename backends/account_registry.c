@@ -287,9 +287,13 @@ int account_registry_authenticate(struct account_registry *r, const char *userna
     }
 
     time_t now = monotonic_now();
+    /* A new account's first request syncs it: the login just made serves
+     * that sync, which then pays no second LOGIN. */
+    struct backend_pool *keep_in = NULL;
     pthread_mutex_lock(&r->lock);
     struct account *a = find_locked(r, username);
     if (a == NULL) {
+        keep_in = fresh->sync_pool;
         a = fresh;
         fresh = NULL;
         a->next = r->accounts;
@@ -308,7 +312,7 @@ int account_registry_authenticate(struct account_registry *r, const char *userna
     a->verified_at = now;
     a->last_used = now;
     a->refs++;
-    backend_pool_adopt(a->pool, &conn);
+    backend_pool_adopt(keep_in != NULL ? keep_in : a->pool, &conn);
     pthread_mutex_unlock(&r->lock);
 
     if (r->store != NULL && store_account_ensure(r->store, a->id, a->username, err) != 0)
@@ -543,8 +547,12 @@ int account_sync_if_stale(struct account *a, account_sync_fn fn, void *ctx,
     pthread_mutex_unlock(&a->sync_lock);
     if (clean)
         return 0;
+    /* The watcher after the sync: on a new account its LOGIN would
+     * compete with the first sync for the server, and that sync, begun
+     * before the watcher is up, cannot count as clean anyway. */
+    int rc = account_sync(a, fn, ctx, err);
     watch_ensure(a);
-    return account_sync(a, fn, ctx, err);
+    return rc;
 }
 
 bool account_watch_live(struct account *a)

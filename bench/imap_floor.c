@@ -26,7 +26,11 @@ struct floor_ctx {
     struct backend_endpoint ep;
     struct backend_credentials cred;
     struct mail_backend *conn;      /* the open, selected connection */
-    uint32_t open_uid;              /* message the open_message floor reads */
+    uint32_t page[FLOOR_PAGE];      /* the inbox page's uids, newest first */
+    size_t n_page;
+    size_t opened;                  /* open_message runs so far: each reads the
+                                     * next message of the page, as a reader
+                                     * going down the list would */
 };
 
 typedef int (*floor_fn)(struct floor_ctx *c, struct gw_error *err);
@@ -61,8 +65,8 @@ static int select_inbox(struct mail_backend *b, struct gw_error *err)
 }
 
 /* The inbox view: every uid newest first, then the list properties of the
- * first page. */
-static int inbox_view(struct mail_backend *b, uint32_t *newest, struct gw_error *err)
+ * first page; its uids into c->page when c is not NULL. */
+static int inbox_view(struct mail_backend *b, struct floor_ctx *c, struct gw_error *err)
 {
     struct backend_sort_key key = { .key = BACKEND_SORT_ARRIVAL, .reverse = true };
     uint32_t *uids = NULL;
@@ -86,8 +90,10 @@ static int inbox_view(struct mail_backend *b, uint32_t *newest, struct gw_error 
         gw_error_set(err, GW_ERR_PROTOCOL, "fetched %zu of %zu messages", got, req.n_uids);
         goto out;
     }
-    if (newest != NULL)
-        *newest = uids[0];
+    if (c != NULL) {
+        c->n_page = req.n_uids;
+        memcpy(c->page, uids, c->n_page * sizeof(*uids));
+    }
     rc = 0;
 out:
     free(uids);
@@ -116,10 +122,11 @@ out:
 static int run_open_message(struct floor_ctx *c, struct gw_error *err)
 {
     struct backend_part_data *p = NULL;
-    int rc = backend_fetch_part(c->conn, c->open_uid, NULL, 0, FLOOR_BODY_MAX, false, &p, err);
+    uint32_t uid = c->page[c->opened++ % c->n_page];
+    int rc = backend_fetch_part(c->conn, uid, NULL, 0, FLOOR_BODY_MAX, false, &p, err);
     /* An empty answer would make the floor meaninglessly fast. */
     if (rc == 0 && p->len == 0)
-        rc = gw_error_set(err, GW_ERR_PROTOCOL, "message %u came back empty", c->open_uid);
+        rc = gw_error_set(err, GW_ERR_PROTOCOL, "message %u came back empty", uid);
     backend_part_data_free(&p);
     return rc;
 }
@@ -195,7 +202,7 @@ int main(int argc, char **argv)
     int rc = 1;
     if (backend_imap_open(&c.ep, &c.cred, &c.conn, &err) != 0 || select_inbox(c.conn, &err) != 0)
         goto out;
-    if (inbox_view(c.conn, &c.open_uid, &err) != 0)
+    if (inbox_view(c.conn, &c, &err) != 0)
         goto out;
     for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
         if (measure(&c, scenarios[i].name, argv[4], scenarios[i].fn, (int)runs, &err) != 0)

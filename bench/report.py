@@ -18,6 +18,7 @@ EXPECTED = ["gw_inbox_page_cold", "gw_inbox_page_warm", "gw_open_message_warm",
 
 # Gateway scenario -> the IMAP floor of the same view in the same run.
 FLOORS = {"gw_inbox_page_warm": "imap_floor_inbox_open",
+          "gw_inbox_page_backfilling": "imap_floor_inbox_open",
           "gw_inbox_page_cold": "imap_floor_inbox_cold",
           "gw_open_message_warm": "imap_floor_open_message",
           "gw_search_text_warm": "imap_floor_search_text"}
@@ -84,6 +85,10 @@ def main():
     if errors:
         md += ["", "Failed scenarios (not timed):", ""]
         md += ["- %s (%s): %s" % (r["scenario"], r["account"], r["error"]) for r in errors]
+    backfills = [r for r in rows if "seconds_after_cold" in r]
+    if backfills:
+        md += [""] + ["- Backfill of %s done %.1f s after its cold page; its warm runs start"
+                      " then." % (r["account"], r["seconds_after_cold"]) for r in backfills]
     md += ["", "## Targets", "", "| target | account | measured | limit | result |",
            "|---|---|---:|---:|---|"]
     md += ["| %s | %s | %s | %s | %s |" % (t, a, m, l, "pass" if ok else "FAIL")

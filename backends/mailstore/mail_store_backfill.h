@@ -35,7 +35,7 @@
 
 #include "mail_store_sync_internal.h"
 
-#define MAIL_BACKFILL_FIRST_BATCH 200
+#define MAIL_BACKFILL_FIRST_BATCH 128
 #define MAIL_BACKFILL_BATCH 500
 #define MAIL_BACKFILL_SLICE 32
 
@@ -59,7 +59,8 @@ int mail_backfill_todo_below(struct mail_store *ms, const char *account_id,
  * holds more than MAIL_BACKFILL_FIRST_BATCH messages, fetches the newest
  * of INBOX (of another mailbox none) into x->fresh, sets the cold-start
  * fields and returns 1; returns 0 for a small mailbox (the caller syncs
- * it whole), -1 with err. */
+ * it whole), -1 with err. For a mailbox other than INBOX with a UIDNEXT
+ * it uses neither b nor err (either may be NULL) and sends nothing. */
 int mail_backfill_first_batch(const struct mail_store *ms, struct mail_backend *b,
                               struct mail_sync_box *x,
                               const struct backend_selected *sel, struct gw_error *err);

@@ -5,6 +5,7 @@
  * uids. Nothing here holds the store lock across IMAP I/O. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mail_store_backfill.h"
 #include "mail_store_sync_internal.h"
@@ -124,6 +125,8 @@ static int pick_boxes(struct mail_store *ms, const char *account_id, struct mail
         memset(x, 0, sizeof(*x));
         snprintf(x->id, sizeof(x->id), "%s", (const char *)sqlite3_column_text(st, 0));
         x->name_raw = strdup((const char *)sqlite3_column_text(st, 1));
+        x->status = (struct backend_selected){ .uidvalidity = uidvalidity, .uidnext = uidnext,
+                                               .exists = total, .highestmodseq = modseq };
         x->uidvalidity = (uint32_t)sqlite3_column_int64(st, 6);   /* the synced one */
         x->highestmodseq = (uint64_t)sqlite3_column_int64(st, 8);
         if (x->name_raw == NULL) {
@@ -243,6 +246,33 @@ static size_t leave_backfill(const struct mail_sync_box *x, uint32_t *fresh, siz
     return n - skip;
 }
 
+/* Takes the mailbox's numbers from its status instead of a SELECT when
+ * that alone settles it: nothing of it is cached and it is empty, or
+ * (cold) it is big and not the inbox, so all of it is the backfill's.
+ * Returns true when x needs nothing more from the server. A message that
+ * arrives after the LIST-STATUS raises UIDNEXT past the one recorded here,
+ * so the next sync looks again. */
+static bool settled_by_status(const struct mail_store *ms, struct mail_sync_box *x, bool cold)
+{
+    const struct backend_selected *st = &x->status;
+    if (x->n_known > 0 || x->todo_below != 0 || st->uidvalidity == 0)
+        return false;
+    bool empty = st->exists == 0;
+    bool deferred = cold && st->exists > MAIL_BACKFILL_FIRST_BATCH && st->uidnext != 0 &&
+                    strcasecmp(x->name_raw, "INBOX") != 0;
+    if (!empty && !deferred)
+        return false;
+    x->uidvalidity_changed = st->uidvalidity != x->uidvalidity;
+    x->uidvalidity = st->uidvalidity;
+    x->uidnext = st->uidnext;
+    x->highestmodseq = st->highestmodseq;
+    /* Not the inbox, big: the first batch only records what the
+     * backfill will fetch, sends nothing, and returns 1. */
+    if (deferred)
+        mail_backfill_first_batch(ms, NULL, x, st, NULL);
+    return true;
+}
+
 /* The IMAP side for one changed mailbox; cold: a big mailbox new to the
  * cache gets only its first batch. */
 static int fetch_box(struct mail_store *ms, struct mail_backend *b, struct mail_sync_box *x,
@@ -253,6 +283,8 @@ static int fetch_box(struct mail_store *ms, struct mail_backend *b, struct mail_
     uint32_t *fresh = NULL;
     size_t n_fresh = 0;
     int rc = -1;
+    if (settled_by_status(ms, x, cold))
+        return 0;
     struct backend_select_req req = { .name_raw = x->name_raw, .read_only = true };
     bool qresync = x->uidvalidity != 0 && x->highestmodseq != 0 && x->n_known > 0;
     if (qresync) {

@@ -12,6 +12,8 @@ struct mail_sync_box {
     char id[16];
     char *name_raw;
     uint32_t uidvalidity;           /* as SELECT answered */
+    struct backend_selected status; /* as the LIST-STATUS of this sync answered
+                                     * (exists: MESSAGES; lists empty) */
     uint32_t uidnext;
     uint64_t highestmodseq;
     bool uidvalidity_changed;       /* every cached location of it is void */

@@ -20,6 +20,11 @@
 
 #include "demo_dovecot.h"
 
+/* MAIL_BACKFILL_FIRST_BATCH: the newest INBOX messages a cold sync fetches. */
+#define FIRST_BATCH 128
+/* MAIL_BACKFILL_BATCH: what one backfill step adds. */
+#define BACKFILL_BATCH 500
+
 #define N_MSGS 2500
 #define PER_THREAD 4
 #define APPEND_BATCH 100
@@ -450,7 +455,7 @@ static void test_cold_page_before_backfill(void **state)
 
     /* Answered while the store holds only the first batch. */
     long long cached = db_count(gw, sql_cached);
-    H_ASSERT_INT_EQ(cached, 200);   /* the first batch, nothing more */
+    H_ASSERT_INT_EQ(cached, FIRST_BATCH);   /* nothing more */
     H_ASSERT_INT_EQ(db_count(gw, sql_rows), 1);
     assert_page(page);
     H_ASSERT_INT_EQ(total, (long long)json_array_size(ref->order));
@@ -528,10 +533,10 @@ static void test_restart_mid_backfill(void **state)
     assert_page(page);
     /* The first batch and one backfill batch, then held. */
     for (int64_t end = harness_now_ms() + 60000;
-         db_count(gw, sql_cached) < 700 && harness_now_ms() < end;)
+         db_count(gw, sql_cached) < FIRST_BATCH + BACKFILL_BATCH && harness_now_ms() < end;)
         usleep(50 * 1000);
     usleep(200 * 1000);
-    H_ASSERT_INT_EQ(db_count(gw, sql_cached), 700);
+    H_ASSERT_INT_EQ(db_count(gw, sql_cached), FIRST_BATCH + BACKFILL_BATCH);
     H_ASSERT_INT_EQ(db_count(gw, sql_rows), 1);
 
     /* Stopped while held mid-backfill: a clean shutdown. */

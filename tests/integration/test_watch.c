@@ -41,6 +41,7 @@ static struct {
 
 static struct harness_mail_env fx;
 static char inbox_id[64];
+static long first_sync_selects;     /* px.selects after the account's first request */
 
 struct pump {
     int client, server;
@@ -185,6 +186,7 @@ static int group_setup(void **state)
     if (fx.account_id == NULL)
         return -1;
     json_t *q = harness_mail_call(&fx, "Mailbox/query", "\"filter\": {\"role\": \"inbox\"}");
+    first_sync_selects = atomic_load(&px.selects);
     const char *inbox = json_string_value(json_array_get(json_object_get(q, "ids"), 0));
     int rc = inbox != NULL && strlen(inbox) < sizeof(inbox_id) ? 0 : -1;
     if (rc == 0)
@@ -329,9 +331,31 @@ static void test_open_message_keeps_selection(void **state)
     H_ASSERT(after_sync - selects <= 2);
 }
 
+/* The first sync opens only mailboxes that hold messages: an empty one is
+ * settled by its LIST-STATUS numbers alone. */
+static void test_first_sync_skips_empty_mailboxes(void **state)
+{
+    (void)state;
+    json_t *got = harness_mail_call(&fx, "Mailbox/get", "\"ids\": null");
+    json_t *list = json_object_get(got, "list"), *box;
+    size_t i;
+    long holding = 0, empty = 0;
+    json_array_foreach(list, i, box) {
+        if (json_integer_value(json_object_get(box, "totalEmails")) > 0)
+            holding++;
+        else
+            empty++;
+    }
+    json_decref(got);
+    H_ASSERT(holding > 0 && empty > 0);     /* else this proves nothing */
+    H_ASSERT_INT_EQ(first_sync_selects, holding);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_first_sync_skips_empty_mailboxes,
+                                  harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_quiet_account_sends_nothing, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_outside_append_announced, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_open_message_keeps_selection,
