@@ -175,18 +175,38 @@ static void checkpoint(struct mail_backfill *r)
     pthread_mutex_unlock(&r->ckpt_lock);
 }
 
+static void pause_us(long us)
+{
+    struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000L };
+    nanosleep(&ts, NULL);
+}
+
 /* The slice just committed released the store lock, but a request
  * woken for it needs some microseconds to run, while this thread would
  * take the lock back at once for the next slice: it pauses first. */
-static void let_requests_in(void)
+static void let_requests_in(struct mail_backfill *r)
 {
     const char *e = getenv("JMAPGW_BF_PAUSE_US");
     long us = e != NULL ? atol(e) : 0;
+    e = getenv("JMAPGW_BF_POLITE_US");
+    long polite = e != NULL ? atol(e) : 0;
     if (us < 0)
         sched_yield();
-    else if (us > 0) {
-        struct timespec ts = { .tv_sec = 0, .tv_nsec = us * 1000L };
-        nanosleep(&ts, NULL);
+    else if (us > 0)
+        pause_us(us);
+    if (polite > 0) {
+        pthread_mutex_t *lock = store_db_lock(r->ms->st);
+        bool busy = false;
+        for (int i = 0; i < 100; i++) {
+            if (pthread_mutex_trylock(lock) == 0) {
+                pthread_mutex_unlock(lock);
+                break;
+            }
+            busy = true;
+            pause_us(200);
+        }
+        if (busy)
+            pause_us(polite);
     }
 }
 
@@ -204,7 +224,7 @@ static bool between_slices(void *ctx)
     pthread_mutex_unlock(&r->lock);
     checkpoint(r);
     if (go)
-        let_requests_in();
+        let_requests_in(r);
     return go;
 }
 

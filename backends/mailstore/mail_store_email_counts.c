@@ -37,24 +37,26 @@ static const char *const sql_recount =
 /* The touched Threads' share of each mailbox's counts, times ?2: -1 for
  * the state before the slice (without its new Emails, whose
  * updated_modseq is still 0 until they settle, and without its new
- * locations; the other Emails still have their old keywords), +1 after. */
+ * locations; the other Emails still have their old keywords), +1 after.
+ * CROSS JOIN: the few touched Emails drive (mail_store_email_apply.c). */
 static const char *const sql_share =
     "INSERT INTO temp.sync_counts(mailbox_id, total, unread, threads, uthreads)"
     " WITH s AS (SELECT DISTINCT e.thread_id AS tid FROM temp.sync_emails x"
-    "   JOIN emails e ON e.account_id = ?1 AND e.email_id = x.id),"
+    "   CROSS JOIN emails e ON e.account_id = ?1 AND e.email_id = x.id),"
     " te AS (SELECT e.email_id AS id, e.thread_id AS tid,"
     "   instr(e.keywords, ' $seen ') = 0 AND instr(e.keywords, ' $draft ') = 0 AS unread"
-    "   FROM s JOIN emails e INDEXED BY emails_thread ON e.account_id = ?1 AND e.thread_id = s.tid"
+    "   FROM s CROSS JOIN emails e INDEXED BY emails_thread ON e.account_id = ?1 AND e.thread_id = s.tid"
     "   WHERE e.destroyed_modseq IS NULL AND (?2 > 0 OR e.updated_modseq != 0)),"
     " tu AS (SELECT tid, max(unread) AS u FROM te GROUP BY tid),"
     " tm AS (SELECT l.mailbox_id AS mid, te.tid AS tid, count(*) AS total,"
-    "   sum(te.unread) AS unread FROM te JOIN email_locations l INDEXED BY email_locations_email"
+    "   sum(te.unread) AS unread FROM te CROSS JOIN email_locations l"
+    "   INDEXED BY email_locations_email"
     "   ON l.account_id = ?1 AND l.email_id = te.id"
     "   WHERE ?2 > 0 OR NOT EXISTS (SELECT 1 FROM temp.sync_locs n"
     "     WHERE n.mailbox_id = l.mailbox_id AND n.uid = l.uid)"
     "   GROUP BY l.mailbox_id, te.tid)"
     " SELECT tm.mid, ?2 * sum(tm.total), ?2 * sum(tm.unread), ?2 * count(*), ?2 * sum(tu.u)"
-    " FROM tm JOIN tu ON tu.tid = tm.tid GROUP BY tm.mid";
+    " FROM tm CROSS JOIN tu ON tu.tid = tm.tid GROUP BY tm.mid";
 static const char *const sql_add_shares =
     "UPDATE mailboxes SET jmap_total = jmap_total + d.total, jmap_unread = jmap_unread + d.unread,"
     " total_threads = total_threads + d.threads, unread_threads = unread_threads + d.uthreads,"
