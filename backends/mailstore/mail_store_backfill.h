@@ -21,12 +21,19 @@
  *
  * A regular sync and a backfill batch may run at once (a batch must not
  * hold up a request); they never fetch the same uid: a sync leaves every
- * uid below todo_below alone and a batch takes only uids below it, and
- * the batch's transaction first checks that its row (uidvalidity, base)
- * and its mailbox are still there. A message a batch inserts while a
+ * uid below todo_below alone and a batch takes only uids below the mark
+ * it started from, its slices going down from there (todo_below only
+ * falls), and each slice's transaction first checks that its row
+ * (uidvalidity, base) and its mailbox are still there, else the batch
+ * stops and writes nothing more. A message a batch inserts while a
  * concurrent sync saw it expunged is caught by the next sync: the
  * mailbox's cached count differs from STATUS, so it is not quiet, and a
- * cached uid missing from UID SEARCH ALL is removed. */
+ * cached uid missing from UID SEARCH ALL is removed.
+ *
+ * A slice moves the Mailbox counts by what its Threads changed
+ * (mail_store_email_counts.c) rather than recounting the account, so its
+ * cost does not grow with the account; no slice is visible half written,
+ * and every slice leaves the counts equal to a recount. */
 #ifndef BACKENDS_MAIL_STORE_BACKFILL_H
 #define BACKENDS_MAIL_STORE_BACKFILL_H
 
