@@ -326,9 +326,10 @@ void mail_store_thread_list_free(struct mail_store_thread_list **l);
  * first request pays for the inbox only);
  * a background thread per account (connections from pool, which must
  * outlive it: call mail_store_backfill_stop() before freeing the pool)
- * then fetches the rest, 500 at a time, one transaction each, newest
- * uids first. Progress is kept in the store: a restart carries on where
- * the last committed batch stopped, and never inserts a message twice.
+ * then fetches the rest, 500 at a time, newest uids first, written 32
+ * per transaction (a request waits for one such slice at most). Progress
+ * is kept in the store: a restart carries on where the last committed
+ * slice stopped, and never inserts a message twice.
  *
  * What clients see stays right because of these rules:
  * - backfilled messages existed before any state given out since the
@@ -355,13 +356,14 @@ void mail_store_thread_list_free(struct mail_store_thread_list **l);
  *   batch created for a newer reply.
  * A regular sync leaves uids below the backfill's mark to the backfill
  * and may run while a batch does (a batch never holds up a request for
- * longer than its own transaction).
+ * longer than one slice's transaction).
  *
  * JMAPGW_COLD_START=0 in the environment turns the first batches off
  * (every sync fetches whole mailboxes; a backfill left by an earlier run
  * still completes). Test hook: with JMAPGW_BACKFILL_HOLD=<path> in the environment, while
  * <path> exists and holds a number N, a worker that has written N batches
- * waits (at most 60 s per batch) before the next one. */
+ * waits (at most 60 s per batch) before the next one; holding "N S", it
+ * waits instead after S slices of batch N+1 (between two transactions). */
 struct backend_pool;
 
 int mail_store_sync_cold(struct mail_store *ms, const char *account_id, struct mail_backend *b,

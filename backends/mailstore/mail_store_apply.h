@@ -41,6 +41,28 @@ int mail_apply_touch(struct mail_apply *a, const char *sql, const char *id);
  * mail_apply_touch()). */
 extern const char *const mail_apply_sql_touch_thread;
 
+/* ---- Mailbox counts (mail_store_email_counts.c) ---- */
+
+/* The temp tables of the count of a backfill slice, created and emptied
+ * (sqlite3_exec text, run at the start of every apply). */
+extern const char *const mail_apply_sql_count_tables;
+
+/* A regular apply, after its Emails settled: recounts every mailbox of
+ * the account, stamping those that moved with a->created_modseq;
+ * *changed tells whether any did. 0, or -1 with a->err. */
+int mail_apply_recount(struct mail_apply *a, bool *changed);
+
+/* A backfill slice: records a location it inserted (one the count of
+ * the state before the slice leaves out). 0, or -1 with a->err. */
+int mail_apply_new_location(struct mail_apply *a, const char *mailbox_id, uint32_t uid);
+
+/* A backfill slice, in place of mail_apply_recount(): called with before
+ * true once its rows are in but before its Emails settle (their keywords
+ * are still the old ones), then with before false after they settled,
+ * which adds to each mailbox what the slice's Threads changed in it
+ * (stamped with a->created_modseq). 0, or -1 with a->err. */
+int mail_apply_count_threads(struct mail_apply *a, bool before);
+
 /* A new Email for message m (no cached Email has its identity): its
  * header facts, its Thread (the server's THREADID, else Message-ID,
  * References and In-Reply-To against the cached threads), the row. id

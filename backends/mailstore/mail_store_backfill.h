@@ -11,18 +11,29 @@
  * deliberately skipped; the rest is still to fetch) and the receivedAt
  * cutoff above which the cache provably holds every message. A
  * background thread per account then fetches the rest, newest uids
- * first, MAIL_BACKFILL_BATCH at a time, each batch one transaction that
- * lowers todo_below and finally deletes the row. A restart finds the
- * rows and carries on where the last committed batch stopped.
+ * first, MAIL_BACKFILL_BATCH at a time (one SELECT, UID SEARCH ALL and
+ * FETCH each), and writes each batch MAIL_BACKFILL_SLICE messages per
+ * transaction, newest first, each slice lowering todo_below to its lowest
+ * uid, the last one deleting the row when nothing is left. The store lock
+ * is free between slices, so a request waits for one slice at most, and
+ * the worker pauses there for waiting requests. A restart finds the rows
+ * and carries on where the last committed slice stopped.
  *
  * A regular sync and a backfill batch may run at once (a batch must not
  * hold up a request); they never fetch the same uid: a sync leaves every
- * uid below todo_below alone and a batch takes only uids below it, and
- * the batch's transaction first checks that its row (uidvalidity, base)
- * and its mailbox are still there. A message a batch inserts while a
+ * uid below todo_below alone and a batch takes only uids below the mark
+ * it started from, its slices going down from there (todo_below only
+ * falls), and each slice's transaction first checks that its row
+ * (uidvalidity, base) and its mailbox are still there, else the batch
+ * stops and writes nothing more. A message a batch inserts while a
  * concurrent sync saw it expunged is caught by the next sync: the
  * mailbox's cached count differs from STATUS, so it is not quiet, and a
- * cached uid missing from UID SEARCH ALL is removed. */
+ * cached uid missing from UID SEARCH ALL is removed.
+ *
+ * A slice moves the Mailbox counts by what its Threads changed
+ * (mail_store_email_counts.c) rather than recounting the account, so its
+ * cost does not grow with the account; no slice is visible half written,
+ * and every slice leaves the counts equal to a recount. */
 #ifndef BACKENDS_MAIL_STORE_BACKFILL_H
 #define BACKENDS_MAIL_STORE_BACKFILL_H
 
@@ -33,6 +44,7 @@
 
 #define MAIL_BACKFILL_FIRST_BATCH 128
 #define MAIL_BACKFILL_BATCH 500
+#define MAIL_BACKFILL_SLICE 32
 
 struct mail_backfill;
 
@@ -72,10 +84,19 @@ int mail_backfill_valid(struct mail_store *ms, const char *account_id,
 int mail_backfill_note(struct mail_store *ms, const char *account_id,
                        const struct mail_sync_box *x, uint64_t modseq, struct gw_error *err);
 
-/* One batch of the backfill of account_id (the worker):
- * 1 when a batch was written, 0 when nothing is left, -1 with err. */
+/* What the worker does between two slices of a batch, store lock not
+ * held: lets waiting requests in; returns false to stop the batch there
+ * (the worker is being stopped: what was committed stays). */
+struct mail_backfill_pace {
+    bool (*between)(void *ctx);
+    void *ctx;
+};
+
+/* One batch of the backfill of account_id (the worker), pace called
+ * between its slices: 1 when a batch was written (maybe stopped after a
+ * slice), 0 when nothing is left, -1 with err. */
 int mail_backfill_step(struct mail_store *ms, const char *account_id, struct mail_backend *b,
-                       struct gw_error *err);
+                       const struct mail_backfill_pace *pace, struct gw_error *err);
 
 /* Store lock held: for a mailbox being backfilled whose first batch came
  * from SORT, 1 with its receivedAt cutoff, the \Deleted count when the

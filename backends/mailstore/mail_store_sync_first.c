@@ -262,7 +262,8 @@ static int drop_row(struct mail_store *ms, const char *account_id, const char *m
 
 /* Of the uids on the server below todo_below and not cached, the highest
  * MAIL_BACKFILL_BATCH are fetched; todo_below drops to the lowest of
- * them, or to 0 (done) when they were the last. */
+ * them, or to 0 (done) when they were the last: what the last slice
+ * writes. */
 static int fetch_batch(const struct mail_store *ms, struct mail_backend *b, struct mail_sync_box *x,
                        struct gw_error *err)
 {
@@ -285,8 +286,41 @@ static int fetch_batch(const struct mail_store *ms, struct mail_backend *b, stru
     return rc;
 }
 
+static int newest_first(const void *p, const void *q)
+{
+    uint32_t u = (*(struct backend_message_summary *const *)p)->uid;
+    uint32_t v = (*(struct backend_message_summary *const *)q)->uid;
+    return u < v ? 1 : u > v ? -1 : 0;
+}
+
+/* Writes the fetched batch MAIL_BACKFILL_SLICE messages per transaction,
+ * newest uid first. Each slice lowers todo_below to its lowest uid (the
+ * last one to the batch's mark): every uid at or above it is then cached
+ * or skipped, so what a concurrent sync takes as its own and where a
+ * restart resumes are right after any slice. 1, or -1 with err. */
+static int apply_slices(struct mail_store *ms, const char *account_id, struct mail_sync_box *x,
+                        const struct mail_backfill_pace *pace, struct gw_error *err)
+{
+    uint32_t batch_below = x->todo_below;
+    size_t at = 0;
+    qsort(x->fresh, x->n_fresh, sizeof(*x->fresh), newest_first);
+    do {    /* at least once: an empty batch still records its progress */
+        struct mail_sync_box slice = *x;    /* borrows x's arrays */
+        size_t n = x->n_fresh - at < MAIL_BACKFILL_SLICE ? x->n_fresh - at : MAIL_BACKFILL_SLICE;
+        slice.fresh = x->fresh + at;
+        slice.n_fresh = slice.cap_fresh = n;
+        at += n;
+        slice.todo_below = at < x->n_fresh ? x->fresh[at - 1]->uid : batch_below;
+        if (mail_store_email_apply(ms, account_id, &slice, 1, err) < 0)
+            return -1;
+        if (slice.stale)
+            break;  /* the mailbox changed meanwhile: the next step sees how */
+    } while (at < x->n_fresh && pace->between(pace->ctx));
+    return 1;
+}
+
 int mail_backfill_step(struct mail_store *ms, const char *account_id, struct mail_backend *b,
-                       struct gw_error *err)
+                       const struct mail_backfill_pace *pace, struct gw_error *err)
 {
     struct mail_sync_box x;
     struct backend_selected *sel = NULL;
@@ -330,7 +364,7 @@ int mail_backfill_step(struct mail_store *ms, const char *account_id, struct mai
     free(x.known);
     x.known = NULL;
     x.n_known = 0;
-    rc = mail_store_email_apply(ms, account_id, &x, 1, err) < 0 ? -1 : 1;
+    rc = apply_slices(ms, account_id, &x, pace, err);
 out:
     backend_selected_free(&sel);
     mail_sync_box_clear(&x);

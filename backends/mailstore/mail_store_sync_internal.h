@@ -36,6 +36,8 @@ struct mail_sync_box {
     uint32_t deleted_at_start;      /* \Deleted messages when the first batch was picked */
     uint64_t backfill_base;         /* non-zero: a backfill batch; its new rows
                                      * are stamped with this modseq */
+    bool stale;                     /* set by the apply: the batch's row or mailbox
+                                     * changed meanwhile, nothing of it was written */
 };
 
 /* One batched UID FETCH of uids (any order) into x->fresh: the summary

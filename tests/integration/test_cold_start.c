@@ -5,8 +5,12 @@
  * the gateway's store), a whole-mailbox query waits for it, and after it
  * Email/query, Email/changes, Thread/get and Mailbox counts equal those of
  * a gateway that synced everything at once (JMAPGW_COLD_START=0). A
- * gateway stopped mid-backfill restarts and completes it without
- * duplicates, keeping the ids it gave. */
+ * gateway stopped mid-backfill, between two batches or between two
+ * slices of one batch, restarts and completes it without duplicates or
+ * gaps, keeping the ids it gave. A request made while a batch is half
+ * written (held between two slices) is answered, its sync included,
+ * while the backfill provably still waits. At every hold the Mailbox
+ * counts equal a recount of what is cached. */
 #define _GNU_SOURCE 1
 #include "harness.h"
 
@@ -24,6 +28,8 @@
 #define FIRST_BATCH 128
 /* MAIL_BACKFILL_BATCH: what one backfill step adds. */
 #define BACKFILL_BATCH 500
+/* MAIL_BACKFILL_SLICE: what one transaction of a step adds. */
+#define SLICE 32
 
 #define N_MSGS 2500
 #define PER_THREAD 4
@@ -333,6 +339,45 @@ static const char *const sql_cached =
     "SELECT count(*) FROM email_locations l JOIN mailboxes m ON m.mailbox_id = l.mailbox_id"
     " WHERE m.name_raw = '" BOX "'";
 static const char *const sql_rows = "SELECT count(*) FROM mail_backfill";
+/* The backfill's mark: how many uids at or above todo_below are missing
+ * from the cache (the INBOX's uids are contiguous, the highest cached). */
+static const char *const sql_gaps_above_mark =
+    "SELECT max(l.uid) - b.todo_below + 1 - count(*) FROM mail_backfill b"
+    " JOIN email_locations l ON l.account_id = b.account_id AND l.mailbox_id = b.mailbox_id"
+    " AND l.uid >= b.todo_below";
+/* Mailboxes whose stored counts differ from a recount of the cache by
+ * the rules of RFC 8621 §2 (unread: neither $seen nor $draft; a thread is
+ * unread when any of its Emails is). */
+#define UNREAD(e) "instr(" e ".keywords, ' $seen ') = 0 AND instr(" e ".keywords, ' $draft ') = 0"
+#define IN_BOX                                                                                 \
+    " FROM email_locations l JOIN emails e ON e.account_id = l.account_id"                    \
+    " AND e.email_id = l.email_id WHERE l.account_id = m.account_id AND l.mailbox_id = m.mailbox_id"
+static const char *const sql_miscounted =
+    "SELECT count(*) FROM mailboxes m WHERE m.destroyed_modseq IS NULL"
+    " AND (m.jmap_total, m.jmap_unread, m.total_threads, m.unread_threads) IS NOT ("
+    " (SELECT count(*)" IN_BOX "),"
+    " (SELECT count(*)" IN_BOX " AND " UNREAD("e") "),"
+    " (SELECT count(DISTINCT e.thread_id)" IN_BOX "),"
+    " (SELECT count(DISTINCT e.thread_id)" IN_BOX " AND EXISTS (SELECT 1 FROM emails u"
+    "   WHERE u.account_id = e.account_id AND u.thread_id = e.thread_id"
+    "   AND u.destroyed_modseq IS NULL AND " UNREAD("u") ")))";
+
+static const char *const sql_other_unread_threads =
+    "SELECT unread_threads FROM mailboxes WHERE name_raw = 'Other'";
+
+/* Waits (bounded) until the INBOX holds n cached messages, then checks
+ * the worker stays there (it is held) with its mark and counts right. */
+static void wait_held_at(const struct harness_gateway *gw, long long n)
+{
+    for (int64_t end = harness_now_ms() + 60000;
+         db_count(gw, sql_cached) < n && harness_now_ms() < end;)
+        usleep(50 * 1000);
+    usleep(200 * 1000);
+    H_ASSERT_INT_EQ(db_count(gw, sql_cached), n);
+    H_ASSERT_INT_EQ(db_count(gw, sql_rows), 1);
+    H_ASSERT_INT_EQ(db_count(gw, sql_gaps_above_mark), 0);
+    H_ASSERT_INT_EQ(db_count(gw, sql_miscounted), 0);
+}
 
 /* The expected newest page: the generated messages by arrival, newest
  * first. */
@@ -519,11 +564,14 @@ static void test_cold_page_before_backfill(void **state)
     harness_set_current_gateway(fx.gw);
 }
 
-static void test_restart_mid_backfill(void **state)
+/* A gateway stopped while held at point (mail_store.h's hook) with cached
+ * INBOX messages restarts and completes the backfill: the same page and
+ * ids, no duplicate, nothing missing, nothing reported as created since
+ * the early state. */
+static void restart_held_at(const char *point, long long cached)
 {
-    (void)state;
     const struct view *ref = reference_view();
-    hold("1");      /* one batch, then wait */
+    hold(point);
     struct harness_gateway *gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, NULL);
     H_ASSERT(gw != NULL);
     harness_set_current_gateway(gw);
@@ -531,13 +579,7 @@ static void test_restart_mid_backfill(void **state)
     long long total = 0;
     json_t *page = inbox_page(gw->port, account, &st, &total);
     assert_page(page);
-    /* The first batch and one backfill batch, then held. */
-    for (int64_t end = harness_now_ms() + 60000;
-         db_count(gw, sql_cached) < FIRST_BATCH + BACKFILL_BATCH && harness_now_ms() < end;)
-        usleep(50 * 1000);
-    usleep(200 * 1000);
-    H_ASSERT_INT_EQ(db_count(gw, sql_cached), FIRST_BATCH + BACKFILL_BATCH);
-    H_ASSERT_INT_EQ(db_count(gw, sql_rows), 1);
+    wait_held_at(gw, cached);
 
     /* Stopped while held mid-backfill: a clean shutdown. */
     H_ASSERT(harness_gateway_stop(gw) == 0);
@@ -555,6 +597,7 @@ static void test_restart_mid_backfill(void **state)
     assert_same_view(&v, ref);
     view_clear(&v);
     H_ASSERT_INT_EQ(db_count(gw2, sql_rows), 0);
+    H_ASSERT_INT_EQ(db_count(gw2, sql_cached), (long long)json_array_size(ref->order));
     H_ASSERT_INT_EQ(db_count(gw2, "SELECT count(*) FROM (SELECT 1 FROM emails"
                                   " WHERE destroyed_modseq IS NULL AND message_id IS NOT NULL"
                                   " GROUP BY message_id HAVING count(*) > 1)"),
@@ -562,6 +605,7 @@ static void test_restart_mid_backfill(void **state)
     H_ASSERT_INT_EQ(db_count(gw2, "SELECT count(*) FROM (SELECT 1 FROM email_locations"
                                   " GROUP BY mailbox_id, uid HAVING count(*) > 1)"),
                     0);
+    H_ASSERT_INT_EQ(db_count(gw2, sql_miscounted), 0);
     assert_changes(gw2->port, account, st, 0);
     assert_same_threads(gw2->port, account, page);
 
@@ -576,11 +620,117 @@ static void test_restart_mid_backfill(void **state)
     harness_set_current_gateway(fx.gw);
 }
 
+static void test_restart_mid_backfill(void **state)
+{
+    (void)state;
+    restart_held_at("1", FIRST_BATCH + BACKFILL_BATCH);     /* after one whole batch */
+}
+
+static void test_restart_between_slices(void **state)
+{
+    (void)state;
+    restart_held_at("0 3", FIRST_BATCH + 3 * SLICE);    /* three slices into the first */
+}
+
+static bool in_first_batch(size_t i)
+{
+    return (i * 7919u) % N_MSGS >= N_MSGS - FIRST_BATCH;
+}
+
+/* Message i of the corpus in a thread whose messages in the first batch
+ * are all \Seen (i one of them) and which has an unread message the
+ * backfill adds late (a low uid): a \Seen reply to i in another mailbox
+ * shares a thread that turns unread during the backfill. */
+static size_t seen_with_unread_mate(void)
+{
+    for (size_t root = 0; root < N_MSGS; root += PER_THREAD) {
+        size_t seen = N_MSGS, unread_later = 0, unread_first = 0;
+        for (size_t j = root; j < root + PER_THREAD && j < N_MSGS; j++) {
+            if (in_first_batch(j) && j % 3 == 0)
+                seen = j;
+            unread_first += in_first_batch(j) && j % 3 != 0;
+            unread_later += !in_first_batch(j) && j % 3 != 0;
+        }
+        if (seen < N_MSGS && unread_first == 0 && unread_later > 0)
+            return seen;
+    }
+    H_ASSERT_MSG(false, "the corpus has no such thread");
+    return 0;
+}
+
+static void test_request_during_batch(void **state)
+{
+    (void)state;
+    const struct view *ref = reference_view();
+    hold("0 2");    /* two slices into the first batch, then wait */
+    struct harness_gateway *gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, NULL);
+    H_ASSERT(gw != NULL);
+    harness_set_current_gateway(gw);
+    char *account = account_of(gw), *st = NULL, *st2 = NULL;
+    long long total = 0;
+    json_t *page = inbox_page(gw->port, account, &st, &total);
+    wait_held_at(gw, FIRST_BATCH + 2 * SLICE);
+
+    /* Mail arrives in another mailbox while the batch is half written: a
+     * new message and a \Seen reply joining a read thread of the inbox. */
+    size_t mate = seen_with_unread_mate();
+    char *reply = NULL;
+    H_ASSERT(asprintf(&reply,
+                      "From: New <new@example.com>\r\nSubject: Re: Cold %zu\r\n"
+                      "Message-ID: <reply%zu@example.com>\r\n"
+                      "References: <cold%zu@example.com>\r\n\r\nAgreed.\r\n",
+                      mate, mate, mate) > 0);
+    struct harness_imap *c = harness_imap_login(demo_dovecot_imap_port(fx.dovecot), USER, USER);
+    H_ASSERT(c != NULL);
+    static const char fresh[] = "From: New <new@example.com>\r\nSubject: mid-batch\r\n"
+                                "Message-ID: <midbatch@example.com>\r\n\r\nHello.\r\n";
+    H_ASSERT(harness_imap_append(c, "Other", NULL, fresh, strlen(fresh), NULL) == 0);
+    H_ASSERT(harness_imap_append(c, "Other", "\\Seen", reply, strlen(reply), NULL) == 0);
+    harness_imap_logout(&c);
+
+    /* The request, its sync writing both, is answered while the worker
+     * still waits between the two slices. */
+    json_t *page2 = inbox_page(gw->port, account, &st2, &total);
+    H_ASSERT(json_equal(page, page2));
+    H_ASSERT_MSG(strcmp(st, st2) != 0, "the request's sync wrote nothing");
+    H_ASSERT_INT_EQ(db_count(gw, "SELECT count(*) FROM emails WHERE destroyed_modseq IS NULL"
+                                 " AND (message_id = 'midbatch@example.com'"
+                                 " OR message_id LIKE 'reply%@example.com')"),
+                    2);
+    wait_held_at(gw, FIRST_BATCH + 2 * SLICE);
+    long long other_unread = db_count(gw, sql_other_unread_threads);
+
+    /* Then the backfill completes: the inbox as a whole sync gives it, the
+     * two new Emails the only news, and every count (the other mailbox's
+     * unread thread included) as a recount gives it. */
+    hold("1000000");
+    struct view v = view_of(gw->port, account);
+    H_ASSERT(json_equal(v.order, ref->order));
+    H_ASSERT(json_equal(v.counts, ref->counts));
+    view_clear(&v);
+    H_ASSERT_INT_EQ(db_count(gw, sql_rows), 0);
+    H_ASSERT_INT_EQ(db_count(gw, sql_miscounted), 0);
+    H_ASSERT_INT_EQ(db_count(gw, sql_other_unread_threads), other_unread + 1);
+    assert_changes(gw->port, account, st, 2);
+
+    json_decref(page);
+    json_decref(page2);
+    free(reply);
+    free(st);
+    free(st2);
+    free(account);
+    H_ASSERT(harness_gateway_stop(gw) == 0);
+    harness_gateway_free(&gw);
+    harness_set_current_gateway(fx.gw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cold_page_before_backfill),
         cmocka_unit_test(test_restart_mid_backfill),
+        cmocka_unit_test(test_restart_between_slices),
+        cmocka_unit_test(test_request_during_batch),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     view_clear(&reference);
