@@ -132,7 +132,7 @@ int object_table_state(struct mail_store *ms, const struct object_table *t,
                        const char *account_id, char state[OBJECT_STATE_MAX],
                        struct gw_error *err)
 {
-    int64_t v;
+    int64_t v = 0;
 
     pthread_mutex_lock(store_db_lock(ms->st));
     int ret = state_locked(ms, t, account_id, &v, err);
@@ -146,7 +146,7 @@ int object_table_list(struct mail_store *ms, const struct object_table *t,
                       const char *account_id, const char *columns, object_table_row_fn row,
                       json_t **out, char state[OBJECT_STATE_MAX], struct gw_error *err)
 {
-    int64_t v;
+    int64_t v = 0;
     int ret = -1, rc;
     json_t *list = json_array();
 
@@ -261,7 +261,7 @@ int object_table_changes(struct mail_store *ms, const struct object_table *t,
                          const char *account_id, const char *since, size_t max_changes,
                          struct object_changes *out, struct gw_error *err)
 {
-    int64_t from, now;
+    int64_t from = 0, now = 0;
     int ret = -1;
 
     memset(out, 0, sizeof(*out));
