@@ -10,7 +10,7 @@
 
 #include "backend_mail.h"
 #include "mail_store_backfill.h"
-#include "mail_store_db.h"
+#include "mail_store_read.h"
 
 
 static const char *const sql_live =
@@ -179,6 +179,36 @@ sqlite3_stmt *mail_store_stmt(struct mail_store *ms, const char *sql, struct gw_
     }
     /* More statements than slots is a programming error, not input. */
     abort();
+}
+
+static const char *const sql_begin = "BEGIN";
+static const char *const sql_commit = "COMMIT";
+
+bool mail_store_read_begin(struct mail_store *ms)
+{
+    struct gw_error ignored = { 0 };
+    if (sqlite3_get_autocommit(ms->db) == 0)
+        return false;   /* inside a transaction: its snapshot already holds */
+    sqlite3_stmt *st = mail_store_stmt(ms, sql_begin, &ignored);
+    bool began = st != NULL && sqlite3_step(st) == SQLITE_DONE;
+    if (st != NULL)
+        sqlite3_reset(st);
+    return began;
+}
+
+void mail_store_read_end(struct mail_store *ms, bool began)
+{
+    struct gw_error ignored = { 0 };
+    if (!began)
+        return;
+    sqlite3_stmt *st = mail_store_stmt(ms, sql_commit, &ignored);
+    bool done = st != NULL && sqlite3_step(st) == SQLITE_DONE;
+    if (st != NULL)
+        sqlite3_reset(st);
+    /* A read transaction left open would pin its snapshot (and the WAL)
+     * for every later statement on the connection. */
+    if (!done && sqlite3_get_autocommit(ms->db) == 0)
+        (void)sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 void mail_store_set_options(struct mail_store *ms, const struct mail_store_options *o)

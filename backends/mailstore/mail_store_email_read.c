@@ -1,35 +1,30 @@
 /* mail_store_email_read.c - reading cached Emails and Threads for the JMAP
  * read path (include/mail_store.h). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mail_store_backfill.h"
-#include "mail_store_db.h"
+#include "mail_store_read.h"
 
-#define EMAIL_COLUMNS \
-    "e.email_id, e.thread_id, e.size, e.received_at, e.sent_utc, ifnull(e.subject,''),"     \
-    " e.from_sort, e.to_sort, e.cc_sort, e.has_attachment, e.preview, e.keywords,"          \
-    " (SELECT group_concat(l2.mailbox_id, ' ') FROM email_locations l2"                     \
-    "   INDEXED BY email_locations_email"                                                   \
-    "   WHERE l2.account_id = e.account_id AND l2.email_id = e.email_id),"                  \
-    " CASE WHEN ?2 THEN e.headers END"
-
-static const char *const sql_get_email =
-    "SELECT " EMAIL_COLUMNS " FROM emails e"
-    " WHERE e.account_id = ?1 AND e.email_id = ?3 AND e.destroyed_modseq IS NULL";
+/* ?3 is a JSON array of ids: the outer loop walks it, each id one seek
+ * (the CROSS JOIN keeps that order); the last column is the id's index. */
+static const char *const sql_get_emails =
+    "SELECT " MAIL_STORE_EMAIL_COLUMNS ", j.key FROM json_each(?3) j CROSS JOIN emails e"
+    " WHERE e.account_id = ?1 AND e.email_id = j.value AND e.destroyed_modseq IS NULL";
 static const char *const sql_list_mailbox =
-    "SELECT " EMAIL_COLUMNS " FROM email_locations l JOIN emails e"
+    "SELECT " MAIL_STORE_EMAIL_COLUMNS " FROM email_locations l JOIN emails e"
     " ON e.account_id = l.account_id AND e.email_id = l.email_id"
     " WHERE l.account_id = ?1 AND l.mailbox_id = ?3 AND e.destroyed_modseq IS NULL"
     " ORDER BY e.received_at DESC, e.email_id";
 static const char *const sql_list_newest =
-    "SELECT " EMAIL_COLUMNS " FROM email_locations l JOIN emails e"
+    "SELECT " MAIL_STORE_EMAIL_COLUMNS " FROM email_locations l JOIN emails e"
     " ON e.account_id = l.account_id AND e.email_id = l.email_id"
     " WHERE l.account_id = ?1 AND l.mailbox_id = ?3 AND e.destroyed_modseq IS NULL"
     " AND e.received_at > ?4 ORDER BY e.received_at DESC, e.email_id LIMIT ?5";
 static const char *const sql_list_account =
-    "SELECT " EMAIL_COLUMNS " FROM emails e"
+    "SELECT " MAIL_STORE_EMAIL_COLUMNS " FROM emails e"
     " WHERE e.account_id = ?1 AND e.destroyed_modseq IS NULL"
     " ORDER BY e.received_at DESC, e.email_id";
 static const char *const sql_locate =
@@ -49,165 +44,6 @@ static const char *const sql_thread =
 static int nomem(struct gw_error *err)
 {
     return gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Splits "a b c" (any spaces) into a sorted array of new strings. */
-static int split_words(const char *text, char ***out, size_t *n_out)
-{
-    *out = NULL;
-    *n_out = 0;
-    if (text == NULL)
-        return 0;
-    size_t n = 0, cap = 0;
-    char **v = NULL;
-    for (const char *p = text; *p != '\0';) {
-        while (*p == ' ')
-            p++;
-        const char *start = p;
-        while (*p != '\0' && *p != ' ')
-            p++;
-        if (p == start)
-            break;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 4;
-            char **nv = realloc(v, cap * sizeof(*v));
-            if (nv == NULL)
-                goto fail;
-            v = nv;
-        }
-        v[n] = strndup(start, (size_t)(p - start));
-        if (v[n] == NULL)
-            goto fail;
-        n++;
-    }
-    if (n > 1)
-        qsort(v, n, sizeof(*v), cmp_str);
-    *out = v;
-    *n_out = n;
-    return 0;
-fail:
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-    return -1;
-}
-
-static char *text_dup(sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    return strdup(t != NULL ? (const char *)t : "");
-}
-
-static void email_clear(struct mail_store_email *e)
-{
-    for (size_t i = 0; i < e->n_mailbox_ids; i++)
-        free(e->mailbox_ids[i]);
-    free(e->mailbox_ids);
-    for (size_t i = 0; i < e->n_keywords; i++)
-        free(e->keywords[i]);
-    free(e->keywords);
-    free(e->subject);
-    free(e->from_sort);
-    free(e->to_sort);
-    free(e->cc_sort);
-    free(e->preview);
-    free(e->headers);
-    memset(e, 0, sizeof(*e));
-}
-
-static void copy_id(char out[MAIL_STORE_ID_MAX], sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    size_t len = t != NULL ? strlen((const char *)t) : 0;
-    if (len >= MAIL_STORE_ID_MAX)
-        len = MAIL_STORE_ID_MAX - 1;
-    memcpy(out, t != NULL ? (const char *)t : "", len);
-    out[len] = '\0';
-}
-
-static int email_from_row(sqlite3_stmt *st, struct mail_store_email *e)
-{
-    memset(e, 0, sizeof(*e));
-    copy_id(e->id, st, 0);
-    copy_id(e->thread_id, st, 1);
-    e->size = (uint64_t)sqlite3_column_int64(st, 2);
-    e->received_at = sqlite3_column_int64(st, 3);
-    e->sent_at = sqlite3_column_int64(st, 4);
-    e->subject = text_dup(st, 5);
-    e->from_sort = text_dup(st, 6);
-    e->to_sort = text_dup(st, 7);
-    e->cc_sort = text_dup(st, 8);
-    e->has_attachment = sqlite3_column_int(st, 9) != 0;
-    if (sqlite3_column_type(st, 10) != SQLITE_NULL)
-        e->preview = text_dup(st, 10);
-    if (!e->subject || !e->from_sort || !e->to_sort || !e->cc_sort ||
-        (sqlite3_column_type(st, 10) != SQLITE_NULL && !e->preview))
-        goto fail;
-    if (split_words((const char *)sqlite3_column_text(st, 11), &e->keywords, &e->n_keywords) < 0 ||
-        split_words((const char *)sqlite3_column_text(st, 12), &e->mailbox_ids,
-                    &e->n_mailbox_ids) < 0)
-        goto fail;
-    if (sqlite3_column_type(st, 13) != SQLITE_NULL) {
-        int len = sqlite3_column_bytes(st, 13);
-        const void *blob = sqlite3_column_blob(st, 13);
-        e->headers = malloc((size_t)len + 1);
-        if (e->headers == NULL)
-            goto fail;
-        if (len > 0)
-            memcpy(e->headers, blob, (size_t)len);
-        e->headers[len] = '\0';
-        e->headers_len = (size_t)len;
-    }
-    return 0;
-fail:
-    email_clear(e);
-    return -1;
-}
-
-static int list_append(struct mail_store_email_list *l, size_t *cap, sqlite3_stmt *st)
-{
-    if (l->n == *cap) {
-        *cap = *cap ? *cap * 2 : 64;
-        struct mail_store_email *nv = realloc(l->v, *cap * sizeof(*nv));
-        if (nv == NULL)
-            return -1;
-        l->v = nv;
-    }
-    if (email_from_row(st, &l->v[l->n]) < 0)
-        return -1;
-    l->n++;
-    return 0;
-}
-
-void mail_store_email_list_free(struct mail_store_email_list **lp)
-{
-    struct mail_store_email_list *l = *lp;
-    if (l == NULL)
-        return;
-    for (size_t i = 0; i < l->n; i++)
-        email_clear(&l->v[i]);
-    free(l->v);
-    free(l);
-    *lp = NULL;
-}
-
-/* Runs st (bound by the caller) and appends every row; -1 with err. */
-static int collect(struct mail_store *ms, sqlite3_stmt *st, struct mail_store_email_list *l,
-                   size_t *cap, struct gw_error *err)
-{
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        if (list_append(l, cap, st) < 0) {
-            sqlite3_reset(st);
-            return nomem(err);
-        }
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? 0 : mail_store_db_fail(ms, err, "read emails");
 }
 
 /* Binds what every Email list statement takes first: ?1 the account, ?2
@@ -230,24 +66,111 @@ static int list_done(struct mail_store *ms, int rc, struct mail_store_email_list
     return rc;
 }
 
+/* Whether id can name a stored Email and goes into a JSON string as it
+ * is: every id this store mints is "E" + base32, so an id that needs
+ * escaping (or is too long) is simply not found. */
+static bool id_plain(const char *id)
+{
+    size_t len = 0;
+    for (; id[len] != '\0'; len++)
+        if (len + 1 >= MAIL_STORE_ID_MAX || (unsigned char)id[len] < 0x20 ||
+            (unsigned char)id[len] > 0x7e || id[len] == '"' || id[len] == '\\')
+            return false;
+    return len > 0;
+}
+
+/* The JSON array of the plain ids (new, NUL-terminated), their count in
+ * *n_out; NULL when out of memory. */
+static char *ids_json(const char *const *ids, size_t n_ids, size_t *len_out, size_t *n_out)
+{
+    char *json = malloc(n_ids * (MAIL_STORE_ID_MAX + 3) + 3), *p = json;
+    *n_out = 0;
+    if (json == NULL)
+        return NULL;
+    *p++ = '[';
+    for (size_t i = 0; i < n_ids; i++) {
+        if (!id_plain(ids[i]))
+            continue;
+        size_t len = strlen(ids[i]);
+        if (*n_out > 0)
+            *p++ = ',';
+        *p++ = '"';
+        memcpy(p, ids[i], len);
+        p += len;
+        *p++ = '"';
+        (*n_out)++;
+    }
+    *p++ = ']';
+    *p = '\0';
+    *len_out = (size_t)(p - json);
+    return json;
+}
+
+/* Steps the statement of sql_get_emails, each row into its slot v[key]
+ * (each position of the array matches at most one Email: the key is
+ * unique); -1 with err. */
+static int get_rows(struct mail_store *ms, sqlite3_stmt *st, struct mail_store_email *v, size_t n,
+                    struct gw_error *err)
+{
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        sqlite3_int64 key = sqlite3_column_int64(st, MAIL_STORE_EMAIL_NCOLS);
+        if (key < 0 || (uint64_t)key >= n || v[key].mem != NULL) {
+            sqlite3_reset(st);
+            return gw_error_set(err, GW_ERR_INTERNAL, "mail store: bad row for id %lld",
+                                (long long)key);
+        }
+        if (mail_store_email_decode(st, &v[key]) < 0) {
+            sqlite3_reset(st);
+            return nomem(err);
+        }
+    }
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? 0 : mail_store_db_fail(ms, err, "read emails");
+}
+
 int mail_store_get_emails(struct mail_store *ms, const char *account_id, const char *const *ids,
                           size_t n_ids, unsigned fields, struct mail_store_email_list **out,
                           struct gw_error *err)
 {
+    size_t n = 0, json_len = 0;
+    int rc = -1;
     struct mail_store_email_list *l = calloc(1, sizeof(*l));
-    size_t cap = 0;
+    char *json = ids_json(ids, n_ids, &json_len, &n);
     *out = NULL;
-    if (l == NULL)
-        return nomem(err);
-    pthread_mutex_lock(store_db_lock(ms->st));
-    sqlite3_stmt *st = mail_store_stmt(ms, sql_get_email, err);
-    for (size_t i = 0; st != NULL && i < n_ids; i++) {
-        bind_list(st, account_id, fields);
-        sqlite3_bind_text(st, 3, ids[i], -1, SQLITE_STATIC);
-        if (collect(ms, st, l, &cap, err) < 0)
-            return list_done(ms, -1, l, out);
+    if (l == NULL || json == NULL || (n > 0 && (l->v = calloc(n, sizeof(*l->v))) == NULL)) {
+        nomem(err);
+        goto out;
     }
-    return list_done(ms, st != NULL ? 0 : -1, l, out);
+    if (n == 0) {
+        rc = 0;
+        goto out;
+    }
+    /* Slots in the order asked, filled by key; the unfilled are zero (and
+     * safe to clear), then squeezed out. */
+    l->n = n;
+    pthread_mutex_lock(store_db_lock(ms->st));
+    sqlite3_stmt *st = mail_store_stmt(ms, sql_get_emails, err);
+    if (st != NULL) {
+        bind_list(st, account_id, fields);
+        sqlite3_bind_text(st, 3, json, (int)json_len, SQLITE_STATIC);
+        rc = get_rows(ms, st, l->v, n, err);
+        sqlite3_clear_bindings(st);     /* json is freed below */
+    }
+    pthread_mutex_unlock(store_db_lock(ms->st));
+    size_t found = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (l->v[i].mem != NULL)
+            l->v[found++] = l->v[i];
+    if (rc == 0)
+        l->n = found;
+out:
+    free(json);
+    if (rc == 0)
+        *out = l;
+    else
+        mail_store_email_list_free(&l);
+    return rc;
 }
 
 int mail_store_list_emails(struct mail_store *ms, const char *account_id, const char *mailbox_id,
@@ -269,7 +192,7 @@ int mail_store_list_emails(struct mail_store *ms, const char *account_id, const 
         bind_list(st, account_id, fields);
         if (mailbox_id != NULL)
             sqlite3_bind_text(st, 3, mailbox_id, -1, SQLITE_STATIC);
-        rc = collect(ms, st, l, &cap, err);
+        rc = mail_store_email_collect(ms, st, l, &cap, err);
     }
     return list_done(ms, rc, l, out);
 }
@@ -300,7 +223,7 @@ int mail_store_list_newest(struct mail_store *ms, const char *account_id, const 
         sqlite3_bind_text(st, 3, mailbox_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, cutoff);
         sqlite3_bind_int64(st, 5, (sqlite3_int64)n);
-        if (collect(ms, st, l, &cap, err) < 0)
+        if (mail_store_email_collect(ms, st, l, &cap, err) < 0)
             rc = -1;
         else if (l->n < n)
             rc = 0;     /* the page reaches past what the first batch covers */
@@ -328,7 +251,8 @@ int mail_store_email_locate(struct mail_store *ms, const char *account_id, const
         sqlite3_bind_text(st, 2, email_id, -1, SQLITE_STATIC);
         int step = sqlite3_step(st);
         if (step == SQLITE_ROW) {
-            *mailbox_name_raw = text_dup(st, 0);
+            const unsigned char *name = sqlite3_column_text(st, 0);
+            *mailbox_name_raw = strdup(name != NULL ? (const char *)name : "");
             *uidvalidity = (uint32_t)sqlite3_column_int64(st, 1);
             *uid = (uint32_t)sqlite3_column_int64(st, 2);
             rc = *mailbox_name_raw != NULL ? 0 : nomem(err);
@@ -360,7 +284,7 @@ int mail_store_emails_by_uid(struct mail_store *ms, const char *account_id, cons
         int step = sqlite3_step(st);
         ids_out[i][0] = '\0';
         if (step == SQLITE_ROW)
-            copy_id(ids_out[i], st, 0);
+            mail_store_copy_id(ids_out[i], st, 0);
         else if (step != SQLITE_DONE)
             rc = mail_store_db_fail(ms, err, "uid lookup");
     }
@@ -402,7 +326,7 @@ static int thread_load(struct mail_store *ms, sqlite3_stmt *st, const char *acco
             }
             t->email_ids = nv;
         }
-        copy_id(t->email_ids[t->n_email_ids++], st, 0);
+        mail_store_copy_id(t->email_ids[t->n_email_ids++], st, 0);
     }
     sqlite3_reset(st);
     return step == SQLITE_DONE ? 0 : mail_store_db_fail(ms, err, "read thread");

@@ -1,0 +1,50 @@
+/* mail_store_read.h - backends-internal: the read path's shared pieces,
+ * the Email row layout and its decoder (mail_store_email_row.c) and read
+ * transactions (mail_store.c). Call everything with the store lock held. */
+#ifndef BACKENDS_MAIL_STORE_READ_H
+#define BACKENDS_MAIL_STORE_READ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mail_store_db.h"
+
+/* The columns every Email list statement selects first, in the order
+ * mail_store_email_decode() reads them, over "emails e"; ?1 is the
+ * account, ?2 whether the header block is wanted. */
+#define MAIL_STORE_EMAIL_COLUMNS                                                             \
+    "e.email_id, e.thread_id, e.size, e.received_at, e.sent_utc, ifnull(e.subject,''),"     \
+    " e.from_sort, e.to_sort, e.cc_sort, e.has_attachment, e.preview, e.keywords,"          \
+    " (SELECT group_concat(l2.mailbox_id, ' ') FROM email_locations l2"                     \
+    "   INDEXED BY email_locations_email"                                                   \
+    "   WHERE l2.account_id = e.account_id AND l2.email_id = e.email_id),"                  \
+    " CASE WHEN ?2 THEN e.headers END"
+
+/* The index of the first column after MAIL_STORE_EMAIL_COLUMNS. */
+#define MAIL_STORE_EMAIL_NCOLS 14
+
+/* Fills *e from the current row of st (MAIL_STORE_EMAIL_COLUMNS), every
+ * string and array in one allocation (e->mem); -1 when out of memory
+ * (*e then cleared). */
+int mail_store_email_decode(sqlite3_stmt *st, struct mail_store_email *e);
+
+/* Column i of st's row into out, cut to MAIL_STORE_ID_MAX - 1 ("" for
+ * null). */
+void mail_store_copy_id(char out[MAIL_STORE_ID_MAX], sqlite3_stmt *st, int i);
+
+/* Frees what mail_store_email_decode() allocated and zeroes *e. */
+void mail_store_email_clear(struct mail_store_email *e);
+
+/* Runs st (bound by the caller) and appends every row to l (*cap entries
+ * allocated); -1 with err. st is reset either way. */
+int mail_store_email_collect(struct mail_store *ms, sqlite3_stmt *st,
+                             struct mail_store_email_list *l, size_t *cap, struct gw_error *err);
+
+/* Opens a read transaction, so the statements up to mail_store_read_end()
+ * share one snapshot and one WAL read lock instead of taking one each.
+ * Returns whether it opened one (false inside a transaction already, or
+ * when BEGIN failed: the statements then run on their own, as before). */
+bool mail_store_read_begin(struct mail_store *ms);
+void mail_store_read_end(struct mail_store *ms, bool began);
+
+#endif

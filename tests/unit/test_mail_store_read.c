@@ -1,0 +1,229 @@
+/* test_mail_store_read.c - the mail cache's read path on rows written
+ * straight into the database (no IMAP): one mail_store_get_emails call
+ * answering many ids in the order asked, with unknown, duplicate,
+ * destroyed and malformed ids; every field of a decoded row (keywords and
+ * mailboxIds sorted, null preview, the header block only when asked);
+ * a list of a mailbox; states and the mailbox list asked twice. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "mail_store.h"
+#include "store.h"
+#include "store_fixture.h"
+
+#define N_MANY 300
+
+struct fx {
+    struct store_fixture *db;
+    struct store *st;
+    struct mail_store *ms;
+};
+
+static const char rows_sql[] =
+    "INSERT INTO mailboxes(account_id, mailbox_id, name_raw, name_utf8, created_modseq,"
+    " updated_modseq) VALUES ('a1','Mbbb','Bbb','Bbb',1,1), ('a1','Maaa','INBOX','INBOX',1,1);"
+    "INSERT INTO emails(account_id, email_id, thread_id, size, received_at, sent_utc, subject,"
+    " from_sort, to_sort, cc_sort, has_attachment, preview, keywords, headers, created_modseq,"
+    " updated_modseq, destroyed_modseq) VALUES"
+    " ('a1','Ea','Ta',1234,2000,1999,'Sa','fa','ta','ca',1,'pa',' zeta $seen alpha ',"
+    "  CAST('From: a' || char(13,10) AS BLOB),1,1,NULL),"
+    " ('a1','Eb','Tb',10,3000,0,NULL,'','','',0,NULL,'',NULL,1,1,NULL),"
+    " ('a1','Ec','Tc',10,4000,0,'Sc','','','',0,NULL,' ',NULL,1,5,5);"
+    "INSERT INTO email_locations(account_id, email_id, mailbox_id, uidvalidity, uid) VALUES"
+    " ('a1','Ea','Mbbb',7,1), ('a1','Ea','Maaa',7,1), ('a1','Eb','Maaa',7,2);"
+    /* N_MANY more, E0000.. in Mbbb, newest last. */
+    "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 299)"
+    " INSERT INTO emails(account_id, email_id, thread_id, received_at, keywords, created_modseq,"
+    " updated_modseq) SELECT 'a1', printf('E%04d', i), 'Tm', 100 + i, ' $seen ', 1, 1 FROM n;"
+    "INSERT INTO email_locations(account_id, email_id, mailbox_id, uidvalidity, uid)"
+    " SELECT 'a1', email_id, 'Mbbb', 7, 10 + received_at FROM emails WHERE thread_id = 'Tm';"
+    "UPDATE accounts SET modseq = 5, mailbox_state = 1, email_state = 5, thread_state = 4;";
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    struct gw_error err = { 0 };
+    assert_non_null(f);
+    f->db = store_fixture_new("msread");
+    assert_int_equal(store_open(f->db->path, &f->st, &err), 0);
+    assert_int_equal(store_account_ensure(f->st, "a1", "test", &err), 0);
+    store_close(&f->st);
+    assert_int_equal(store_fixture_exec(f->db->path, rows_sql, true), SQLITE_OK);
+    assert_int_equal(store_open(f->db->path, &f->st, &err), 0);
+    assert_int_equal(mail_store_open(f->st, &f->ms, &err), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    mail_store_close(&f->ms);
+    store_close(&f->st);
+    store_fixture_free(f->db);
+    free(f);
+    return 0;
+}
+
+static struct mail_store_email_list *get(struct fx *f, const char *const *ids, size_t n,
+                                         unsigned fields)
+{
+    struct mail_store_email_list *l = NULL;
+    struct gw_error err = { 0 };
+    if (mail_store_get_emails(f->ms, "a1", ids, n, fields, &l, &err) != 0)
+        fail_msg("get: %s", err.msg);
+    assert_non_null(l);
+    return l;
+}
+
+static void expect_ea(const struct mail_store_email *e, bool with_headers)
+{
+    assert_string_equal(e->id, "Ea");
+    assert_string_equal(e->thread_id, "Ta");
+    assert_int_equal(e->size, 1234);
+    assert_int_equal(e->received_at, 2000);
+    assert_int_equal(e->sent_at, 1999);
+    assert_string_equal(e->subject, "Sa");
+    assert_string_equal(e->from_sort, "fa");
+    assert_string_equal(e->to_sort, "ta");
+    assert_string_equal(e->cc_sort, "ca");
+    assert_true(e->has_attachment);
+    assert_string_equal(e->preview, "pa");
+    assert_int_equal(e->n_keywords, 3);
+    assert_string_equal(e->keywords[0], "$seen");
+    assert_string_equal(e->keywords[1], "alpha");
+    assert_string_equal(e->keywords[2], "zeta");
+    assert_int_equal(e->n_mailbox_ids, 2);
+    assert_string_equal(e->mailbox_ids[0], "Maaa");
+    assert_string_equal(e->mailbox_ids[1], "Mbbb");
+    if (with_headers) {
+        assert_int_equal(e->headers_len, 9);
+        assert_memory_equal(e->headers, "From: a\r\n", 9);
+        assert_int_equal(e->headers[9], '\0');
+    } else {
+        assert_null(e->headers);
+        assert_int_equal(e->headers_len, 0);
+    }
+}
+
+static void expect_eb(const struct mail_store_email *e)
+{
+    assert_string_equal(e->id, "Eb");
+    assert_string_equal(e->subject, "");
+    assert_null(e->preview);
+    assert_false(e->has_attachment);
+    assert_int_equal(e->n_keywords, 0);
+    assert_int_equal(e->n_mailbox_ids, 1);
+    assert_string_equal(e->mailbox_ids[0], "Maaa");
+}
+
+/* Unknown, destroyed, malformed and repeated ids in one call: the found
+ * ones in the order asked, a repeated id answered each time. */
+static void test_get_mixed_ids(void **state)
+{
+    struct fx *f = *state;
+    const char *ids[] = { "Eb", "Enope", "Ea", "Eb", "E\"q", "", "E\\", "Eaaaaaaaaaaaaaaaaaaaaaaaaa",
+                          "Ec", "E\x01", "Ea" };
+    for (int pass = 0; pass < 2; pass++) {   /* the second from any cache */
+        unsigned fields = pass == 0 ? MAIL_STORE_WITH_HEADERS : 0;
+        struct mail_store_email_list *l = get(f, ids, sizeof(ids) / sizeof(ids[0]), fields);
+        assert_int_equal(l->n, 4);
+        expect_eb(&l->v[0]);
+        expect_ea(&l->v[1], fields != 0);
+        expect_eb(&l->v[2]);
+        expect_ea(&l->v[3], fields != 0);
+        mail_store_email_list_free(&l);
+        assert_null(l);
+    }
+    struct mail_store_email_list *l = get(f, ids, 0, 0);
+    assert_int_equal(l->n, 0);
+    mail_store_email_list_free(&l);
+}
+
+/* More ids than a page, every other one unknown. */
+static void test_get_many(void **state)
+{
+    struct fx *f = *state;
+    static char names[2 * N_MANY][8];
+    const char *ids[2 * N_MANY];
+    for (size_t i = 0; i < 2 * N_MANY; i++) {
+        /* Asked newest first, unknown ids between. */
+        size_t k = N_MANY - 1 - i / 2;
+        assert_true(snprintf(names[i], sizeof(names[i]), "%c%04zu", i % 2 ? 'X' : 'E', k) <
+                    (int)sizeof(names[i]));
+        ids[i] = names[i];
+    }
+    struct mail_store_email_list *l = get(f, ids, 2 * N_MANY, 0);
+    assert_int_equal(l->n, N_MANY);
+    for (size_t i = 0; i < N_MANY; i++) {
+        assert_string_equal(l->v[i].id, names[2 * i]);
+        assert_int_equal(l->v[i].received_at, 100 + (N_MANY - 1 - (int64_t)i));
+        assert_int_equal(l->v[i].n_keywords, 1);
+        assert_string_equal(l->v[i].keywords[0], "$seen");
+        assert_string_equal(l->v[i].mailbox_ids[0], "Mbbb");
+    }
+    mail_store_email_list_free(&l);
+}
+
+static void test_list_mailbox(void **state)
+{
+    struct fx *f = *state;
+    struct mail_store_email_list *l = NULL;
+    struct gw_error err = { 0 };
+    assert_int_equal(mail_store_list_emails(f->ms, "a1", "Maaa", 0, &l, &err), 0);
+    assert_int_equal(l->n, 2);
+    expect_eb(&l->v[0]);   /* newest first */
+    expect_ea(&l->v[1], false);
+    mail_store_email_list_free(&l);
+    assert_int_equal(mail_store_list_emails(f->ms, "a1", NULL, 0, &l, &err), 0);
+    assert_int_equal(l->n, N_MANY + 2);
+    mail_store_email_list_free(&l);
+}
+
+static void test_states_and_mailboxes(void **state)
+{
+    struct fx *f = *state;
+    struct gw_error err = { 0 };
+    static const char *const want[] = { "1", "5", "4" };
+    for (int pass = 0; pass < 2; pass++) {
+        for (int t = MAIL_STORE_MAILBOX; t <= MAIL_STORE_THREAD; t++) {
+            char s[MAIL_STORE_STATE_MAX];
+            assert_int_equal(mail_store_state(f->ms, "a1", (enum mail_store_type)t, s, &err), 0);
+            assert_string_equal(s, want[t]);
+        }
+        char s[MAIL_STORE_STATE_MAX];
+        assert_int_equal(mail_store_state(f->ms, "nobody", MAIL_STORE_EMAIL, s, &err), -1);
+        assert_int_equal(err.code, GW_ERR_NOTFOUND);
+        struct mail_store_mailbox_list *ml = NULL;
+        assert_int_equal(mail_store_list_mailboxes(f->ms, "a1", &ml, &err), 0);
+        assert_int_equal(ml->n, 2);
+        assert_string_equal(ml->v[0].id, "Mbbb");   /* by name: "Bbb" < "INBOX" */
+        assert_string_equal(ml->v[1].name, "INBOX");
+        assert_string_equal(ml->v[1].name_raw, "INBOX");
+        assert_null(ml->v[1].parent_id);
+        mail_store_mailbox_list_free(&ml);
+        assert_int_equal(mail_store_list_mailboxes(f->ms, "nobody", &ml, &err), 0);
+        assert_int_equal(ml->n, 0);
+        mail_store_mailbox_list_free(&ml);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_get_mixed_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_mailbox, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_states_and_mailboxes, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
