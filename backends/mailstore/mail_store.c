@@ -94,6 +94,10 @@ int mail_store_open(struct store *st, struct mail_store **out, struct gw_error *
         }
     }
     pthread_mutex_unlock(store_db_lock(st));
+    if (mail_read_cache_new(&ms->read_cache) < 0) {
+        mail_store_close(&ms);
+        return gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
+    }
     if (mail_backfill_new(ms, &ms->backfill, err) < 0) {
         mail_store_close(&ms);
         return -1;
@@ -116,31 +120,51 @@ void mail_store_close(struct mail_store **msp)
         sqlite3_finalize(ms->changes[i]);
     for (size_t i = 0; i < sizeof(ms->cache) / sizeof(ms->cache[0]); i++)
         sqlite3_finalize(ms->cache[i].st);
+    mail_read_cache_free(&ms->read_cache);
     free(ms->expected);
     free(ms);
     *msp = NULL;
 }
 
+/* The three states at once: one read answers every type until a write. */
+static const char *const sql_states =
+    "SELECT mailbox_state, email_state, thread_state FROM accounts WHERE account_id = ?1";
+
+static int read_states(struct mail_store *ms, const char *account_id, uint64_t states[3],
+                       struct gw_error *err)
+{
+    sqlite3_stmt *st = mail_store_stmt(ms, sql_states, err);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    for (int i = 0; step == SQLITE_ROW && i < 3; i++)
+        states[i] = (uint64_t)sqlite3_column_int64(st, i);
+    sqlite3_reset(st);
+    if (step == SQLITE_ROW)
+        return 0;
+    if (step == SQLITE_DONE)
+        return gw_error_set(err, GW_ERR_NOTFOUND, "mail store: no account %s", account_id);
+    return mail_store_db_fail(ms, err, "state");
+}
+
 int mail_store_state(struct mail_store *ms, const char *account_id, enum mail_store_type type,
                      char out[MAIL_STORE_STATE_MAX], struct gw_error *err)
 {
-    int rc = -1;
+    uint64_t states[3];
+    int rc = 0;
+    if ((unsigned)type > MAIL_STORE_THREAD)
+        return gw_error_set(err, GW_ERR_INVALID, "mail store: bad type");
     pthread_mutex_lock(store_db_lock(ms->st));
-    sqlite3_reset(ms->state);
-    sqlite3_bind_text(ms->state, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(ms->state, 2, (int)type);
-    int step = sqlite3_step(ms->state);
-    if (step == SQLITE_ROW) {
-        snprintf(out, MAIL_STORE_STATE_MAX, "%llu",
-                 (unsigned long long)sqlite3_column_int64(ms->state, 0));
-        rc = 0;
-    } else if (step == SQLITE_DONE) {
-        gw_error_set(err, GW_ERR_NOTFOUND, "mail store: no account %s", account_id);
-    } else {
-        mail_store_db_fail(ms, err, "state");
+    if (!mail_read_cache_states(ms, account_id, states)) {
+        rc = read_states(ms, account_id, states, err);
+        if (rc == 0)
+            mail_read_cache_put_states(ms, account_id, states);
     }
-    sqlite3_reset(ms->state);
     pthread_mutex_unlock(store_db_lock(ms->st));
+    if (rc == 0 && snprintf(out, MAIL_STORE_STATE_MAX, "%llu",
+                            (unsigned long long)states[type]) >= MAIL_STORE_STATE_MAX)
+        abort();    /* a uint64 has at most 20 digits */
     return rc;
 }
 

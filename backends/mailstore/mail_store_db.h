@@ -27,6 +27,8 @@ struct mail_store {
         sqlite3_stmt *st;
     } cache[64];
     struct mail_backfill *backfill;     /* the cold start (mail_store_backfill.h) */
+    struct mail_read_cache *read_cache; /* states and lists between writes
+                                         * (mail_store_read.h) */
     struct mail_store_expected *expected;  /* locations the gateway made (store lock) */
     size_t n_expected;
 };

@@ -79,26 +79,34 @@ static bool id_plain(const char *id)
     return len > 0;
 }
 
-/* The JSON array of the plain ids (new, NUL-terminated), their count in
- * *n_out; NULL when out of memory. */
-static char *ids_json(const char *const *ids, size_t n_ids, size_t *len_out, size_t *n_out)
+/* One call's work: the plain ids asked (borrowed), the slots they fill
+ * in the order asked, and which of them the read cache did not answer. */
+struct get_call {
+    const char **ids;
+    struct mail_store_email *v;
+    size_t n;
+    size_t *miss;       /* indexes into ids/v */
+    size_t n_miss;
+    bool cacheable;     /* no header block asked */
+};
+
+/* The JSON array of the missed ids (new, NUL-terminated, *len_out long),
+ * or NULL when out of memory. */
+static char *misses_json(const struct get_call *c, size_t *len_out)
 {
-    char *json = malloc(n_ids * (MAIL_STORE_ID_MAX + 3) + 3), *p = json;
-    *n_out = 0;
+    char *json = malloc(c->n_miss * (MAIL_STORE_ID_MAX + 3) + 3), *p = json;
     if (json == NULL)
         return NULL;
     *p++ = '[';
-    for (size_t i = 0; i < n_ids; i++) {
-        if (!id_plain(ids[i]))
-            continue;
-        size_t len = strlen(ids[i]);
-        if (*n_out > 0)
+    for (size_t i = 0; i < c->n_miss; i++) {
+        const char *id = c->ids[c->miss[i]];
+        size_t len = strlen(id);
+        if (i > 0)
             *p++ = ',';
         *p++ = '"';
-        memcpy(p, ids[i], len);
+        memcpy(p, id, len);
         p += len;
         *p++ = '"';
-        (*n_out)++;
     }
     *p++ = ']';
     *p = '\0';
@@ -106,66 +114,102 @@ static char *ids_json(const char *const *ids, size_t n_ids, size_t *len_out, siz
     return json;
 }
 
-/* Steps the statement of sql_get_emails, each row into its slot v[key]
- * (each position of the array matches at most one Email: the key is
- * unique); -1 with err. */
-static int get_rows(struct mail_store *ms, sqlite3_stmt *st, struct mail_store_email *v, size_t n,
-                    struct gw_error *err)
+/* Steps the statement of sql_get_emails, each row into the slot of the
+ * miss its key names (each position of the array matches at most one
+ * Email: keys are unique); -1 with err. */
+static int get_rows(struct mail_store *ms, const char *account_id, sqlite3_stmt *st,
+                    struct get_call *c, struct gw_error *err)
 {
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         sqlite3_int64 key = sqlite3_column_int64(st, MAIL_STORE_EMAIL_NCOLS);
-        if (key < 0 || (uint64_t)key >= n || v[key].mem != NULL) {
+        struct mail_store_email *e = NULL;
+        size_t mem_size = 0;
+        if (key >= 0 && (uint64_t)key < c->n_miss)
+            e = &c->v[c->miss[key]];
+        if (e == NULL || e->mem != NULL) {
             sqlite3_reset(st);
             return gw_error_set(err, GW_ERR_INTERNAL, "mail store: bad row for id %lld",
                                 (long long)key);
         }
-        if (mail_store_email_decode(st, &v[key]) < 0) {
+        if (mail_store_email_decode(st, e, &mem_size) < 0) {
             sqlite3_reset(st);
             return nomem(err);
         }
+        if (c->cacheable)
+            mail_read_cache_put_email(ms, account_id, e, mem_size);
     }
     sqlite3_reset(st);
     return step == SQLITE_DONE ? 0 : mail_store_db_fail(ms, err, "read emails");
+}
+
+/* Fills the slots of c, from the read cache when it can, the rest in one
+ * statement. Call with the store lock held. */
+static int get_locked(struct mail_store *ms, const char *account_id, unsigned fields,
+                      struct get_call *c, struct gw_error *err)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        int hit = c->cacheable ? mail_read_cache_email(ms, account_id, c->ids[i], &c->v[i]) : 0;
+        if (hit < 0)
+            return nomem(err);
+        if (hit == 0)
+            c->miss[c->n_miss++] = i;
+    }
+    if (c->n_miss == 0)
+        return 0;
+    size_t json_len = 0;
+    char *json = misses_json(c, &json_len);
+    if (json == NULL)
+        return nomem(err);
+    int rc = -1;
+    sqlite3_stmt *st = mail_store_stmt(ms, sql_get_emails, err);
+    if (st != NULL) {
+        bind_list(st, account_id, fields);
+        sqlite3_bind_text(st, 3, json, (int)json_len, SQLITE_STATIC);
+        rc = get_rows(ms, account_id, st, c, err);
+        sqlite3_clear_bindings(st);     /* json is freed now */
+    }
+    free(json);
+    return rc;
 }
 
 int mail_store_get_emails(struct mail_store *ms, const char *account_id, const char *const *ids,
                           size_t n_ids, unsigned fields, struct mail_store_email_list **out,
                           struct gw_error *err)
 {
-    size_t n = 0, json_len = 0;
-    int rc = -1;
+    struct get_call c = { .cacheable = (fields & MAIL_STORE_WITH_HEADERS) == 0 };
     struct mail_store_email_list *l = calloc(1, sizeof(*l));
-    char *json = ids_json(ids, n_ids, &json_len, &n);
+    int rc = -1;
     *out = NULL;
-    if (l == NULL || json == NULL || (n > 0 && (l->v = calloc(n, sizeof(*l->v))) == NULL)) {
+    c.ids = malloc((n_ids + 1) * sizeof(*c.ids));
+    c.miss = malloc((n_ids + 1) * sizeof(*c.miss));
+    if (l == NULL || c.ids == NULL || c.miss == NULL) {
         nomem(err);
         goto out;
     }
-    if (n == 0) {
-        rc = 0;
+    for (size_t i = 0; i < n_ids; i++)
+        if (id_plain(ids[i]))
+            c.ids[c.n++] = ids[i];
+    /* Slots in the order asked, filled by key; the unfilled stay zero
+     * (safe to clear), then are squeezed out. */
+    if ((l->v = calloc(c.n + 1, sizeof(*l->v))) == NULL) {
+        nomem(err);
         goto out;
     }
-    /* Slots in the order asked, filled by key; the unfilled are zero (and
-     * safe to clear), then squeezed out. */
-    l->n = n;
+    l->n = c.n;
+    c.v = l->v;
     pthread_mutex_lock(store_db_lock(ms->st));
-    sqlite3_stmt *st = mail_store_stmt(ms, sql_get_emails, err);
-    if (st != NULL) {
-        bind_list(st, account_id, fields);
-        sqlite3_bind_text(st, 3, json, (int)json_len, SQLITE_STATIC);
-        rc = get_rows(ms, st, l->v, n, err);
-        sqlite3_clear_bindings(st);     /* json is freed below */
-    }
+    rc = c.n > 0 ? get_locked(ms, account_id, fields, &c, err) : 0;
     pthread_mutex_unlock(store_db_lock(ms->st));
     size_t found = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++)
+    for (size_t i = 0; rc == 0 && i < c.n; i++)
         if (l->v[i].mem != NULL)
             l->v[found++] = l->v[i];
     if (rc == 0)
         l->n = found;
 out:
-    free(json);
+    free(c.ids);
+    free(c.miss);
     if (rc == 0)
         *out = l;
     else

@@ -93,7 +93,7 @@ void mail_store_copy_id(char out[MAIL_STORE_ID_MAX], sqlite3_stmt *st, int i)
     out[len] = '\0';
 }
 
-int mail_store_email_decode(sqlite3_stmt *st, struct mail_store_email *e)
+int mail_store_email_decode(sqlite3_stmt *st, struct mail_store_email *e, size_t *mem_size)
 {
     memset(e, 0, sizeof(*e));
     mail_store_copy_id(e->id, st, COL_ID);
@@ -119,6 +119,8 @@ int mail_store_email_decode(sqlite3_stmt *st, struct mail_store_email *e)
     if (ptrs == NULL)
         return -1;
     e->mem = ptrs;
+    if (mem_size != NULL)
+        *mem_size = size;
     char *cursor = (char *)(ptrs + n_kw + n_box);
     e->subject = put(&cursor, subject);
     e->from_sort = put(&cursor, from);
@@ -172,7 +174,7 @@ static int list_append(struct mail_store_email_list *l, size_t *cap, sqlite3_stm
         l->v = nv;
         *cap = ncap;
     }
-    if (mail_store_email_decode(st, &l->v[l->n]) < 0)
+    if (mail_store_email_decode(st, &l->v[l->n], NULL) < 0)
         return -1;
     l->n++;
     return 0;

@@ -8,6 +8,7 @@
 
 #include "backend_mail.h"
 #include "mail_store_identity.h"
+#include "mail_store_read.h"
 
 /* Server identity and rights, written only when they moved. */
 static const char *const sql_set_ids =
@@ -480,14 +481,19 @@ int mail_store_list_mailboxes(struct mail_store *ms, const char *account_id,
                               struct mail_store_mailbox_list **out, struct gw_error *err)
 {
     *out = NULL;
-    struct mail_store_mailbox_list *l = calloc(1, sizeof(*l));
-    if (!l)
-        return gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
     pthread_mutex_lock(store_db_lock(ms->st));
-    int rc = fill_list(ms, account_id, l, err);
+    /* A Mailbox/query or /get between two writes copies the last answer. */
+    int rc = mail_read_cache_mailboxes(ms, account_id, out);
+    if (rc < 0) {
+        gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
+    } else if (rc == 0) {
+        if ((*out = calloc(1, sizeof(**out))) == NULL)
+            rc = gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
+        else if ((rc = fill_list(ms, account_id, *out, err)) == 0)
+            mail_read_cache_put_mailboxes(ms, account_id, *out);
+    }
     pthread_mutex_unlock(store_db_lock(ms->st));
     if (rc < 0)
-        mail_store_mailbox_list_free(&l);
-    *out = l;
-    return rc;
+        mail_store_mailbox_list_free(out);
+    return rc < 0 ? -1 : 0;
 }

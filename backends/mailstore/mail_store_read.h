@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mail_store_db.h"
 
@@ -24,9 +25,9 @@
 #define MAIL_STORE_EMAIL_NCOLS 14
 
 /* Fills *e from the current row of st (MAIL_STORE_EMAIL_COLUMNS), every
- * string and array in one allocation (e->mem); -1 when out of memory
- * (*e then cleared). */
-int mail_store_email_decode(sqlite3_stmt *st, struct mail_store_email *e);
+ * string and array in one allocation (e->mem, of *mem_size bytes when
+ * mem_size is not NULL); -1 when out of memory (*e then cleared). */
+int mail_store_email_decode(sqlite3_stmt *st, struct mail_store_email *e, size_t *mem_size);
 
 /* Column i of st's row into out, cut to MAIL_STORE_ID_MAX - 1 ("" for
  * null). */
@@ -46,5 +47,33 @@ int mail_store_email_collect(struct mail_store *ms, sqlite3_stmt *st,
  * when BEGIN failed: the statements then run on their own, as before). */
 bool mail_store_read_begin(struct mail_store *ms);
 void mail_store_read_end(struct mail_store *ms, bool began);
+
+/* The read cache (mail_store_cache.c): answers kept until the connection
+ * next writes anything. Lookups give false/0 on a miss. */
+int mail_read_cache_new(struct mail_read_cache **out);
+void mail_read_cache_free(struct mail_read_cache **c);
+
+/* The account's states by enum mail_store_type. */
+bool mail_read_cache_states(struct mail_store *ms, const char *account_id, uint64_t out[3]);
+void mail_read_cache_put_states(struct mail_store *ms, const char *account_id,
+                                const uint64_t states[3]);
+
+/* The account's live mailboxes as mail_store_list_mailboxes() gives them:
+ * 1 with *out a new copy, 0 on a miss, -1 when out of memory. */
+int mail_read_cache_mailboxes(struct mail_store *ms, const char *account_id,
+                              struct mail_store_mailbox_list **out);
+/* Keeps a copy of l (borrowed). */
+void mail_read_cache_put_mailboxes(struct mail_store *ms, const char *account_id,
+                                   const struct mail_store_mailbox_list *l);
+
+/* The account's Email id as decoded without the header block: 1 with
+ * *out a new copy (free with mail_store_email_clear()), 0 on a miss, -1
+ * when out of memory. */
+int mail_read_cache_email(struct mail_store *ms, const char *account_id, const char *id,
+                          struct mail_store_email *out);
+/* Keeps a copy of e (borrowed; decoded without headers, its block
+ * mem_size bytes). */
+void mail_read_cache_put_email(struct mail_store *ms, const char *account_id,
+                               const struct mail_store_email *e, size_t mem_size);
 
 #endif
