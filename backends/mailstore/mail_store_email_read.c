@@ -256,6 +256,7 @@ int mail_store_list_newest(struct mail_store *ms, const char *account_id, const 
     if (l == NULL)
         return nomem(err);
     pthread_mutex_lock(store_db_lock(ms->st));
+    bool tx = mail_store_read_begin(ms);    /* the cover and the page: one snapshot */
     int rc = mail_backfill_cover(ms, account_id, mailbox_id, &cutoff, &deleted, &messages, err);
     if (rc == 1 && want_total && deleted != 0)
         rc = 0;
@@ -272,6 +273,7 @@ int mail_store_list_newest(struct mail_store *ms, const char *account_id, const 
         else if (l->n < n)
             rc = 0;     /* the page reaches past what the first batch covers */
     }
+    mail_store_read_end(ms, tx);
     pthread_mutex_unlock(store_db_lock(ms->st));
     if (rc == 1) {
         *out = l;
@@ -317,6 +319,7 @@ int mail_store_emails_by_uid(struct mail_store *ms, const char *account_id, cons
 {
     int rc = 0;
     pthread_mutex_lock(store_db_lock(ms->st));
+    bool tx = n > 1 && mail_store_read_begin(ms);  /* one WAL read lock, not one per uid */
     sqlite3_stmt *st = mail_store_stmt(ms, sql_by_uid, err);
     if (st == NULL)
         rc = -1;
@@ -334,6 +337,7 @@ int mail_store_emails_by_uid(struct mail_store *ms, const char *account_id, cons
     }
     if (st != NULL)
         sqlite3_reset(st);
+    mail_store_read_end(ms, tx);
     pthread_mutex_unlock(store_db_lock(ms->st));
     return rc;
 }
@@ -389,6 +393,7 @@ int mail_store_get_threads(struct mail_store *ms, const char *account_id, const 
         return nomem(err);
     }
     pthread_mutex_lock(store_db_lock(ms->st));
+    bool tx = n_ids > 1 && mail_store_read_begin(ms);  /* one WAL read lock for all */
     sqlite3_stmt *st = mail_store_stmt(ms, sql_thread, err);
     for (size_t i = 0; st != NULL && i < n_ids; i++) {
         struct mail_store_thread *t = &l->v[l->n];
@@ -401,6 +406,7 @@ int mail_store_get_threads(struct mail_store *ms, const char *account_id, const 
     }
     rc = st != NULL ? 0 : -1;
 out:
+    mail_store_read_end(ms, tx);
     pthread_mutex_unlock(store_db_lock(ms->st));
     if (rc == 0)
         *out = l;

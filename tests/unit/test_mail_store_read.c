@@ -3,7 +3,10 @@
  * answering many ids in the order asked, with unknown, duplicate,
  * destroyed and malformed ids; every field of a decoded row (keywords and
  * mailboxIds sorted, null preview, the header block only when asked);
- * a list of a mailbox; states and the mailbox list asked twice. */
+ * a list of a mailbox; states and the mailbox list asked twice; and the
+ * read cache never older than the data: a write on the store's own
+ * connection (what a sync does) is seen at once, and what a transaction
+ * wrote is never kept once it is rolled back. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +19,7 @@
 
 #include <sqlite3.h>
 
+#include "../../backends/mailstore/mail_store_db.h"
 #include "mail_store.h"
 #include "store.h"
 #include "store_fixture.h"
@@ -217,6 +221,87 @@ static void test_states_and_mailboxes(void **state)
     }
 }
 
+/* SQL on the store's own connection, as the sync runs it. */
+static void own_exec(struct fx *f, const char *sql)
+{
+    pthread_mutex_lock(store_db_lock(f->st));
+    int rc = sqlite3_exec(store_db_handle(f->st), sql, NULL, NULL, NULL);
+    pthread_mutex_unlock(store_db_lock(f->st));
+    assert_int_equal(rc, SQLITE_OK);
+}
+
+static void expect_state(struct fx *f, enum mail_store_type t, const char *want)
+{
+    struct gw_error err = { 0 };
+    char s[MAIL_STORE_STATE_MAX];
+    assert_int_equal(mail_store_state(f->ms, "a1", t, s, &err), 0);
+    assert_string_equal(s, want);
+}
+
+static void expect_mailbox_name(struct fx *f, size_t i, const char *want)
+{
+    struct mail_store_mailbox_list *ml = NULL;
+    struct gw_error err = { 0 };
+    assert_int_equal(mail_store_list_mailboxes(f->ms, "a1", &ml, &err), 0);
+    assert_true(ml->n > i);
+    assert_string_equal(ml->v[i].name, want);
+    mail_store_mailbox_list_free(&ml);
+}
+
+/* Ea's keywords and mailboxes after a read that filled the cache. */
+static void expect_ea_now(struct fx *f, size_t n_kw, const char *kw0, size_t n_box)
+{
+    const char *ids[] = { "Ea" };
+    struct mail_store_email_list *l = get(f, ids, 1, 0);
+    assert_int_equal(l->n, 1);
+    assert_int_equal(l->v[0].n_keywords, n_kw);
+    if (n_kw > 0)
+        assert_string_equal(l->v[0].keywords[0], kw0);
+    assert_int_equal(l->v[0].n_mailbox_ids, n_box);
+    mail_store_email_list_free(&l);
+}
+
+static void test_cache_follows_writes(void **state)
+{
+    struct fx *f = *state;
+    /* Fill every cache. */
+    expect_ea_now(f, 3, "$seen", 2);
+    expect_state(f, MAIL_STORE_EMAIL, "5");
+    expect_mailbox_name(f, 1, "INBOX");
+
+    /* Committed writes: seen by the next read. */
+    own_exec(f, "UPDATE emails SET keywords = ' $flagged ' WHERE email_id = 'Ea';"
+                "UPDATE accounts SET modseq = 6, email_state = 6;");
+    expect_ea_now(f, 1, "$flagged", 2);
+    expect_state(f, MAIL_STORE_EMAIL, "6");
+    own_exec(f, "DELETE FROM email_locations WHERE email_id = 'Ea' AND mailbox_id = 'Mbbb'");
+    expect_ea_now(f, 1, "$flagged", 1);
+    own_exec(f, "UPDATE mailboxes SET name_utf8 = 'Zzz' WHERE mailbox_id = 'Mbbb'");
+    expect_mailbox_name(f, 1, "Zzz");
+    own_exec(f, "UPDATE emails SET destroyed_modseq = 7 WHERE email_id = 'Ea'");
+    const char *ids[] = { "Ea", "Eb" };
+    struct mail_store_email_list *l = get(f, ids, 2, 0);
+    assert_int_equal(l->n, 1);
+    assert_string_equal(l->v[0].id, "Eb");
+    mail_store_email_list_free(&l);
+    own_exec(f, "UPDATE emails SET destroyed_modseq = NULL WHERE email_id = 'Ea'");
+
+    /* Inside a transaction the reads see its writes, and keep nothing:
+     * after the rollback the old values come back. */
+    expect_ea_now(f, 1, "$flagged", 1);
+    own_exec(f, "BEGIN;"
+                "UPDATE emails SET keywords = '' WHERE email_id = 'Ea';"
+                "UPDATE accounts SET email_state = 9;"
+                "UPDATE mailboxes SET name_utf8 = 'Aaa' WHERE mailbox_id = 'Mbbb';");
+    expect_ea_now(f, 0, NULL, 1);
+    expect_state(f, MAIL_STORE_EMAIL, "9");
+    expect_mailbox_name(f, 0, "Aaa");   /* now first by name */
+    own_exec(f, "ROLLBACK");
+    expect_ea_now(f, 1, "$flagged", 1);
+    expect_state(f, MAIL_STORE_EMAIL, "6");
+    expect_mailbox_name(f, 1, "Zzz");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +309,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_mailbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_states_and_mailboxes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_follows_writes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
