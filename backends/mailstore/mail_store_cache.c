@@ -1,15 +1,16 @@
 /* mail_store_cache.c - answers the read path gives again and again without
- * asking SQLite (mail_store_read.h): an account's states and its mailbox
- * list, read once per write rather than once per method call.
+ * asking SQLite (mail_store_read.h): an account's states, its mailbox list
+ * and its Email rows (a list view asks for the same fifty Emails on every
+ * refresh), read once per write rather than once per call.
  *
  * Exactness: an entry is stamped with the connection's count of changed
  * rows (sqlite3_total_changes64) when it was read, and is used only while
- * that count is unchanged and no transaction is open. Every write of the
- * cache goes through this one connection under the store lock (one
- * gateway per database file), and a write that changes anything changes
- * at least one row: so an entry is never older than the data. Writes
- * elsewhere in the database throw away more than they need to, which
- * costs one read each. */
+ * that count is unchanged and no write transaction is open. Every write
+ * of the cached tables goes through this one connection under the store
+ * lock (one gateway per database file), and a write that changes anything
+ * changes at least one row: so an entry is never older than the data.
+ * Writes elsewhere in the database throw away more than they need to,
+ * which costs one read each. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,10 +71,11 @@ void mail_read_cache_free(struct mail_read_cache **cp)
 }
 
 /* The stamp of what the connection holds now; 0 (never a valid stamp)
- * inside a transaction, whose writes may still be rolled back. */
+ * inside a write transaction, whose writes may still be rolled back (a
+ * read transaction changes nothing). */
 static uint64_t stamp_now(struct mail_store *ms)
 {
-    if (sqlite3_get_autocommit(ms->db) == 0)
+    if (sqlite3_txn_state(ms->db, NULL) == SQLITE_TXN_WRITE)
         return 0;
     return (uint64_t)sqlite3_total_changes64(ms->db) + 1;
 }

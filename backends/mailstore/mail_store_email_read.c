@@ -18,11 +18,12 @@ static const char *const sql_list_mailbox =
     " ON e.account_id = l.account_id AND e.email_id = l.email_id"
     " WHERE l.account_id = ?1 AND l.mailbox_id = ?3 AND e.destroyed_modseq IS NULL"
     " ORDER BY e.received_at DESC, e.email_id";
-static const char *const sql_list_newest =
-    "SELECT " MAIL_STORE_EMAIL_COLUMNS " FROM email_locations l JOIN emails e"
+/* The ids only: the rows come from the read cache when it has them. */
+static const char *const sql_newest_ids =
+    "SELECT e.email_id FROM email_locations l JOIN emails e"
     " ON e.account_id = l.account_id AND e.email_id = l.email_id"
-    " WHERE l.account_id = ?1 AND l.mailbox_id = ?3 AND e.destroyed_modseq IS NULL"
-    " AND e.received_at > ?4 ORDER BY e.received_at DESC, e.email_id LIMIT ?5";
+    " WHERE l.account_id = ?1 AND l.mailbox_id = ?2 AND e.destroyed_modseq IS NULL"
+    " AND e.received_at > ?3 ORDER BY e.received_at DESC, e.email_id LIMIT ?4";
 static const char *const sql_list_account =
     "SELECT " MAIL_STORE_EMAIL_COLUMNS " FROM emails e"
     " WHERE e.account_id = ?1 AND e.destroyed_modseq IS NULL"
@@ -173,43 +174,57 @@ static int get_locked(struct mail_store *ms, const char *account_id, unsigned fi
     return rc;
 }
 
+/* Appends the live Emails of ids (plain ids, n of them) to the empty
+ * list l, in the order given. Call with the store lock held. */
+static int fill_by_ids(struct mail_store *ms, const char *account_id, unsigned fields,
+                       const char **ids, size_t n, struct mail_store_email_list *l,
+                       struct gw_error *err)
+{
+    struct get_call c = { .ids = ids, .n = n,
+                          .cacheable = (fields & MAIL_STORE_WITH_HEADERS) == 0 };
+    if (n == 0)
+        return 0;
+    /* Slots in the order asked, filled by key; the unfilled stay zero
+     * (safe to clear), then are squeezed out. */
+    c.v = l->v = calloc(n, sizeof(*l->v));
+    c.miss = malloc(n * sizeof(*c.miss));
+    if (l->v == NULL || c.miss == NULL) {
+        free(c.miss);
+        return nomem(err);
+    }
+    l->n = n;
+    int rc = get_locked(ms, account_id, fields, &c, err);
+    free(c.miss);
+    size_t found = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (l->v[i].mem != NULL)
+            l->v[found++] = l->v[i];
+    if (rc == 0)
+        l->n = found;
+    return rc;
+}
+
 int mail_store_get_emails(struct mail_store *ms, const char *account_id, const char *const *ids,
                           size_t n_ids, unsigned fields, struct mail_store_email_list **out,
                           struct gw_error *err)
 {
-    struct get_call c = { .cacheable = (fields & MAIL_STORE_WITH_HEADERS) == 0 };
     struct mail_store_email_list *l = calloc(1, sizeof(*l));
+    const char **plain = malloc((n_ids + 1) * sizeof(*plain));
+    size_t n = 0;
     int rc = -1;
     *out = NULL;
-    c.ids = malloc((n_ids + 1) * sizeof(*c.ids));
-    c.miss = malloc((n_ids + 1) * sizeof(*c.miss));
-    if (l == NULL || c.ids == NULL || c.miss == NULL) {
+    if (l == NULL || plain == NULL) {
         nomem(err);
         goto out;
     }
     for (size_t i = 0; i < n_ids; i++)
         if (id_plain(ids[i]))
-            c.ids[c.n++] = ids[i];
-    /* Slots in the order asked, filled by key; the unfilled stay zero
-     * (safe to clear), then are squeezed out. */
-    if ((l->v = calloc(c.n + 1, sizeof(*l->v))) == NULL) {
-        nomem(err);
-        goto out;
-    }
-    l->n = c.n;
-    c.v = l->v;
+            plain[n++] = ids[i];
     pthread_mutex_lock(store_db_lock(ms->st));
-    rc = c.n > 0 ? get_locked(ms, account_id, fields, &c, err) : 0;
+    rc = fill_by_ids(ms, account_id, fields, plain, n, l, err);
     pthread_mutex_unlock(store_db_lock(ms->st));
-    size_t found = 0;
-    for (size_t i = 0; rc == 0 && i < c.n; i++)
-        if (l->v[i].mem != NULL)
-            l->v[found++] = l->v[i];
-    if (rc == 0)
-        l->n = found;
 out:
-    free(c.ids);
-    free(c.miss);
+    free(plain);
     if (rc == 0)
         *out = l;
     else
@@ -241,6 +256,63 @@ int mail_store_list_emails(struct mail_store *ms, const char *account_id, const 
     return list_done(ms, rc, l, out);
 }
 
+/* The first n live ids of mailbox_id received after cutoff, newest first,
+ * into *ids (new, *n_out of them). Call with the store lock held. */
+static int newest_ids(struct mail_store *ms, const char *account_id, const char *mailbox_id,
+                      int64_t cutoff, size_t n, char (**ids)[MAIL_STORE_ID_MAX], size_t *n_out,
+                      struct gw_error *err)
+{
+    size_t cap = 0;
+    int step;
+    *ids = NULL;
+    *n_out = 0;
+    sqlite3_stmt *st = mail_store_stmt(ms, sql_newest_ids, err);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, mailbox_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, cutoff);
+    sqlite3_bind_int64(st, 4, n > INT64_MAX ? INT64_MAX : (sqlite3_int64)n);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n_out == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            char (*nv)[MAIL_STORE_ID_MAX] = realloc(*ids, ncap * sizeof(*nv));
+            if (nv == NULL) {
+                sqlite3_reset(st);
+                return nomem(err);
+            }
+            *ids = nv;
+            cap = ncap;
+        }
+        mail_store_copy_id((*ids)[(*n_out)++], st, 0);
+    }
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? 0 : mail_store_db_fail(ms, err, "newest emails");
+}
+
+/* The page of mail_store_list_newest() into l: 1, or 0 when the covered
+ * prefix is too short for it. Call with the store lock held. */
+static int newest_page(struct mail_store *ms, const char *account_id, const char *mailbox_id,
+                       int64_t cutoff, size_t n, unsigned fields,
+                       struct mail_store_email_list *l, struct gw_error *err)
+{
+    char (*ids)[MAIL_STORE_ID_MAX] = NULL;
+    const char **ptrs = NULL;
+    size_t n_ids = 0;
+    int rc = newest_ids(ms, account_id, mailbox_id, cutoff, n, &ids, &n_ids, err);
+    if (rc == 0 && (ptrs = malloc((n_ids + 1) * sizeof(*ptrs))) == NULL)
+        rc = nomem(err);
+    for (size_t i = 0; rc == 0 && i < n_ids; i++)
+        ptrs[i] = ids[i];
+    if (rc == 0)
+        rc = fill_by_ids(ms, account_id, fields, ptrs, n_ids, l, err);
+    free(ptrs);
+    free(ids);
+    if (rc < 0)
+        return -1;
+    return l->n < n ? 0 : 1;    /* short: the page reaches past what the first batch covers */
+}
+
 int mail_store_list_newest(struct mail_store *ms, const char *account_id, const char *mailbox_id,
                            size_t n, bool want_total, unsigned fields,
                            struct mail_store_email_list **out, uint64_t *total,
@@ -248,7 +320,6 @@ int mail_store_list_newest(struct mail_store *ms, const char *account_id, const 
 {
     int64_t cutoff = 0;
     uint32_t deleted = 0, messages = 0;
-    size_t cap = 0;
     *out = NULL;
     if (!mail_store_backfill_pending(ms, account_id))
         return 0;   /* the full query does not wait then */
@@ -260,19 +331,8 @@ int mail_store_list_newest(struct mail_store *ms, const char *account_id, const 
     int rc = mail_backfill_cover(ms, account_id, mailbox_id, &cutoff, &deleted, &messages, err);
     if (rc == 1 && want_total && deleted != 0)
         rc = 0;
-    sqlite3_stmt *st = rc == 1 ? mail_store_stmt(ms, sql_list_newest, err) : NULL;
-    if (rc == 1 && st == NULL)
-        rc = -1;
-    if (st != NULL) {
-        bind_list(st, account_id, fields);
-        sqlite3_bind_text(st, 3, mailbox_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, cutoff);
-        sqlite3_bind_int64(st, 5, (sqlite3_int64)n);
-        if (mail_store_email_collect(ms, st, l, &cap, err) < 0)
-            rc = -1;
-        else if (l->n < n)
-            rc = 0;     /* the page reaches past what the first batch covers */
-    }
+    if (rc == 1)
+        rc = newest_page(ms, account_id, mailbox_id, cutoff, n, fields, l, err);
     mail_store_read_end(ms, tx);
     pthread_mutex_unlock(store_db_lock(ms->st));
     if (rc == 1) {
