@@ -19,7 +19,10 @@
  * Each sync that changes anything bumps the account modseq exactly once.
  *
  * Thread-safe: database work serialises on the store's lock, which is never
- * held across IMAP I/O. */
+ * held across IMAP I/O. States, the mailbox list and Email rows (without
+ * the header block) are answered from memory between two writes: any
+ * write through the store's connection drops them, so they are never
+ * older than the database (which only this process may write). */
 #ifndef MAIL_STORE_H
 #define MAIL_STORE_H
 

@@ -1,5 +1,6 @@
 /* mail_store_email_read.c - reading cached Emails and Threads for the JMAP
  * read path (include/mail_store.h). */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +163,10 @@ static int get_locked(struct mail_store *ms, const char *account_id, unsigned fi
     char *json = misses_json(c, &json_len);
     if (json == NULL)
         return nomem(err);
+    if (json_len > INT_MAX) {   /* SQLite takes an int length */
+        free(json);
+        return gw_error_set(err, GW_ERR_LIMIT, "mail store: too many ids in one call");
+    }
     int rc = -1;
     sqlite3_stmt *st = mail_store_stmt(ms, sql_get_emails, err);
     if (st != NULL) {
