@@ -97,6 +97,15 @@ static bool key_fits(const char *account_id)
     return strlen(account_id) < ACCOUNT_MAX;
 }
 
+/* account_id into a slot's key; checked by key_fits() first. */
+static void key_set(char key[ACCOUNT_MAX], const char *account_id)
+{
+    size_t len = strlen(account_id);
+    if (len >= ACCOUNT_MAX)
+        abort();
+    memcpy(key, account_id, len + 1);
+}
+
 bool mail_read_cache_states(struct mail_store *ms, const char *account_id, uint64_t out[3])
 {
     uint64_t now = stamp_now(ms);
@@ -116,7 +125,7 @@ void mail_read_cache_put_states(struct mail_store *ms, const char *account_id,
     if (ms->read_cache == NULL || now == 0 || !key_fits(account_id))
         return;
     struct state_slot *s = &ms->read_cache->states[slot_of(account_id, STATE_SLOTS)];
-    strcpy(s->account_id, account_id);
+    key_set(s->account_id, account_id);
     memcpy(s->states, states, sizeof(s->states));
     s->stamp = now;
 }
@@ -175,7 +184,7 @@ void mail_read_cache_put_mailboxes(struct mail_store *ms, const char *account_id
     s->stamp = 0;
     if ((s->list = list_copy(l)) == NULL)
         return;     /* out of memory: the next call reads SQLite again */
-    strcpy(s->account_id, account_id);
+    key_set(s->account_id, account_id);
     s->stamp = now;
 }
 
@@ -246,7 +255,7 @@ void mail_read_cache_put_email(struct mail_store *ms, const char *account_id,
         memset(&s->e, 0, sizeof(s->e));
         return;
     }
-    strcpy(s->account_id, account_id);
+    key_set(s->account_id, account_id);
     s->mem_size = mem_size;
     s->stamp = now;
 }

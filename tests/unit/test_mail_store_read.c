@@ -6,13 +6,15 @@
  * a list of a mailbox; states and the mailbox list asked twice; and the
  * read cache never older than the data: a write on the store's own
  * connection (what a sync does) is seen at once, and what a transaction
- * wrote is never kept once it is rolled back. */
+ * wrote is never kept once it is rolled back, also with readers racing a
+ * writer thread. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,6 +304,65 @@ static void test_cache_follows_writes(void **state)
     expect_mailbox_name(f, 1, "Zzz");
 }
 
+#define RACE_WRITES 300
+
+/* Ea's keyword "k<N>" becomes k1, k2, ... with the email state following
+ * it in the same locked step. */
+static void *race_writer(void *arg)
+{
+    struct fx *f = arg;
+    for (int k = 1; k <= RACE_WRITES; k++) {
+        char sql[256];
+        assert_true(snprintf(sql, sizeof(sql),
+                             "UPDATE emails SET keywords = ' k%d ' WHERE email_id = 'Ea';"
+                             "UPDATE accounts SET email_state = %d;", k, 100 + k) <
+                    (int)sizeof(sql));
+        own_exec(f, sql);
+    }
+    return NULL;
+}
+
+/* A reader never sees an Email older than a state it read before, and
+ * never goes back in time. */
+static void *race_reader(void *arg)
+{
+    struct fx *f = arg;
+    const char *ids[] = { "Ea" };
+    long last_state = 0, last_k = 0;
+    for (int bounded = 0; bounded < 100000 && last_k < RACE_WRITES; bounded++) {
+        struct gw_error err = { 0 };
+        char st[MAIL_STORE_STATE_MAX];
+        struct mail_store_email_list *l = NULL;
+        assert_int_equal(mail_store_state(f->ms, "a1", MAIL_STORE_EMAIL, st, &err), 0);
+        assert_int_equal(mail_store_get_emails(f->ms, "a1", ids, 1, 0, &l, &err), 0);
+        assert_int_equal(l->n, 1);
+        long state = strtol(st, NULL, 10), k = 0;
+        if (l->v[0].n_keywords == 1 && l->v[0].keywords[0][0] == 'k')
+            k = strtol(l->v[0].keywords[0] + 1, NULL, 10);
+        mail_store_email_list_free(&l);
+        assert_true(state >= last_state);
+        assert_true(k >= last_k);
+        if (state > 100)
+            assert_true(k >= state - 100);
+        last_state = state;
+        last_k = k;
+    }
+    assert_int_equal(last_k, RACE_WRITES);
+    return NULL;
+}
+
+static void test_cache_races_writer(void **state)
+{
+    struct fx *f = *state;
+    pthread_t w, r[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&r[i], NULL, race_reader, f), 0);
+    assert_int_equal(pthread_create(&w, NULL, race_writer, f), 0);
+    assert_int_equal(pthread_join(w, NULL), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_join(r[i], NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +371,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_mailbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_states_and_mailboxes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_follows_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_races_writer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
