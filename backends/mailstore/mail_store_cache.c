@@ -3,14 +3,18 @@
  * and its Email rows (a list view asks for the same fifty Emails on every
  * refresh), read once per write rather than once per call.
  *
- * Exactness: an entry is stamped with the connection's count of changed
- * rows (sqlite3_total_changes64) when it was read, and is used only while
- * that count is unchanged and no write transaction is open. Every write
- * of the cached tables goes through this one connection under the store
- * lock (one gateway per database file), and a write that changes anything
- * changes at least one row: so an entry is never older than the data.
- * Writes elsewhere in the database throw away more than they need to,
- * which costs one read each. */
+ * Exactness: an entry is stamped with the store's commit generation
+ * (store_db_generation(), which moves only once a commit is visible to
+ * every connection) taken before it was read, and is used only while the
+ * generation is unchanged. A commit visible before the stamp was taken is
+ * in what was read; one made later moves the generation and retires the
+ * entry. Every write of the database goes through the store's one writer
+ * connection (one gateway per database file). Uncommitted writes are
+ * never seen: readers see commits only, and the writer reading inside its
+ * own write transaction gets stamp 0 (never cached). Writes elsewhere in
+ * the database retire more than they need to, which costs one read each.
+ * Entries are copied in and out under the cache's own lock. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +49,7 @@ struct email_slot {
 };
 
 struct mail_read_cache {
+    pthread_mutex_t lock;
     struct state_slot states[STATE_SLOTS];
     struct mailbox_slot boxes[MAILBOX_SLOTS];
     struct email_slot *emails;  /* EMAIL_SLOTS, allocated at first use */
@@ -53,7 +58,10 @@ struct mail_read_cache {
 int mail_read_cache_new(struct mail_read_cache **out)
 {
     *out = calloc(1, sizeof(**out));
-    return *out != NULL ? 0 : -1;
+    if (*out == NULL)
+        return -1;
+    pthread_mutex_init(&(*out)->lock, NULL);
+    return 0;
 }
 
 void mail_read_cache_free(struct mail_read_cache **cp)
@@ -66,18 +74,9 @@ void mail_read_cache_free(struct mail_read_cache **cp)
     for (size_t i = 0; c->emails != NULL && i < EMAIL_SLOTS; i++)
         free(c->emails[i].e.mem);
     free(c->emails);
+    pthread_mutex_destroy(&c->lock);
     free(c);
     *cp = NULL;
-}
-
-/* The stamp of what the connection holds now; 0 (never a valid stamp)
- * inside a write transaction, whose writes may still be rolled back (a
- * read transaction changes nothing). */
-static uint64_t stamp_now(struct mail_store *ms)
-{
-    if (sqlite3_txn_state(ms->db, NULL) == SQLITE_TXN_WRITE)
-        return 0;
-    return (uint64_t)sqlite3_total_changes64(ms->db) + 1;
 }
 
 static uint64_t hash_more(uint64_t h, const char *s)
@@ -106,28 +105,35 @@ static void key_set(char key[ACCOUNT_MAX], const char *account_id)
     memcpy(key, account_id, len + 1);
 }
 
-bool mail_read_cache_states(struct mail_store *ms, const char *account_id, uint64_t out[3])
+bool mail_read_cache_states(struct mail_store *ms, uint64_t stamp, const char *account_id,
+                            uint64_t out[3])
 {
-    uint64_t now = stamp_now(ms);
-    if (ms->read_cache == NULL || now == 0 || !key_fits(account_id))
+    struct mail_read_cache *c = ms->read_cache;
+    bool hit = false;
+    if (c == NULL || stamp == 0 || !key_fits(account_id))
         return false;
-    const struct state_slot *s = &ms->read_cache->states[slot_of(account_id, STATE_SLOTS)];
-    if (s->stamp != now || strcmp(s->account_id, account_id) != 0)
-        return false;
-    memcpy(out, s->states, sizeof(s->states));
-    return true;
+    pthread_mutex_lock(&c->lock);
+    const struct state_slot *s = &c->states[slot_of(account_id, STATE_SLOTS)];
+    if (s->stamp == stamp && strcmp(s->account_id, account_id) == 0) {
+        memcpy(out, s->states, sizeof(s->states));
+        hit = true;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return hit;
 }
 
-void mail_read_cache_put_states(struct mail_store *ms, const char *account_id,
+void mail_read_cache_put_states(struct mail_store *ms, uint64_t stamp, const char *account_id,
                                 const uint64_t states[3])
 {
-    uint64_t now = stamp_now(ms);
-    if (ms->read_cache == NULL || now == 0 || !key_fits(account_id))
+    struct mail_read_cache *c = ms->read_cache;
+    if (c == NULL || stamp == 0 || !key_fits(account_id))
         return;
-    struct state_slot *s = &ms->read_cache->states[slot_of(account_id, STATE_SLOTS)];
+    pthread_mutex_lock(&c->lock);
+    struct state_slot *s = &c->states[slot_of(account_id, STATE_SLOTS)];
     key_set(s->account_id, account_id);
     memcpy(s->states, states, sizeof(s->states));
-    s->stamp = now;
+    s->stamp = stamp;
+    pthread_mutex_unlock(&c->lock);
 }
 
 static char *dup_opt(const char *s, bool *failed)
@@ -160,32 +166,40 @@ static struct mail_store_mailbox_list *list_copy(const struct mail_store_mailbox
     return c;
 }
 
-int mail_read_cache_mailboxes(struct mail_store *ms, const char *account_id,
+int mail_read_cache_mailboxes(struct mail_store *ms, uint64_t stamp, const char *account_id,
                               struct mail_store_mailbox_list **out)
 {
-    uint64_t now = stamp_now(ms);
+    struct mail_read_cache *c = ms->read_cache;
+    int rc = 0;
     *out = NULL;
-    if (ms->read_cache == NULL || now == 0 || !key_fits(account_id))
+    if (c == NULL || stamp == 0 || !key_fits(account_id))
         return 0;
-    const struct mailbox_slot *s = &ms->read_cache->boxes[slot_of(account_id, MAILBOX_SLOTS)];
-    if (s->stamp != now || strcmp(s->account_id, account_id) != 0)
-        return 0;
-    return (*out = list_copy(s->list)) != NULL ? 1 : -1;
+    pthread_mutex_lock(&c->lock);
+    const struct mailbox_slot *s = &c->boxes[slot_of(account_id, MAILBOX_SLOTS)];
+    if (s->stamp == stamp && strcmp(s->account_id, account_id) == 0)
+        rc = (*out = list_copy(s->list)) != NULL ? 1 : -1;
+    pthread_mutex_unlock(&c->lock);
+    return rc;
 }
 
-void mail_read_cache_put_mailboxes(struct mail_store *ms, const char *account_id,
+void mail_read_cache_put_mailboxes(struct mail_store *ms, uint64_t stamp, const char *account_id,
                                    const struct mail_store_mailbox_list *l)
 {
-    uint64_t now = stamp_now(ms);
-    if (ms->read_cache == NULL || now == 0 || !key_fits(account_id))
+    struct mail_read_cache *c = ms->read_cache;
+    if (c == NULL || stamp == 0 || !key_fits(account_id))
         return;
-    struct mailbox_slot *s = &ms->read_cache->boxes[slot_of(account_id, MAILBOX_SLOTS)];
-    mail_store_mailbox_list_free(&s->list);
-    s->stamp = 0;
-    if ((s->list = list_copy(l)) == NULL)
+    /* Copied before taking the lock: readers of other slots do not wait. */
+    struct mail_store_mailbox_list *copy = list_copy(l);
+    if (copy == NULL)
         return;     /* out of memory: the next call reads SQLite again */
+    pthread_mutex_lock(&c->lock);
+    struct mailbox_slot *s = &c->boxes[slot_of(account_id, MAILBOX_SLOTS)];
+    struct mail_store_mailbox_list *old = s->list;
+    s->list = copy;
     key_set(s->account_id, account_id);
-    s->stamp = now;
+    s->stamp = stamp;
+    pthread_mutex_unlock(&c->lock);
+    mail_store_mailbox_list_free(&old);
 }
 
 static void *moved(const void *p, const char *from, char *to)
@@ -226,36 +240,45 @@ static struct email_slot *email_slot(struct mail_read_cache *c, const char *acco
     return &c->emails[hash_more(h, id) % EMAIL_SLOTS];
 }
 
-int mail_read_cache_email(struct mail_store *ms, const char *account_id, const char *id,
-                          struct mail_store_email *out)
+int mail_read_cache_email(struct mail_store *ms, uint64_t stamp, const char *account_id,
+                          const char *id, struct mail_store_email *out)
 {
-    uint64_t now = stamp_now(ms);
-    if (ms->read_cache == NULL || ms->read_cache->emails == NULL || now == 0 ||
-        !key_fits(account_id))
+    struct mail_read_cache *c = ms->read_cache;
+    int rc = 0;
+    if (c == NULL || stamp == 0 || !key_fits(account_id))
         return 0;
-    const struct email_slot *s = email_slot(ms->read_cache, account_id, id);
-    if (s->stamp != now || strcmp(s->e.id, id) != 0 || strcmp(s->account_id, account_id) != 0)
-        return 0;
-    return email_copy(out, &s->e, s->mem_size) == 0 ? 1 : -1;
+    pthread_mutex_lock(&c->lock);
+    const struct email_slot *s = c->emails != NULL ? email_slot(c, account_id, id) : NULL;
+    if (s != NULL && s->stamp == stamp && strcmp(s->e.id, id) == 0 &&
+        strcmp(s->account_id, account_id) == 0)
+        rc = email_copy(out, &s->e, s->mem_size) == 0 ? 1 : -1;
+    pthread_mutex_unlock(&c->lock);
+    return rc;
 }
 
-void mail_read_cache_put_email(struct mail_store *ms, const char *account_id,
+void mail_read_cache_put_email(struct mail_store *ms, uint64_t stamp, const char *account_id,
                                const struct mail_store_email *e, size_t mem_size)
 {
-    uint64_t now = stamp_now(ms);
     struct mail_read_cache *c = ms->read_cache;
-    if (c == NULL || now == 0 || !key_fits(account_id) || e->headers != NULL)
+    struct mail_store_email copy;
+    if (c == NULL || stamp == 0 || !key_fits(account_id) || e->headers != NULL)
         return;
-    if (c->emails == NULL && (c->emails = calloc(EMAIL_SLOTS, sizeof(*c->emails))) == NULL)
-        return;     /* out of memory: no cache, every read asks SQLite */
-    struct email_slot *s = email_slot(c, account_id, e->id);
-    free(s->e.mem);
-    s->stamp = 0;
-    if (email_copy(&s->e, e, mem_size) < 0) {
-        memset(&s->e, 0, sizeof(s->e));
+    if (email_copy(&copy, e, mem_size) < 0)
+        return;     /* out of memory: the next call reads SQLite again */
+    pthread_mutex_lock(&c->lock);
+    if (c->emails == NULL)
+        c->emails = calloc(EMAIL_SLOTS, sizeof(*c->emails));
+    if (c->emails == NULL) {
+        pthread_mutex_unlock(&c->lock);
+        free(copy.mem);     /* no table: every read asks SQLite */
         return;
     }
-    key_set(s->account_id, account_id);
+    struct email_slot *s = email_slot(c, account_id, e->id);
+    void *old = s->e.mem;
+    s->e = copy;
     s->mem_size = mem_size;
-    s->stamp = now;
+    key_set(s->account_id, account_id);
+    s->stamp = stamp;
+    pthread_mutex_unlock(&c->lock);
+    free(old);
 }

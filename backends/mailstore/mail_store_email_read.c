@@ -56,11 +56,11 @@ static void bind_list(sqlite3_stmt *st, const char *account_id, unsigned fields)
     sqlite3_bind_int(st, 2, (fields & MAIL_STORE_WITH_HEADERS) != 0);
 }
 
-/* Unlocks the store and hands l to *out when rc is 0, else frees it. */
-static int list_done(struct mail_store *ms, int rc, struct mail_store_email_list *l,
-                     struct mail_store_email_list **out)
+/* Releases rv and hands l to *out when rc is 0, else frees it. */
+static int list_done(struct mail_store *ms, struct mail_store *rv, int rc,
+                     struct mail_store_email_list *l, struct mail_store_email_list **out)
 {
-    pthread_mutex_unlock(store_db_lock(ms->st));
+    mail_read_release(ms, rv);
     if (rc == 0)
         *out = l;
     else
@@ -84,6 +84,10 @@ static bool id_plain(const char *id)
 /* One call's work: the plain ids asked (borrowed), the slots they fill
  * in the order asked, and which of them the read cache did not answer. */
 struct get_call {
+    struct mail_store *ms, *rv;     /* the store, the view read on */
+    uint64_t stamp;                 /* of the read (mail_read_stamp()) */
+    const char *account_id;
+    unsigned fields;
     const char **ids;
     struct mail_store_email *v;
     size_t n;
@@ -119,8 +123,7 @@ static char *misses_json(const struct get_call *c, size_t *len_out)
 /* Steps the statement of sql_get_emails, each row into the slot of the
  * miss its key names (each position of the array matches at most one
  * Email: keys are unique); -1 with err. */
-static int get_rows(struct mail_store *ms, const char *account_id, sqlite3_stmt *st,
-                    struct get_call *c, struct gw_error *err)
+static int get_rows(struct get_call *c, sqlite3_stmt *st, struct gw_error *err)
 {
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -139,26 +142,15 @@ static int get_rows(struct mail_store *ms, const char *account_id, sqlite3_stmt 
             return nomem(err);
         }
         if (c->cacheable)
-            mail_read_cache_put_email(ms, account_id, e, mem_size);
+            mail_read_cache_put_email(c->ms, c->stamp, c->account_id, e, mem_size);
     }
     sqlite3_reset(st);
-    return step == SQLITE_DONE ? 0 : mail_store_db_fail(ms, err, "read emails");
+    return step == SQLITE_DONE ? 0 : mail_store_db_fail(c->rv, err, "read emails");
 }
 
-/* Fills the slots of c, from the read cache when it can, the rest in one
- * statement. Call with the store lock held. */
-static int get_locked(struct mail_store *ms, const char *account_id, unsigned fields,
-                      struct get_call *c, struct gw_error *err)
+/* Fills the slots of the misses in one statement. */
+static int query_misses(struct get_call *c, struct gw_error *err)
 {
-    for (size_t i = 0; i < c->n; i++) {
-        int hit = c->cacheable ? mail_read_cache_email(ms, account_id, c->ids[i], &c->v[i]) : 0;
-        if (hit < 0)
-            return nomem(err);
-        if (hit == 0)
-            c->miss[c->n_miss++] = i;
-    }
-    if (c->n_miss == 0)
-        return 0;
     size_t json_len = 0;
     char *json = misses_json(c, &json_len);
     if (json == NULL)
@@ -168,24 +160,56 @@ static int get_locked(struct mail_store *ms, const char *account_id, unsigned fi
         return gw_error_set(err, GW_ERR_LIMIT, "mail store: too many ids in one call");
     }
     int rc = -1;
-    sqlite3_stmt *st = mail_store_stmt(ms, sql_get_emails, err);
+    sqlite3_stmt *st = mail_store_stmt(c->rv, sql_get_emails, err);
     if (st != NULL) {
-        bind_list(st, account_id, fields);
+        bind_list(st, c->account_id, c->fields);
         sqlite3_bind_text(st, 3, json, (int)json_len, SQLITE_STATIC);
-        rc = get_rows(ms, account_id, st, c, err);
+        rc = get_rows(c, st, err);
         sqlite3_clear_bindings(st);     /* json is freed now */
     }
     free(json);
     return rc;
 }
 
-/* Appends the live Emails of ids (plain ids, n of them) to the empty
- * list l, in the order given. Call with the store lock held. */
-static int fill_by_ids(struct mail_store *ms, const char *account_id, unsigned fields,
-                       const char **ids, size_t n, struct mail_store_email_list *l,
-                       struct gw_error *err)
+/* Fills the slots of c, from the read cache when it can, the rest in one
+ * statement on c->rv. */
+static int get_some(struct get_call *c, struct gw_error *err)
 {
-    struct get_call c = { .ids = ids, .n = n,
+    size_t hits = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        int hit = c->cacheable ? mail_read_cache_email(c->ms, c->stamp, c->account_id, c->ids[i],
+                                                       &c->v[i])
+                               : 0;
+        if (hit < 0)
+            return nomem(err);
+        if (hit == 0)
+            c->miss[c->n_miss++] = i;
+        hits += (size_t)hit;
+    }
+    if (c->n_miss == 0 || query_misses(c, err) < 0)
+        return c->n_miss == 0 ? 0 : -1;
+    if (hits == 0 || mail_read_stamp(c->ms, c->rv) == c->stamp)
+        return 0;
+    /* A commit between the cache's answers and the statement's: one answer
+     * must not mix two states, so all again in one statement. */
+    c->n_miss = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        mail_store_email_clear(&c->v[i]);
+        c->miss[c->n_miss++] = i;
+    }
+    c->cacheable = false;   /* newer than the stamp */
+    return query_misses(c, err);
+}
+
+/* Appends the live Emails of ids (plain ids, n of them) to the empty
+ * list l, in the order given, reading on rv (stamp: mail_read_stamp()
+ * before rv's snapshot began). */
+static int fill_by_ids(struct mail_store *ms, struct mail_store *rv, uint64_t stamp,
+                       const char *account_id, unsigned fields, const char **ids, size_t n,
+                       struct mail_store_email_list *l, struct gw_error *err)
+{
+    struct get_call c = { .ms = ms, .rv = rv, .stamp = stamp,
+                          .account_id = account_id, .fields = fields, .ids = ids, .n = n,
                           .cacheable = (fields & MAIL_STORE_WITH_HEADERS) == 0 };
     if (n == 0)
         return 0;
@@ -198,7 +222,7 @@ static int fill_by_ids(struct mail_store *ms, const char *account_id, unsigned f
         return nomem(err);
     }
     l->n = n;
-    int rc = get_locked(ms, account_id, fields, &c, err);
+    int rc = get_some(&c, err);
     free(c.miss);
     size_t found = 0;
     for (size_t i = 0; rc == 0 && i < n; i++)
@@ -225,9 +249,9 @@ int mail_store_get_emails(struct mail_store *ms, const char *account_id, const c
     for (size_t i = 0; i < n_ids; i++)
         if (id_plain(ids[i]))
             plain[n++] = ids[i];
-    pthread_mutex_lock(store_db_lock(ms->st));
-    rc = fill_by_ids(ms, account_id, fields, plain, n, l, err);
-    pthread_mutex_unlock(store_db_lock(ms->st));
+    struct mail_store *rv = mail_read_acquire(ms);
+    rc = fill_by_ids(ms, rv, mail_read_stamp(ms, rv), account_id, fields, plain, n, l, err);
+    mail_read_release(ms, rv);
 out:
     free(plain);
     if (rc == 0)
@@ -249,21 +273,21 @@ int mail_store_list_emails(struct mail_store *ms, const char *account_id, const 
     int rc = -1;
     if (l == NULL)
         return nomem(err);
-    pthread_mutex_lock(store_db_lock(ms->st));
+    struct mail_store *rv = mail_read_acquire(ms);
     sqlite3_stmt *st =
-        mail_store_stmt(ms, mailbox_id != NULL ? sql_list_mailbox : sql_list_account, err);
+        mail_store_stmt(rv, mailbox_id != NULL ? sql_list_mailbox : sql_list_account, err);
     if (st != NULL) {
         bind_list(st, account_id, fields);
         if (mailbox_id != NULL)
             sqlite3_bind_text(st, 3, mailbox_id, -1, SQLITE_STATIC);
-        rc = mail_store_email_collect(ms, st, l, &cap, err);
+        rc = mail_store_email_collect(rv, st, l, &cap, err);
     }
-    return list_done(ms, rc, l, out);
+    return list_done(ms, rv, rc, l, out);
 }
 
 /* The first n live ids of mailbox_id received after cutoff, newest first,
  * into *ids (new, *n_out of them). Call with the store lock held. */
-static int newest_ids(struct mail_store *ms, const char *account_id, const char *mailbox_id,
+static int newest_ids(struct mail_store *rv, const char *account_id, const char *mailbox_id,
                       int64_t cutoff, size_t n, char (**ids)[MAIL_STORE_ID_MAX], size_t *n_out,
                       struct gw_error *err)
 {
@@ -271,7 +295,7 @@ static int newest_ids(struct mail_store *ms, const char *account_id, const char 
     int step;
     *ids = NULL;
     *n_out = 0;
-    sqlite3_stmt *st = mail_store_stmt(ms, sql_newest_ids, err);
+    sqlite3_stmt *st = mail_store_stmt(rv, sql_newest_ids, err);
     if (st == NULL)
         return -1;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
@@ -292,25 +316,25 @@ static int newest_ids(struct mail_store *ms, const char *account_id, const char 
         mail_store_copy_id((*ids)[(*n_out)++], st, 0);
     }
     sqlite3_reset(st);
-    return step == SQLITE_DONE ? 0 : mail_store_db_fail(ms, err, "newest emails");
+    return step == SQLITE_DONE ? 0 : mail_store_db_fail(rv, err, "newest emails");
 }
 
 /* The page of mail_store_list_newest() into l: 1, or 0 when the covered
  * prefix is too short for it. Call with the store lock held. */
-static int newest_page(struct mail_store *ms, const char *account_id, const char *mailbox_id,
-                       int64_t cutoff, size_t n, unsigned fields,
-                       struct mail_store_email_list *l, struct gw_error *err)
+static int newest_page(struct mail_store *ms, struct mail_store *rv, uint64_t stamp,
+                       const char *account_id, const char *mailbox_id, int64_t cutoff, size_t n,
+                       unsigned fields, struct mail_store_email_list *l, struct gw_error *err)
 {
     char (*ids)[MAIL_STORE_ID_MAX] = NULL;
     const char **ptrs = NULL;
     size_t n_ids = 0;
-    int rc = newest_ids(ms, account_id, mailbox_id, cutoff, n, &ids, &n_ids, err);
+    int rc = newest_ids(rv, account_id, mailbox_id, cutoff, n, &ids, &n_ids, err);
     if (rc == 0 && (ptrs = malloc((n_ids + 1) * sizeof(*ptrs))) == NULL)
         rc = nomem(err);
     for (size_t i = 0; rc == 0 && i < n_ids; i++)
         ptrs[i] = ids[i];
     if (rc == 0)
-        rc = fill_by_ids(ms, account_id, fields, ptrs, n_ids, l, err);
+        rc = fill_by_ids(ms, rv, stamp, account_id, fields, ptrs, n_ids, l, err);
     free(ptrs);
     free(ids);
     if (rc < 0)
@@ -331,15 +355,16 @@ int mail_store_list_newest(struct mail_store *ms, const char *account_id, const 
     struct mail_store_email_list *l = calloc(1, sizeof(*l));
     if (l == NULL)
         return nomem(err);
-    pthread_mutex_lock(store_db_lock(ms->st));
-    bool tx = mail_store_read_begin(ms);    /* the cover and the page: one snapshot */
-    int rc = mail_backfill_cover(ms, account_id, mailbox_id, &cutoff, &deleted, &messages, err);
+    struct mail_store *rv = mail_read_acquire(ms);
+    uint64_t stamp = mail_read_stamp(ms, rv);   /* before the snapshot begins */
+    bool tx = mail_store_read_begin(rv);    /* the cover and the page: one snapshot */
+    int rc = mail_backfill_cover(rv, account_id, mailbox_id, &cutoff, &deleted, &messages, err);
     if (rc == 1 && want_total && deleted != 0)
         rc = 0;
     if (rc == 1)
-        rc = newest_page(ms, account_id, mailbox_id, cutoff, n, fields, l, err);
-    mail_store_read_end(ms, tx);
-    pthread_mutex_unlock(store_db_lock(ms->st));
+        rc = newest_page(ms, rv, stamp, account_id, mailbox_id, cutoff, n, fields, l, err);
+    mail_store_read_end(rv, tx);
+    mail_read_release(ms, rv);
     if (rc == 1) {
         *out = l;
         *total = messages;
@@ -355,8 +380,8 @@ int mail_store_email_locate(struct mail_store *ms, const char *account_id, const
 {
     int rc = -1;
     *mailbox_name_raw = NULL;
-    pthread_mutex_lock(store_db_lock(ms->st));
-    sqlite3_stmt *st = mail_store_stmt(ms, sql_locate, err);
+    struct mail_store *rv = mail_read_acquire(ms);
+    sqlite3_stmt *st = mail_store_stmt(rv, sql_locate, err);
     if (st != NULL) {
         sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, email_id, -1, SQLITE_STATIC);
@@ -370,11 +395,11 @@ int mail_store_email_locate(struct mail_store *ms, const char *account_id, const
         } else if (step == SQLITE_DONE) {
             gw_error_set(err, GW_ERR_NOTFOUND, "mail store: no email %s", email_id);
         } else {
-            mail_store_db_fail(ms, err, "locate");
+            mail_store_db_fail(rv, err, "locate");
         }
         sqlite3_reset(st);
     }
-    pthread_mutex_unlock(store_db_lock(ms->st));
+    mail_read_release(ms, rv);
     return rc;
 }
 
@@ -383,9 +408,9 @@ int mail_store_emails_by_uid(struct mail_store *ms, const char *account_id, cons
                              struct gw_error *err)
 {
     int rc = 0;
-    pthread_mutex_lock(store_db_lock(ms->st));
-    bool tx = n > 1 && mail_store_read_begin(ms);  /* one WAL read lock, not one per uid */
-    sqlite3_stmt *st = mail_store_stmt(ms, sql_by_uid, err);
+    struct mail_store *rv = mail_read_acquire(ms);
+    bool tx = n > 1 && mail_store_read_begin(rv);  /* one WAL read lock, not one per uid */
+    sqlite3_stmt *st = mail_store_stmt(rv, sql_by_uid, err);
     if (st == NULL)
         rc = -1;
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -398,12 +423,12 @@ int mail_store_emails_by_uid(struct mail_store *ms, const char *account_id, cons
         if (step == SQLITE_ROW)
             mail_store_copy_id(ids_out[i], st, 0);
         else if (step != SQLITE_DONE)
-            rc = mail_store_db_fail(ms, err, "uid lookup");
+            rc = mail_store_db_fail(rv, err, "uid lookup");
     }
     if (st != NULL)
         sqlite3_reset(st);
-    mail_store_read_end(ms, tx);
-    pthread_mutex_unlock(store_db_lock(ms->st));
+    mail_store_read_end(rv, tx);
+    mail_read_release(ms, rv);
     return rc;
 }
 
@@ -420,7 +445,7 @@ void mail_store_thread_list_free(struct mail_store_thread_list **lp)
 }
 
 /* Fills t with the live Emails of thread id; t->n_email_ids 0 when none. */
-static int thread_load(struct mail_store *ms, sqlite3_stmt *st, const char *account_id,
+static int thread_load(struct mail_store *rv, sqlite3_stmt *st, const char *account_id,
                        const char *id, struct mail_store_thread *t, struct gw_error *err)
 {
     size_t cap = 0;
@@ -442,7 +467,7 @@ static int thread_load(struct mail_store *ms, sqlite3_stmt *st, const char *acco
         mail_store_copy_id(t->email_ids[t->n_email_ids++], st, 0);
     }
     sqlite3_reset(st);
-    return step == SQLITE_DONE ? 0 : mail_store_db_fail(ms, err, "read thread");
+    return step == SQLITE_DONE ? 0 : mail_store_db_fail(rv, err, "read thread");
 }
 
 int mail_store_get_threads(struct mail_store *ms, const char *account_id, const char *const *ids,
@@ -457,12 +482,12 @@ int mail_store_get_threads(struct mail_store *ms, const char *account_id, const 
         free(l);
         return nomem(err);
     }
-    pthread_mutex_lock(store_db_lock(ms->st));
-    bool tx = n_ids > 1 && mail_store_read_begin(ms);  /* one WAL read lock for all */
-    sqlite3_stmt *st = mail_store_stmt(ms, sql_thread, err);
+    struct mail_store *rv = mail_read_acquire(ms);
+    bool tx = n_ids > 1 && mail_store_read_begin(rv);  /* one WAL read lock for all */
+    sqlite3_stmt *st = mail_store_stmt(rv, sql_thread, err);
     for (size_t i = 0; st != NULL && i < n_ids; i++) {
         struct mail_store_thread *t = &l->v[l->n];
-        if (thread_load(ms, st, account_id, ids[i], t, err) < 0)
+        if (thread_load(rv, st, account_id, ids[i], t, err) < 0)
             goto out;
         if (t->n_email_ids > 0)
             l->n++;
@@ -471,8 +496,8 @@ int mail_store_get_threads(struct mail_store *ms, const char *account_id, const 
     }
     rc = st != NULL ? 0 : -1;
 out:
-    mail_store_read_end(ms, tx);
-    pthread_mutex_unlock(store_db_lock(ms->st));
+    mail_store_read_end(rv, tx);
+    mail_read_release(ms, rv);
     if (rc == 0)
         *out = l;
     else

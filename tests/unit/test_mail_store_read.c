@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -35,8 +36,9 @@ struct fx {
 };
 
 static const char rows_sql[] =
-    "INSERT INTO mailboxes(account_id, mailbox_id, name_raw, name_utf8, created_modseq,"
-    " updated_modseq) VALUES ('a1','Mbbb','Bbb','Bbb',1,1), ('a1','Maaa','INBOX','INBOX',1,1);"
+    "INSERT INTO mailboxes(account_id, mailbox_id, name_raw, name_utf8, uidvalidity,"
+    " created_modseq, updated_modseq) VALUES ('a1','Mbbb','Bbb','Bbb',7,1,1),"
+    " ('a1','Maaa','INBOX','INBOX',7,1,1);"
     "INSERT INTO emails(account_id, email_id, thread_id, size, received_at, sent_utc, subject,"
     " from_sort, to_sort, cc_sort, has_attachment, preview, keywords, headers, created_modseq,"
     " updated_modseq, destroyed_modseq) VALUES"
@@ -288,20 +290,118 @@ static void test_cache_follows_writes(void **state)
     mail_store_email_list_free(&l);
     own_exec(f, "UPDATE emails SET destroyed_modseq = NULL WHERE email_id = 'Ea'");
 
-    /* Inside a transaction the reads see its writes, and keep nothing:
-     * after the rollback the old values come back. */
+    /* An open write transaction is not seen (readers see commits), and
+     * what it wrote is never kept: after the rollback the old values,
+     * after a commit the new ones. */
     expect_ea_now(f, 1, "$flagged", 1);
     own_exec(f, "BEGIN;"
                 "UPDATE emails SET keywords = '' WHERE email_id = 'Ea';"
                 "UPDATE accounts SET email_state = 9;"
                 "UPDATE mailboxes SET name_utf8 = 'Aaa' WHERE mailbox_id = 'Mbbb';");
-    expect_ea_now(f, 0, NULL, 1);
-    expect_state(f, MAIL_STORE_EMAIL, "9");
-    expect_mailbox_name(f, 0, "Aaa");   /* now first by name */
+    expect_ea_now(f, 1, "$flagged", 1);
+    expect_state(f, MAIL_STORE_EMAIL, "6");
+    expect_mailbox_name(f, 1, "Zzz");
     own_exec(f, "ROLLBACK");
     expect_ea_now(f, 1, "$flagged", 1);
     expect_state(f, MAIL_STORE_EMAIL, "6");
     expect_mailbox_name(f, 1, "Zzz");
+    own_exec(f, "BEGIN;"
+                "UPDATE emails SET keywords = '' WHERE email_id = 'Ea';"
+                "UPDATE accounts SET email_state = 9;"
+                "UPDATE mailboxes SET name_utf8 = 'Aaa' WHERE mailbox_id = 'Mbbb';"
+                "COMMIT;");
+    expect_ea_now(f, 0, NULL, 1);
+    expect_state(f, MAIL_STORE_EMAIL, "9");
+    expect_mailbox_name(f, 0, "Aaa");   /* now first by name */
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+#define HOLD_MS 3000
+
+struct holder {
+    struct fx *f;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool holding;
+};
+
+/* What a backfill batch does: the store lock and a write transaction
+ * held for a long while, then undone. */
+static void *hold_writer(void *arg)
+{
+    struct holder *h = arg;
+    pthread_mutex_t *store = store_db_lock(h->f->st);
+    sqlite3 *db = store_db_handle(h->f->st);
+    pthread_mutex_lock(store);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE;"
+                                      "UPDATE emails SET keywords = '' WHERE email_id = 'Ea';",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    pthread_mutex_lock(&h->lock);
+    h->holding = true;
+    pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+    struct timespec pause = { HOLD_MS / 1000, (HOLD_MS % 1000) * 1000000L };
+    nanosleep(&pause, NULL);
+    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    pthread_mutex_unlock(store);
+    return NULL;
+}
+
+/* Every read of the read path answers while the writer holds the store:
+ * none waits for it. */
+static void test_reads_do_not_wait_for_writer(void **state)
+{
+    struct fx *f = *state;
+    struct holder h = { .f = f, .lock = PTHREAD_MUTEX_INITIALIZER,
+                        .cond = PTHREAD_COND_INITIALIZER };
+    struct gw_error err = { 0 };
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, hold_writer, &h), 0);
+    pthread_mutex_lock(&h.lock);
+    while (!h.holding)
+        pthread_cond_wait(&h.cond, &h.lock);
+    pthread_mutex_unlock(&h.lock);
+    double start = now_ms();
+
+    expect_state(f, MAIL_STORE_THREAD, "4");
+    expect_mailbox_name(f, 1, "INBOX");
+    const char *ids[] = { "Ea", "Eb" };
+    struct mail_store_email_list *l = get(f, ids, 2, MAIL_STORE_WITH_HEADERS);
+    assert_int_equal(l->n, 2);
+    expect_ea(&l->v[0], true);      /* the committed row, not the open write */
+    mail_store_email_list_free(&l);
+    assert_int_equal(mail_store_list_emails(f->ms, "a1", "Maaa", 0, &l, &err), 0);
+    assert_int_equal(l->n, 2);
+    mail_store_email_list_free(&l);
+    const char *tids[] = { "Ta", "Tm" };
+    struct mail_store_thread_list *tl = NULL;
+    assert_int_equal(mail_store_get_threads(f->ms, "a1", tids, 2, &tl, &err), 0);
+    assert_int_equal(tl->n, 2);
+    assert_int_equal(tl->v[1].n_email_ids, N_MANY);
+    mail_store_thread_list_free(&tl);
+    char *name_raw = NULL;
+    uint32_t uv = 0, uid = 0;
+    assert_int_equal(mail_store_email_locate(f->ms, "a1", "Eb", &name_raw, &uv, &uid, &err), 0);
+    assert_string_equal(name_raw, "INBOX");
+    assert_int_equal(uid, 2);
+    free(name_raw);
+    char found[2][MAIL_STORE_ID_MAX];
+    const uint32_t uids[] = { 2, 99 };
+    assert_int_equal(mail_store_emails_by_uid(f->ms, "a1", "Maaa", uids, 2, found, &err), 0);
+    assert_string_equal(found[0], "Eb");
+    assert_string_equal(found[1], "");
+
+    double took = now_ms() - start;
+    assert_int_equal(pthread_join(t, NULL), 0);
+    if (took > HOLD_MS / 2)
+        fail_msg("reads waited %.0f ms for the writer", took);
 }
 
 #define RACE_WRITES 300
@@ -372,6 +472,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_states_and_mailboxes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_follows_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_races_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_do_not_wait_for_writer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
