@@ -19,7 +19,10 @@
  * Each sync that changes anything bumps the account modseq exactly once.
  *
  * Thread-safe: database work serialises on the store's lock, which is never
- * held across IMAP I/O. */
+ * held across IMAP I/O. States, the mailbox list and Email rows (without
+ * the header block) are answered from memory between two writes: any
+ * write through the store's connection drops them, so they are never
+ * older than the database (which only this process may write). */
 #ifndef MAIL_STORE_H
 #define MAIL_STORE_H
 
@@ -228,6 +231,9 @@ struct mail_store_email {
     char *headers;              /* the raw MAIL_STORE_HEADER_FIELDS block (CRLF
                                  * lines), only with MAIL_STORE_WITH_HEADERS, else NULL */
     size_t headers_len;
+    void *mem;                  /* private to the store: in its lists, the one
+                                 * allocation holding every string and array above
+                                 * (a list built elsewhere leaves it NULL) */
 };
 
 struct mail_store_email_list {
@@ -240,8 +246,9 @@ enum mail_store_email_fields {
 };
 
 /* The live Emails with these ids, in the order asked; ids not found (or
- * destroyed) are left out (the caller reports them as notFound). *out is
- * new: free with mail_store_email_list_free(). */
+ * destroyed) are left out (the caller reports them as notFound), an id
+ * asked twice is answered twice. One statement and one read snapshot for
+ * the whole list. *out is new: free with mail_store_email_list_free(). */
 int mail_store_get_emails(struct mail_store *ms, const char *account_id, const char *const *ids,
                           size_t n_ids, unsigned fields, struct mail_store_email_list **out,
                           struct gw_error *err);

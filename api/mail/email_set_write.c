@@ -48,6 +48,7 @@ static int groups_load(struct email_set_ctx *c, const char *email_id, struct gro
         return -1;
     }
     if (g->locs->n == 0) {
+        groups_free(g);
         *set_error = jmap_set_error_new("notFound", NULL);
         return -1;
     }

@@ -10,7 +10,7 @@
 
 #include "backend_mail.h"
 #include "mail_store_backfill.h"
-#include "mail_store_db.h"
+#include "mail_store_read.h"
 
 
 static const char *const sql_live =
@@ -33,13 +33,6 @@ static const char *const sql_drop_locations =
     "DELETE FROM email_locations WHERE account_id = ?1 AND mailbox_id = ?2";
 static const char *const sql_bump =
     "UPDATE accounts SET modseq = ?2, mailbox_state = ?2 WHERE account_id = ?1";
-static const char *const sql_list =
-    "SELECT mailbox_id, name_utf8, delimiter, parent_id, role, subscribed,"
-    /* Counts of the cache once it holds the mailbox; IMAP's before. */
-    " CASE WHEN synced_uidvalidity = uidvalidity THEN jmap_total ELSE total END,"
-    " CASE WHEN synced_uidvalidity = uidvalidity THEN jmap_unread ELSE unseen END,"
-    " total_threads, unread_threads, name_raw, rights, synced_uidvalidity"
-    " FROM mailboxes WHERE account_id = ?1 AND destroyed_modseq IS NULL ORDER BY name_utf8";
 static const char *const sql_state =
     "SELECT CASE ?2 WHEN 0 THEN mailbox_state WHEN 1 THEN email_state ELSE thread_state END,"
     " modseq, CASE ?2 WHEN 0 THEN mailbox_horizon WHEN 1 THEN email_horizon ELSE thread_horizon END"
@@ -62,7 +55,7 @@ int mail_store_open(struct store *st, struct mail_store **out, struct gw_error *
         { &ms->live_mailboxes, sql_live }, { &ms->insert_mailbox, sql_insert },
         { &ms->update_mailbox, sql_update }, { &ms->destroy_mailbox, sql_destroy },
         { &ms->drop_locations, sql_drop_locations }, { &ms->bump, sql_bump },
-        { &ms->state, sql_state }, { &ms->list_mailboxes, sql_list },
+        { &ms->state, sql_state },
     };
     pthread_mutex_lock(store_db_lock(st));
     for (size_t i = 0; i < sizeof(prep) / sizeof(prep[0]); i++) {
@@ -94,6 +87,14 @@ int mail_store_open(struct store *st, struct mail_store **out, struct gw_error *
         }
     }
     pthread_mutex_unlock(store_db_lock(st));
+    if (mail_read_cache_new(&ms->read_cache) < 0) {
+        mail_store_close(&ms);
+        return gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
+    }
+    if (mail_readers_open(ms, &ms->readers, err) < 0) {
+        mail_store_close(&ms);
+        return -1;
+    }
     if (mail_backfill_new(ms, &ms->backfill, err) < 0) {
         mail_store_close(&ms);
         return -1;
@@ -109,38 +110,60 @@ void mail_store_close(struct mail_store **msp)
         return;
     mail_backfill_free(&ms->backfill);     /* its workers use the statements */
     sqlite3_stmt *all[] = { ms->live_mailboxes, ms->insert_mailbox, ms->update_mailbox,
-                            ms->destroy_mailbox, ms->drop_locations, ms->bump, ms->state, ms->list_mailboxes };
+                            ms->destroy_mailbox, ms->drop_locations, ms->bump, ms->state };
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         sqlite3_finalize(all[i]);
     for (size_t i = 0; i < 3; i++)
         sqlite3_finalize(ms->changes[i]);
     for (size_t i = 0; i < sizeof(ms->cache) / sizeof(ms->cache[0]); i++)
         sqlite3_finalize(ms->cache[i].st);
+    mail_readers_close(&ms->readers);
+    mail_read_cache_free(&ms->read_cache);
     free(ms->expected);
     free(ms);
     *msp = NULL;
 }
 
+/* The three states at once: one read answers every type until a write. */
+static const char *const sql_states =
+    "SELECT mailbox_state, email_state, thread_state FROM accounts WHERE account_id = ?1";
+
+static int read_states(struct mail_store *rv, const char *account_id, uint64_t states[3],
+                       struct gw_error *err)
+{
+    sqlite3_stmt *st = mail_store_stmt(rv, sql_states, err);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    for (int i = 0; step == SQLITE_ROW && i < 3; i++)
+        states[i] = (uint64_t)sqlite3_column_int64(st, i);
+    sqlite3_reset(st);
+    if (step == SQLITE_ROW)
+        return 0;
+    if (step == SQLITE_DONE)
+        return gw_error_set(err, GW_ERR_NOTFOUND, "mail store: no account %s", account_id);
+    return mail_store_db_fail(rv, err, "state");
+}
+
 int mail_store_state(struct mail_store *ms, const char *account_id, enum mail_store_type type,
                      char out[MAIL_STORE_STATE_MAX], struct gw_error *err)
 {
-    int rc = -1;
-    pthread_mutex_lock(store_db_lock(ms->st));
-    sqlite3_reset(ms->state);
-    sqlite3_bind_text(ms->state, 1, account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(ms->state, 2, (int)type);
-    int step = sqlite3_step(ms->state);
-    if (step == SQLITE_ROW) {
-        snprintf(out, MAIL_STORE_STATE_MAX, "%llu",
-                 (unsigned long long)sqlite3_column_int64(ms->state, 0));
-        rc = 0;
-    } else if (step == SQLITE_DONE) {
-        gw_error_set(err, GW_ERR_NOTFOUND, "mail store: no account %s", account_id);
-    } else {
-        mail_store_db_fail(ms, err, "state");
+    uint64_t states[3];
+    int rc = 0;
+    if ((unsigned)type > MAIL_STORE_THREAD)
+        return gw_error_set(err, GW_ERR_INVALID, "mail store: bad type");
+    struct mail_store *rv = mail_read_acquire(ms);
+    uint64_t stamp = mail_read_stamp(ms, rv);
+    if (!mail_read_cache_states(ms, stamp, account_id, states)) {
+        rc = read_states(rv, account_id, states, err);
+        if (rc == 0)
+            mail_read_cache_put_states(ms, stamp, account_id, states);
     }
-    sqlite3_reset(ms->state);
-    pthread_mutex_unlock(store_db_lock(ms->st));
+    mail_read_release(ms, rv);
+    if (rc == 0 && snprintf(out, MAIL_STORE_STATE_MAX, "%llu",
+                            (unsigned long long)states[type]) >= MAIL_STORE_STATE_MAX)
+        abort();    /* a uint64 has at most 20 digits */
     return rc;
 }
 

@@ -5,6 +5,7 @@
 #define BACKENDS_MAIL_STORE_DB_H
 
 #include <pthread.h>
+#include <stdint.h>
 #include <sqlite3.h>
 
 #include "mail_store.h"
@@ -12,13 +13,17 @@
 
 sqlite3 *store_db_handle(struct store *s);
 pthread_mutex_t *store_db_lock(struct store *s);
+/* Commits of the handle: returns how many are settled (visible to every
+ * other connection, or rolled back), *begun how many have started. They
+ * differ while a commit is in flight. */
+uint64_t store_db_commits(struct store *s, uint64_t *begun);
 
 struct mail_store {
     struct store *st;
     struct mail_store_options opts;
     sqlite3 *db;
     sqlite3_stmt *live_mailboxes, *insert_mailbox, *update_mailbox, *destroy_mailbox,
-        *drop_locations, *bump, *state, *list_mailboxes;
+        *drop_locations, *bump, *state;
     sqlite3_stmt *changes[3];  /* by enum mail_store_type */
     /* Statements of the email side, prepared at first use and kept
      * (mail_store_stmt); keyed by the address of their SQL text. */
@@ -27,6 +32,10 @@ struct mail_store {
         sqlite3_stmt *st;
     } cache[64];
     struct mail_backfill *backfill;     /* the cold start (mail_store_backfill.h) */
+    struct mail_read_cache *read_cache; /* states and lists between writes
+                                         * (mail_store_read.h) */
+    struct mail_readers *readers;       /* read-only connections (idem); NULL:
+                                         * the writer's reads all */
     struct mail_store_expected *expected;  /* locations the gateway made (store lock) */
     size_t n_expected;
 };

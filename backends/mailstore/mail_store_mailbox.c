@@ -8,6 +8,7 @@
 
 #include "backend_mail.h"
 #include "mail_store_identity.h"
+#include "mail_store_read.h"
 
 /* Server identity and rights, written only when they moved. */
 static const char *const sql_set_ids =
@@ -434,13 +435,23 @@ static char *leaf_name(sqlite3_stmt *st)
     return strdup(cut ? cut + 1 : full ? full : "");
 }
 
-static int fill_list(struct mail_store *ms, const char *account_id, struct mail_store_mailbox_list *l,
-                     struct gw_error *err)
+static const char *const sql_list =
+    "SELECT mailbox_id, name_utf8, delimiter, parent_id, role, subscribed,"
+    /* Counts of the cache once it holds the mailbox; IMAP's before. */
+    " CASE WHEN synced_uidvalidity = uidvalidity THEN jmap_total ELSE total END,"
+    " CASE WHEN synced_uidvalidity = uidvalidity THEN jmap_unread ELSE unseen END,"
+    " total_threads, unread_threads, name_raw, rights, synced_uidvalidity"
+    " FROM mailboxes WHERE account_id = ?1 AND destroyed_modseq IS NULL ORDER BY name_utf8";
+
+/* rv: the connection to read on (mail_read_acquire()). */
+static int fill_list(struct mail_store *rv, const char *account_id,
+                     struct mail_store_mailbox_list *l, struct gw_error *err)
 {
-    sqlite3_stmt *st = ms->list_mailboxes;
+    sqlite3_stmt *st = mail_store_stmt(rv, sql_list, err);
     size_t cap = 0;
     int step;
-    sqlite3_reset(st);
+    if (st == NULL)
+        return -1;
     sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         if (l->n == cap) {
@@ -470,7 +481,7 @@ static int fill_list(struct mail_store *ms, const char *account_id, struct mail_
             goto nomem;
     }
     sqlite3_reset(st);
-    return step == SQLITE_DONE ? 0 : mail_store_db_fail(ms, err, "list mailboxes");
+    return step == SQLITE_DONE ? 0 : mail_store_db_fail(rv, err, "list mailboxes");
 nomem:
     sqlite3_reset(st);
     return gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
@@ -480,14 +491,20 @@ int mail_store_list_mailboxes(struct mail_store *ms, const char *account_id,
                               struct mail_store_mailbox_list **out, struct gw_error *err)
 {
     *out = NULL;
-    struct mail_store_mailbox_list *l = calloc(1, sizeof(*l));
-    if (!l)
-        return gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
-    pthread_mutex_lock(store_db_lock(ms->st));
-    int rc = fill_list(ms, account_id, l, err);
-    pthread_mutex_unlock(store_db_lock(ms->st));
+    struct mail_store *rv = mail_read_acquire(ms);
+    uint64_t stamp = mail_read_stamp(ms, rv);
+    /* A Mailbox/query or /get between two writes copies the last answer. */
+    int rc = mail_read_cache_mailboxes(ms, stamp, account_id, out);
+    if (rc < 0) {
+        gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
+    } else if (rc == 0) {
+        if ((*out = calloc(1, sizeof(**out))) == NULL)
+            rc = gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
+        else if ((rc = fill_list(rv, account_id, *out, err)) == 0)
+            mail_read_cache_put_mailboxes(ms, stamp, account_id, *out);
+    }
+    mail_read_release(ms, rv);
     if (rc < 0)
-        mail_store_mailbox_list_free(&l);
-    *out = l;
-    return rc;
+        mail_store_mailbox_list_free(out);
+    return rc < 0 ? -1 : 0;
 }

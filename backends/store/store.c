@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,9 @@
 #include "../mailstore/mail_store_db.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
+/* SQLite's own auto-checkpoint threshold (pages), which the commit hook
+ * below replaces. */
+#define STORE_WAL_AUTOCHECKPOINT 1000
 
 /* Forward-only migrations: entry i takes the schema from version i to i+1.
  * Never edit a released entry; append a new one. */
@@ -199,6 +203,10 @@ static const char *const migrations[] = {
 struct store {
     sqlite3 *db;
     pthread_mutex_t lock;
+    /* Commits of the connection: begun counts those started (before their
+     * data is visible), done catches up with it once the last one is
+     * visible or rolled back. They differ while a commit is in flight. */
+    atomic_uint_fast64_t begun, done;
     sqlite3_stmt *account_upsert;
     sqlite3_stmt *account_modseq;
     int version;
@@ -286,6 +294,33 @@ static int migrate(struct store *s, struct gw_error *err)
     return 0;
 }
 
+/* Before each commit of the connection (0: let it commit). */
+static int commit_begins(void *arg)
+{
+    struct store *s = arg;
+    atomic_fetch_add(&s->begun, 1);
+    return 0;
+}
+
+/* After a rollback, also of a commit that failed: nothing in flight. */
+static void commit_undone(void *arg)
+{
+    struct store *s = arg;
+    atomic_store(&s->done, atomic_load(&s->begun));
+}
+
+/* SQLite calls this once a commit is visible to every other connection
+ * (its write lock released). */
+static int commit_visible(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    struct store *s = arg;
+    atomic_store(&s->done, atomic_load(&s->begun));
+    /* Setting a WAL hook turns SQLite's auto-checkpoint off: do its work. */
+    if (pages >= STORE_WAL_AUTOCHECKPOINT)
+        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
+}
+
 static int configure(struct store *s, struct gw_error *err)
 {
     sqlite3_stmt *st = NULL;
@@ -301,6 +336,9 @@ static int configure(struct store *s, struct gw_error *err)
     sqlite3_finalize(st);
     if (!wal)
         return gw_error_set(err, GW_ERR_INTERNAL, "store: cannot enable WAL journal mode");
+    sqlite3_commit_hook(s->db, commit_begins, s);
+    sqlite3_rollback_hook(s->db, commit_undone, s);
+    sqlite3_wal_hook(s->db, commit_visible, s);
     return exec(s, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;", err);
 }
 
@@ -336,6 +374,8 @@ int store_open(const char *path, struct store **out, struct gw_error *err)
     if (s == NULL)
         return gw_error_set(err, GW_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&s->lock, NULL);
+    atomic_init(&s->begun, 0);
+    atomic_init(&s->done, 0);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         if (s->db == NULL)
@@ -437,4 +477,12 @@ sqlite3 *store_db_handle(struct store *s)
 pthread_mutex_t *store_db_lock(struct store *s)
 {
     return &s->lock;
+}
+
+uint64_t store_db_commits(struct store *s, uint64_t *begun)
+{
+    /* done first: a commit that begins after it was read shows in begun. */
+    uint64_t done = (uint64_t)atomic_load(&s->done);
+    *begun = (uint64_t)atomic_load(&s->begun);
+    return done;
 }
