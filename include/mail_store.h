@@ -356,7 +356,8 @@ void mail_store_thread_list_free(struct mail_store_thread_list **l);
  *   mail_store_backfill_wait first);
  * - the one answer given early is mail_store_list_newest() below: the
  *   newest-first page of one mailbox, from the prefix the first batch
- *   provably covers;
+ *   provably covers, or from the whole mailbox when it has no backfill
+ *   of its own left (small, or done before the account's others);
  * - thread ids are assigned at insert and never change: a backfilled
  *   message joins the oldest live thread any of its Message-ID,
  *   References or In-Reply-To names, which may be a thread the first
@@ -391,14 +392,20 @@ int mail_store_backfill_wait(struct mail_store *ms, const char *account_id, stru
 /* The early answer of Email/query {inMailbox: mailbox_id} sorted by
  * receivedAt descending (ties by id), no other condition, while the
  * account is backfilling: returns 1 with *out holding the first n Emails
- * of that result (exactly those the full query will give, since every
- * message received after the first batch's oldest is cached and nothing
- * else of the mailbox can sort before them) and, when want_total,
- * *total = the mailbox's IMAP message count (exact: asked only when no
- * message was \Deleted at the first batch). Returns 0 when the answer
- * cannot be given early (no backfill, no SORT, a page beyond the covered
- * prefix, a total not known exactly): the caller runs the full query.
- * -1 with err. *out as for mail_store_list_emails. */
+ * of that result (exactly those the full query will give) and *total the
+ * result's size (when want_total). Two cases give it:
+ * - the mailbox is being backfilled and its first batch came from SORT:
+ *   every message received after the batch's oldest is cached and
+ *   nothing else of the mailbox can sort before them; *total is the
+ *   mailbox's IMAP message count (exact: asked only when no message was
+ *   \Deleted at the first batch);
+ * - the mailbox has no backfill of its own (synced whole, or its
+ *   backfill is done while another mailbox's runs): the page and the
+ *   total come from the cache, which holds all of it.
+ * Returns 0 when the answer cannot be given early (no backfill, no SORT,
+ * a page beyond the covered prefix, a total not known exactly, a big
+ * mailbox still waiting for its first batch): the caller runs the full
+ * query. -1 with err. *out as for mail_store_list_emails. */
 int mail_store_list_newest(struct mail_store *ms, const char *account_id, const char *mailbox_id,
                            size_t n, bool want_total, unsigned fields,
                            struct mail_store_email_list **out, uint64_t *total,

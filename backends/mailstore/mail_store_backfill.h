@@ -98,12 +98,20 @@ struct mail_backfill_pace {
 int mail_backfill_step(struct mail_store *ms, const char *account_id, struct mail_backend *b,
                        const struct mail_backfill_pace *pace, struct gw_error *err);
 
-/* Store lock held: for a mailbox being backfilled whose first batch came
- * from SORT, 1 with its receivedAt cutoff, the \Deleted count when the
- * batch was picked and its current IMAP message count; 0 otherwise. */
+/* What the cache holds of one mailbox while its account backfills. */
+struct mail_backfill_cover {
+    int64_t cutoff;             /* every live message received after it is cached */
+    uint32_t deleted_at_start;  /* \Deleted messages when the first batch was picked */
+    uint32_t total;             /* the IMAP message count; whole: the cached locations */
+    bool whole;                 /* no backfill of its own: cutoff is INT64_MIN */
+};
+
+/* Store lock held: 1 with *c for a mailbox being backfilled whose first
+ * batch came from SORT, or for one the cache holds whole (synced, no
+ * backfill row); 0 otherwise (a big mailbox still waiting for its first
+ * batch, a mailbox never synced or gone). */
 int mail_backfill_cover(struct mail_store *ms, const char *account_id, const char *mailbox_id,
-                        int64_t *cutoff, uint32_t *deleted_at_start, uint32_t *messages,
-                        struct gw_error *err);
+                        struct mail_backfill_cover *c, struct gw_error *err);
 
 /* Store lock held: whether the account has rows left. */
 int mail_backfill_rows_left(struct mail_store *ms, const char *account_id, bool *left,

@@ -322,13 +322,14 @@ static int newest_ids(struct mail_store *rv, const char *account_id, const char 
 /* The page of mail_store_list_newest() into l: 1, or 0 when the covered
  * prefix is too short for it. Call with the store lock held. */
 static int newest_page(struct mail_store *ms, struct mail_store *rv, uint64_t stamp,
-                       const char *account_id, const char *mailbox_id, int64_t cutoff, size_t n,
-                       unsigned fields, struct mail_store_email_list *l, struct gw_error *err)
+                       const char *account_id, const char *mailbox_id,
+                       const struct mail_backfill_cover *cover, size_t n, unsigned fields,
+                       struct mail_store_email_list *l, struct gw_error *err)
 {
     char (*ids)[MAIL_STORE_ID_MAX] = NULL;
     const char **ptrs = NULL;
     size_t n_ids = 0;
-    int rc = newest_ids(rv, account_id, mailbox_id, cutoff, n, &ids, &n_ids, err);
+    int rc = newest_ids(rv, account_id, mailbox_id, cover->cutoff, n, &ids, &n_ids, err);
     if (rc == 0 && (ptrs = malloc((n_ids + 1) * sizeof(*ptrs))) == NULL)
         rc = nomem(err);
     for (size_t i = 0; rc == 0 && i < n_ids; i++)
@@ -339,7 +340,9 @@ static int newest_page(struct mail_store *ms, struct mail_store *rv, uint64_t st
     free(ids);
     if (rc < 0)
         return -1;
-    return l->n < n ? 0 : 1;    /* short: the page reaches past what the first batch covers */
+    /* Short: the page reaches past what the first batch covers, unless
+     * the mailbox is cached whole (then it is the end of the mailbox). */
+    return cover->whole || l->n >= n ? 1 : 0;
 }
 
 int mail_store_list_newest(struct mail_store *ms, const char *account_id, const char *mailbox_id,
@@ -347,8 +350,7 @@ int mail_store_list_newest(struct mail_store *ms, const char *account_id, const 
                            struct mail_store_email_list **out, uint64_t *total,
                            struct gw_error *err)
 {
-    int64_t cutoff = 0;
-    uint32_t deleted = 0, messages = 0;
+    struct mail_backfill_cover cover;
     *out = NULL;
     if (!mail_store_backfill_pending(ms, account_id))
         return 0;   /* the full query does not wait then */
@@ -358,16 +360,16 @@ int mail_store_list_newest(struct mail_store *ms, const char *account_id, const 
     struct mail_store *rv = mail_read_acquire(ms);
     uint64_t stamp = mail_read_stamp(ms, rv);   /* before the snapshot begins */
     bool tx = mail_store_read_begin(rv);    /* the cover and the page: one snapshot */
-    int rc = mail_backfill_cover(rv, account_id, mailbox_id, &cutoff, &deleted, &messages, err);
-    if (rc == 1 && want_total && deleted != 0)
+    int rc = mail_backfill_cover(rv, account_id, mailbox_id, &cover, err);
+    if (rc == 1 && want_total && cover.deleted_at_start != 0)
         rc = 0;
     if (rc == 1)
-        rc = newest_page(ms, rv, stamp, account_id, mailbox_id, cutoff, n, fields, l, err);
+        rc = newest_page(ms, rv, stamp, account_id, mailbox_id, &cover, n, fields, l, err);
     mail_store_read_end(rv, tx);
     mail_read_release(ms, rv);
     if (rc == 1) {
         *out = l;
-        *total = messages;
+        *total = cover.total;
     } else {
         mail_store_email_list_free(&l);
     }

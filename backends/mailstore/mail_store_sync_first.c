@@ -34,10 +34,14 @@ static const char *const sql_valid =
     " AND b.base_modseq = ?4";
 static const char *const sql_left =
     "SELECT 1 FROM mail_backfill WHERE account_id = ?1 LIMIT 1";
+/* A mailbox without a backfill row that a sync has seen whole under its
+ * current UIDVALIDITY is cached whole. */
 static const char *const sql_cover =
-    "SELECT b.cutoff, b.deleted_at_start, m.total FROM mail_backfill b JOIN mailboxes m"
-    " ON m.account_id = b.account_id AND m.mailbox_id = b.mailbox_id"
-    " WHERE b.account_id = ?1 AND b.mailbox_id = ?2 AND b.cutoff IS NOT NULL";
+    "SELECT b.mailbox_id IS NOT NULL, b.cutoff, b.deleted_at_start, m.total, m.jmap_total,"
+    " m.uidvalidity != 0 AND m.synced_uidvalidity = m.uidvalidity"
+    " FROM mailboxes m LEFT JOIN mail_backfill b"
+    " ON b.account_id = m.account_id AND b.mailbox_id = m.mailbox_id"
+    " WHERE m.account_id = ?1 AND m.mailbox_id = ?2 AND m.destroyed_modseq IS NULL";
 
 static int nomem(struct gw_error *err)
 {
@@ -112,22 +116,29 @@ int mail_backfill_rows_left(struct mail_store *ms, const char *account_id, bool 
 }
 
 int mail_backfill_cover(struct mail_store *ms, const char *account_id, const char *mailbox_id,
-                        int64_t *cutoff, uint32_t *deleted_at_start, uint32_t *messages,
-                        struct gw_error *err)
+                        struct mail_backfill_cover *c, struct gw_error *err)
 {
+    bool usable = false;
+    memset(c, 0, sizeof(*c));
     sqlite3_stmt *st = prepare(ms, sql_cover, account_id, mailbox_id, err);
     if (st == NULL)
         return -1;
     int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        *cutoff = sqlite3_column_int64(st, 0);
-        *deleted_at_start = (uint32_t)sqlite3_column_int64(st, 1);
-        *messages = (uint32_t)sqlite3_column_int64(st, 2);
+    if (step == SQLITE_ROW && sqlite3_column_int(st, 0) != 0) {
+        /* Being backfilled: usable once its first batch came from SORT. */
+        usable = sqlite3_column_type(st, 1) != SQLITE_NULL;
+        c->cutoff = sqlite3_column_int64(st, 1);
+        c->deleted_at_start = (uint32_t)sqlite3_column_int64(st, 2);
+        c->total = (uint32_t)sqlite3_column_int64(st, 3);
+    } else if (step == SQLITE_ROW && sqlite3_column_int(st, 5) != 0) {
+        usable = c->whole = true;
+        c->cutoff = INT64_MIN;
+        c->total = (uint32_t)sqlite3_column_int64(st, 4);
     }
     sqlite3_reset(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         return mail_store_db_fail(ms, err, "backfill cover");
-    return step == SQLITE_ROW;
+    return usable;
 }
 
 /* ---- The first batch -------------------------------------------------- */

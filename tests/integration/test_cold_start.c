@@ -2,7 +2,8 @@
  * start"): on an account of a few thousand messages whose cache is empty,
  * the first request gets the true newest page while the backfill is
  * provably still running (held by the JMAPGW_BACKFILL_HOLD hook, seen in
- * the gateway's store), a whole-mailbox query waits for it, and after it
+ * the gateway's store), so does the page of a small mailbox cached whole,
+ * a whole-mailbox query waits for it, and after it
  * Email/query, Email/changes, Thread/get and Mailbox counts equal those of
  * a gateway that synced everything at once (JMAPGW_COLD_START=0). A
  * gateway stopped mid-backfill, between two batches or between two
@@ -69,11 +70,30 @@ static char *message(size_t i, void *ctx, const char **flags, time_t *date)
     return m;
 }
 
+/* Mailbox Other starts with N_OTHER messages: small enough to be synced
+ * whole, so it has no backfill of its own. Message i arrived on day i
+ * of 2019. */
+#define N_OTHER 3
+
+static char *other_message(size_t i, void *ctx, const char **flags, time_t *date)
+{
+    (void)ctx;
+    char *m = NULL;
+    H_ASSERT(asprintf(&m,
+                      "From: Other <other@example.com>\r\nSubject: Other %zu\r\n"
+                      "Message-ID: <other%zu@example.com>\r\n\r\nFiled.\r\n",
+                      i, i) > 0);
+    *flags = "";
+    *date = (time_t)1546300800 + (time_t)i * 86400;
+    return m;
+}
+
 static void load_mailbox(void)
 {
     struct harness_imap *c = harness_imap_login(demo_dovecot_imap_port(fx.dovecot), USER, USER);
     H_ASSERT(c != NULL);
     H_ASSERT(harness_imap_cmd(c, "CREATE Other") == 0);
+    harness_imap_fill(c, "Other", N_OTHER, N_OTHER, other_message, NULL);
     H_ASSERT(harness_imap_cmd(c, "SELECT " BOX) == 0);
     if (harness_imap_cmd(c, "UID STORE 1:* +FLAGS.SILENT (\\Deleted)") == 0)
         H_ASSERT(harness_imap_cmd(c, "EXPUNGE") == 0);
@@ -486,6 +506,40 @@ static void assert_same_threads(uint16_t port, const char *account, json_t *page
     json_decref(ids);
 }
 
+/* The newest page of Other (limit 2 of its N_OTHER) by Message-ID, with
+ * its total. */
+static void assert_other_page(uint16_t port, const char *account)
+{
+    json_t *mq = call(port, "Mailbox/query",
+                      "{\"accountId\": \"%s\", \"filter\": {\"name\": \"Other\"}}", account);
+    const char *other = json_string_value(json_array_get(json_object_get(mq, "ids"), 0));
+    H_ASSERT(other != NULL);
+    char *calls = NULL;
+    H_ASSERT(asprintf(&calls,
+                      "[[\"Email/query\", {\"accountId\": \"%s\", \"filter\": {\"inMailbox\": \"%s\"},"
+                      " \"sort\": [{\"property\": \"receivedAt\", \"isAscending\": false}],"
+                      " \"limit\": 2, \"calculateTotal\": true}, \"q\"],"
+                      " [\"Email/get\", {\"accountId\": \"%s\", \"#ids\": {\"resultOf\": \"q\","
+                      " \"name\": \"Email/query\", \"path\": \"/ids\"}, \"properties\":"
+                      " [\"messageId\"]}, \"g\"]]",
+                      account, other, account) > 0);
+    json_t *r = request(port, calls);
+    H_ASSERT_INT_EQ(json_integer_value(json_object_get(response(r, 0, "Email/query"), "total")),
+                    N_OTHER);
+    json_t *list = json_object_get(response(r, 1, "Email/get"), "list");
+    H_ASSERT_INT_EQ((long long)json_array_size(list), 2);
+    for (size_t i = 0; i < 2; i++) {
+        char want[48];
+        snprintf(want, sizeof(want), "other%zu@example.com", N_OTHER - 1 - i);
+        H_ASSERT_STR_EQ(json_string_value(json_array_get(
+                            json_object_get(json_array_get(list, i), "messageId"), 0)),
+                        want);
+    }
+    json_decref(r);
+    free(calls);
+    json_decref(mq);
+}
+
 static void test_cold_page_before_backfill(void **state)
 {
     (void)state;
@@ -504,6 +558,12 @@ static void test_cold_page_before_backfill(void **state)
     H_ASSERT_INT_EQ(db_count(gw, sql_rows), 1);
     assert_page(page);
     H_ASSERT_INT_EQ(total, (long long)json_array_size(ref->order));
+
+    /* A mailbox cached whole answers its newest page too, total and
+     * all, while the backfill still waits. */
+    assert_other_page(gw->port, account);
+    H_ASSERT_INT_EQ(db_count(gw, sql_cached), cached);
+    H_ASSERT_INT_EQ(db_count(gw, sql_rows), 1);
 
     /* Mail that really arrives during the backfill is news. */
     static const char *const fresh[] = {
