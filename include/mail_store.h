@@ -150,8 +150,9 @@ struct mail_store_options {
  * not thread-safe against a running sync. */
 void mail_store_set_options(struct mail_store *ms, const struct mail_store_options *o);
 
-/* The account's live mailboxes, by name. *out is new; free with
- * mail_store_mailbox_list_free(). */
+/* The account's live mailboxes, by name, with the cache's counts, or
+ * IMAP's for a mailbox not yet cached whole ("Cold start" below). *out
+ * is new; free with mail_store_mailbox_list_free(). */
 int mail_store_list_mailboxes(struct mail_store *ms, const char *account_id,
                               struct mail_store_mailbox_list **out, struct gw_error *err);
 void mail_store_mailbox_list_free(struct mail_store_mailbox_list **l);
@@ -351,9 +352,15 @@ void mail_store_thread_list_free(struct mail_store_thread_list **l);
  *   moves;
  * - every answer that needs the whole mailbox waits (bounded, 60 s, then
  *   GW_ERR_UNAVAILABLE) until the account's backfill is done:
- *   mail_store_list_emails, mail_store_get_threads, mail_store_changes
- *   (all three types) and Mailbox counts (callers of Mailbox/get call
- *   mail_store_backfill_wait first);
+ *   mail_store_list_emails, mail_store_get_threads and mail_store_changes
+ *   (all three types);
+ * - Mailbox counts do not wait: mail_store_list_mailboxes gives a mailbox
+ *   being backfilled IMAP's STATUS numbers (MESSAGES for totalEmails and
+ *   totalThreads, UNSEEN for the unread two), which move Mailbox state
+ *   when they change; the batch that ends a mailbox's backfill stamps
+ *   every Mailbox of the account, so the state moves when the counts
+ *   switch to the cache's (and for the unreadThreads of other mailboxes,
+ *   which backfilled threads may have changed meanwhile);
  * - the one answer given early is mail_store_list_newest() below: the
  *   newest-first page of one mailbox, from the prefix the first batch
  *   provably covers, or from the whole mailbox when it has no backfill

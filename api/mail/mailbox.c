@@ -60,10 +60,9 @@ static bool property_wanted(json_t *properties, const char *name)
     return false;
 }
 
-/* The cache's mailboxes after a sync, or a method error. The answer
- * shows the message and thread counts, which need the account's backfill
- * done (include/mail_store.h, "Cold start"); Mailbox/query, which reads
- * only names and roles, does not wait for it (query_ids). */
+/* The cache's mailboxes after a sync, or a method error. It does not
+ * wait for a backfill: a mailbox being backfilled shows IMAP's counts
+ * until it is done (include/mail_store.h, "Cold start"). */
 static json_t *load(struct jmap_invocation *inv, struct jmap_mail *m,
                     struct mail_store_mailbox_list **list, char state[MAIL_STORE_STATE_MAX])
 {
@@ -71,8 +70,6 @@ static json_t *load(struct jmap_invocation *inv, struct jmap_mail *m,
     json_t *error = jmap_mail_begin(inv, m);
     if (error != NULL)
         return error;
-    if (mail_store_backfill_wait(m->ms, m->account_id, &err) != 0)
-        return jmap_error_from_gw(&err);
     if ((error = jmap_mail_state(m, MAIL_STORE_MAILBOX, state)) != NULL)
         return error;
     if (mail_store_list_mailboxes(m->ms, m->account_id, list, &err) != 0)

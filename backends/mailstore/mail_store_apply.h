@@ -17,6 +17,9 @@ struct mail_apply {
      * of the first batch and moves no state. */
     bool backfill;
     uint64_t created_modseq;    /* modseq, or the base of a backfill */
+    /* The batch finished its mailbox's backfill: Mailbox/get moves from
+     * IMAP's counts to the cache's, a real Mailbox change. */
+    bool backfill_done;
     bool emails_changed, threads_changed;
     struct mail_identity idn;
     struct gw_error *err;

@@ -76,6 +76,8 @@ static const char *const sql_stamp_threads =
     "   AND e.thread_id = threads.thread_id AND e.destroyed_modseq IS NULL) THEN NULL ELSE ?2 END"
     " WHERE account_id = ?1 AND destroyed_modseq IS NULL"
     " AND thread_id IN (SELECT id FROM temp.sync_threads)";
+static const char *const sql_stamp_mailboxes =
+    "UPDATE mailboxes SET updated_modseq = ?2 WHERE account_id = ?1 AND destroyed_modseq IS NULL";
 static const char *const sql_bump =
     "UPDATE accounts SET modseq = ?2,"
     " email_state = CASE WHEN ?3 THEN ?2 ELSE email_state END,"
@@ -341,6 +343,7 @@ static int apply_box_fresh(struct mail_apply *a, const struct mail_sync_box *x)
             return -1;
     if (mail_backfill_note(a->ms, a->account_id, x, a->modseq, a->err) < 0)
         return -1;
+    a->backfill_done |= a->backfill && x->todo_below == 0;
     if (x->backfill_base != 0)
         return 0;   /* its SELECT is no news for the regular sync */
     sqlite3_stmt *st = mail_apply_stmt(a, sql_mark_synced);
@@ -479,10 +482,22 @@ int mail_store_email_apply(struct mail_store *ms, const char *account_id,
             sqlite3_bind_int64(st, 2, (sqlite3_int64)a.created_modseq);
         if (mail_apply_run(&a, st, "threads") < 0)
             goto out;
-        /* A backfill moves no Mailbox state (mail_store_backfill.h). */
+        /* A backfill moves no Mailbox state (mail_store_backfill.h)... */
         if (a.backfill ? mail_apply_count_threads(&a, false) < 0
                        : mail_apply_recount(&a, &mailboxes_changed) < 0)
             goto out;
+    }
+    /* ...until it ends for a mailbox: then every Mailbox of the account is
+     * news, the one whose counts Mailbox/get now takes from the cache and
+     * the others, whose unreadThreads the backfilled threads may have
+     * moved. */
+    if (a.backfill_done) {
+        st = mail_apply_stmt(&a, sql_stamp_mailboxes);
+        if (st != NULL)
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)a.modseq);
+        if (mail_apply_run(&a, st, "backfill done") < 0)
+            goto out;
+        mailboxes_changed = true;
     }
     if (a.emails_changed || a.threads_changed || mailboxes_changed) {
         st = mail_apply_stmt(&a, sql_bump);

@@ -435,13 +435,21 @@ static char *leaf_name(sqlite3_stmt *st)
     return strdup(cut ? cut + 1 : full ? full : "");
 }
 
+/* Counts of the cache once it holds the whole mailbox; IMAP's STATUS
+ * numbers before and while it is backfilled (include/mail_store.h, "Cold
+ * start"), thread counts included: they move Mailbox state when they
+ * change, the backfill's partial counts do not. */
 static const char *const sql_list =
     "SELECT mailbox_id, name_utf8, delimiter, parent_id, role, subscribed,"
-    /* Counts of the cache once it holds the mailbox; IMAP's before. */
-    " CASE WHEN synced_uidvalidity = uidvalidity THEN jmap_total ELSE total END,"
-    " CASE WHEN synced_uidvalidity = uidvalidity THEN jmap_unread ELSE unseen END,"
-    " total_threads, unread_threads, name_raw, rights, synced_uidvalidity"
-    " FROM mailboxes WHERE account_id = ?1 AND destroyed_modseq IS NULL ORDER BY name_utf8";
+    " CASE WHEN whole THEN jmap_total ELSE total END,"
+    " CASE WHEN whole THEN jmap_unread ELSE unseen END,"
+    " CASE WHEN whole THEN total_threads ELSE total END,"
+    " CASE WHEN whole THEN unread_threads ELSE unseen END,"
+    " name_raw, rights, synced_uidvalidity"
+    " FROM (SELECT *, synced_uidvalidity = uidvalidity AND NOT EXISTS (SELECT 1 FROM mail_backfill b"
+    "   WHERE b.account_id = m.account_id AND b.mailbox_id = m.mailbox_id) AS whole"
+    "   FROM mailboxes m WHERE m.account_id = ?1 AND m.destroyed_modseq IS NULL)"
+    " ORDER BY name_utf8";
 
 /* rv: the connection to read on (mail_read_acquire()). */
 static int fill_list(struct mail_store *rv, const char *account_id,

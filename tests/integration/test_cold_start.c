@@ -2,8 +2,10 @@
  * start"): on an account of a few thousand messages whose cache is empty,
  * the first request gets the true newest page while the backfill is
  * provably still running (held by the JMAPGW_BACKFILL_HOLD hook, seen in
- * the gateway's store), so does the page of a small mailbox cached whole,
- * a whole-mailbox query waits for it, and after it
+ * the gateway's store), so do the page of a small mailbox cached whole
+ * and Mailbox/get (IMAP's counts for the inbox until its backfill is
+ * done, then a Mailbox change), a whole-mailbox query waits for it, and
+ * after it
  * Email/query, Email/changes, Thread/get and Mailbox counts equal those of
  * a gateway that synced everything at once (JMAPGW_COLD_START=0). A
  * gateway stopped mid-backfill, between two batches or between two
@@ -540,6 +542,55 @@ static void assert_other_page(uint16_t port, const char *account)
     json_decref(mq);
 }
 
+/* Mailbox/get while the inbox is backfilled: IMAP's numbers for it
+ * (every message, the unseen ones; the thread counts too), the cache's
+ * for Other, cached whole. Returns the Mailbox state. */
+static char *early_mailboxes(uint16_t port, const char *account, const char *inbox)
+{
+    json_t *g = call(port, "Mailbox/get",
+                     "{\"accountId\": \"%s\", \"ids\": null, \"properties\": [\"name\","
+                     " \"totalEmails\", \"unreadEmails\", \"totalThreads\", \"unreadThreads\"]}",
+                     account);
+    long long unseen = N_MSGS - (N_MSGS + 2) / 3;   /* message i is \Seen when i % 3 == 0 */
+    size_t i, seen = 0;
+    json_t *x;
+    json_array_foreach(json_object_get(g, "list"), i, x) {
+        bool is_inbox = strcmp(json_string_value(json_object_get(x, "id")), inbox) == 0;
+        bool is_other = strcmp(json_string_value(json_object_get(x, "name")), "Other") == 0;
+        if (!is_inbox && !is_other)
+            continue;
+        seen++;
+        long long total = is_inbox ? N_MSGS : N_OTHER, unread = is_inbox ? unseen : N_OTHER;
+        H_ASSERT_INT_EQ(json_integer_value(json_object_get(x, "totalEmails")), total);
+        H_ASSERT_INT_EQ(json_integer_value(json_object_get(x, "unreadEmails")), unread);
+        H_ASSERT_INT_EQ(json_integer_value(json_object_get(x, "totalThreads")), total);
+        H_ASSERT_INT_EQ(json_integer_value(json_object_get(x, "unreadThreads")), unread);
+    }
+    H_ASSERT_INT_EQ((long long)seen, 2);
+    char *mstate = strdup(json_string_value(json_object_get(g, "state")));
+    json_decref(g);
+    return mstate;
+}
+
+/* Mailbox/changes since the state of early_mailboxes(): the inbox is
+ * reported updated once its backfill is done (its counts are the
+ * cache's now). */
+static void assert_inbox_updated(uint16_t port, const char *account, const char *inbox,
+                                 const char *mstate)
+{
+    json_t *c = call(port, "Mailbox/changes", "{\"accountId\": \"%s\", \"sinceState\": \"%s\"}",
+                     account, mstate);
+    H_ASSERT_MSG(strcmp(json_string_value(json_object_get(c, "newState")), mstate) != 0,
+                 "the Mailbox state did not move");
+    bool found = false;
+    size_t i;
+    json_t *id;
+    json_array_foreach(json_object_get(c, "updated"), i, id)
+        found |= strcmp(json_string_value(id), inbox) == 0;
+    H_ASSERT_MSG(found, "the inbox is not reported updated after its backfill");
+    json_decref(c);
+}
+
 static void test_cold_page_before_backfill(void **state)
 {
     (void)state;
@@ -562,6 +613,8 @@ static void test_cold_page_before_backfill(void **state)
     /* A mailbox cached whole answers its newest page too, total and
      * all, while the backfill still waits. */
     assert_other_page(gw->port, account);
+    char *inbox = inbox_id(gw->port, account);
+    char *mstate = early_mailboxes(gw->port, account, inbox);
     H_ASSERT_INT_EQ(db_count(gw, sql_cached), cached);
     H_ASSERT_INT_EQ(db_count(gw, sql_rows), 1);
 
@@ -573,7 +626,7 @@ static void test_cold_page_before_backfill(void **state)
     harness_imap_session(demo_dovecot_imap_port(fx.dovecot), USER, USER, "Other", fresh, 1, NULL);
 
     /* A query needing the whole mailbox waits for the backfill. */
-    char *inbox = inbox_id(gw->port, account), *body = NULL, *req = NULL;
+    char *body = NULL, *req = NULL;
     char *auth = harness_basic_auth(USER, USER);
     H_ASSERT(asprintf(&body,
                       "{\"using\": [\"urn:ietf:params:jmap:core\", \"urn:ietf:params:jmap:mail\"],"
@@ -606,9 +659,11 @@ static void test_cold_page_before_backfill(void **state)
      * early thread ids kept, and every answer as a whole sync gives. */
     assert_changes(gw->port, account, st, 1);
     assert_same_threads(gw->port, account, page);
+    assert_inbox_updated(gw->port, account, inbox, mstate);
     struct view v = view_of(gw->port, account);
     assert_same_view(&v, ref);
     view_clear(&v);
+    free(mstate);
 
     json_decref(full);
     harness_response_free(&resp);
