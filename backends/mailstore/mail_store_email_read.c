@@ -29,8 +29,11 @@ static const char *const sql_list_account =
     "SELECT " MAIL_STORE_EMAIL_COLUMNS " FROM emails e"
     " WHERE e.account_id = ?1 AND e.destroyed_modseq IS NULL"
     " ORDER BY e.received_at DESC, e.email_id";
+/* INDEXED BY: without it SQLite walks every location of the account by
+ * the primary key's account prefix (7 ms per opened Email at 30,000). */
 static const char *const sql_locate =
-    "SELECT m.name_raw, l.uidvalidity, l.uid FROM email_locations l JOIN mailboxes m"
+    "SELECT m.name_raw, l.uidvalidity, l.uid FROM email_locations l"
+    " INDEXED BY email_locations_email JOIN mailboxes m"
     " ON m.account_id = l.account_id AND m.mailbox_id = l.mailbox_id"
     " JOIN emails e ON e.account_id = l.account_id AND e.email_id = l.email_id"
     " WHERE l.account_id = ?1 AND l.email_id = ?2 AND e.destroyed_modseq IS NULL"
