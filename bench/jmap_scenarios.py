@@ -15,7 +15,7 @@ after the cold page. open_message opens a different message of the
 page each run, as the IMAP floor does. Every answer is checked once per
 scenario for method errors; a failed check becomes an "error" line,
 never a timing. Writes the inbox_page request to BODY_DIR/inbox_page.json
-for wrk.
+for wrk. RUNS 0 measures the cold page only.
 """
 import base64
 import http.client
@@ -142,6 +142,8 @@ def main():
     except Exception as e:  # noqa: BLE001 - reported, not hidden
         emit("gw_inbox_page_cold", error=e)
         return
+    if RUNS == 0:
+        return  # the cold page only (bench/run's cold starts)
     page = answer["methodResponses"][1][1]["ids"]
     try:
         emit("gw_inbox_page_backfilling", timed_runs(lambda i: scenarios["inbox_page"]))

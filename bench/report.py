@@ -20,6 +20,7 @@ EXPECTED = ["gw_inbox_page_cold", "gw_inbox_page_warm", "gw_open_message_warm",
 FLOORS = {"gw_inbox_page_warm": "imap_floor_inbox_open",
           "gw_inbox_page_backfilling": "imap_floor_inbox_open",
           "gw_inbox_page_cold": "imap_floor_inbox_cold",
+          "gw_inbox_page_cold_starts": "imap_floor_inbox_cold",
           "gw_open_message_warm": "imap_floor_open_message",
           "gw_search_text_warm": "imap_floor_search_text"}
 
@@ -32,15 +33,16 @@ def targets(rows):
         floor_open = by.get(("imap_floor_inbox_open", acct))
         floor_cold = by.get(("imap_floor_inbox_cold", acct))
         warm = by.get(("gw_inbox_page_warm", acct))
-        cold = by.get(("gw_inbox_page_cold", acct))
+        # The median over the cold starts when measured, else the one sample.
+        cold = by.get(("gw_inbox_page_cold_starts", acct)) or by.get(("gw_inbox_page_cold", acct))
         if floor_open and warm and "median_ms" in warm:
             ratio = warm["median_ms"] / floor_open["median_ms"]
             out.append(("warm inbox_page <= 0.3x open floor", acct, "%.2fx" % ratio, "0.3x",
                         ratio <= 0.3))
         if floor_cold and cold and "median_ms" in cold:
             ratio = cold["median_ms"] / floor_cold["median_ms"]
-            out.append(("cold inbox_page <= 1.5x cold floor", acct, "%.2fx" % ratio, "1.5x",
-                        ratio <= 1.5))
+            out.append(("cold inbox_page <= 1.5x cold floor (median of %d)" % cold["runs"], acct,
+                        "%.2fx" % ratio, "1.5x", ratio <= 1.5))
         noop = by.get(("gw_changes_noop_warm", acct))
         if noop and "median_ms" in noop:
             out.append(("changes_noop <= 1 ms", acct, "%.3f ms" % noop["median_ms"], "1 ms",
@@ -61,6 +63,19 @@ def targets(rows):
         out.append(("RSS with the 30k account cached <= 64 MiB", "", "%.1f MiB" % mib, "64 MiB",
                     mib <= 64))
     return out
+
+
+def per_message(rows):
+    """The memory each cached message costs: RSS with both accounts cached
+    less RSS idle, over the Emails cached."""
+    by = {r["scenario"]: r for r in rows}
+    idle, cached = by.get("gw_rss_idle"), by.get("gw_rss_accounts")
+    n = by.get("gw_cached_messages", {}).get("messages")
+    if not (idle and cached and n):
+        return []
+    per = (cached["rss_kb"] - idle["rss_kb"]) * 1024.0 / n
+    return ["", "Per cached message: (%.1f - %.1f) MiB / %d Emails = %.0f bytes." % (
+        cached["rss_kb"] / 1024.0, idle["rss_kb"] / 1024.0, n, per)]
 
 
 def main():
@@ -102,6 +117,7 @@ def main():
     md += ["", "## Gateway memory", "", "| scenario | when | RSS MiB |", "|---|---|---:|"]
     md += ["| %s | %s | %.1f |" % (r["scenario"], r.get("when", ""), r["rss_kb"] / 1024.0)
            for r in rss]
+    md += per_message(rows)
     seen = {r["scenario"] for r in rows if "error" not in r}
     missing = [p for p in EXPECTED if not any(s.startswith(p) for s in seen)]
     if missing:
