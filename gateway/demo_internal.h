@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "demo_dovecot.h"
 #include "gw_error.h"
 
 /* Paths we build are bounded by this; longer base directories are refused
@@ -46,8 +47,6 @@ int demo_run(const char *const argv[], const char *log_path, struct gw_error *er
 /* The last bytes of a log file, one line, for error messages. */
 void demo_log_tail(const char *log_path, char *buf, size_t size);
 
-/* Binds 127.0.0.1:0 and returns the port the kernel chose, or 0. */
-uint16_t demo_free_port(void);
 
 /* True when something accepts TCP connections on 127.0.0.1:port. */
 bool demo_port_open(uint16_t port);

@@ -214,21 +214,53 @@ static void loopback_addr(struct sockaddr_in *sa, uint16_t port)
     sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 }
 
-uint16_t demo_free_port(void)
+/* Whether 127.0.0.1:port can be bound now (port 0: any); *got is the port. */
+static bool bind_loopback(uint16_t port, uint16_t *got)
 {
     struct sockaddr_in sa;
     socklen_t len = sizeof(sa);
-    uint16_t port = 0;
+    bool ok = false;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     if (fd < 0)
-        return 0;
-    loopback_addr(&sa, 0);
+        return false;
+    loopback_addr(&sa, port);
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0) {
+        *got = ntohs(sa.sin_port);
+        ok = true;
+    }
     close(fd);
-    return port;
+    return ok;
+}
+
+/* The lowest port the kernel hands out as an ephemeral one. */
+static unsigned ephemeral_low(void)
+{
+    unsigned low = 32768;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%u", &low) != 1 || low < 2048 || low > 65535)
+            low = 32768;
+        fclose(f);
+    }
+    return low;
+}
+
+uint16_t demo_free_port(void)
+{
+    unsigned low = ephemeral_low();
+    unsigned first = low / 2 > 1024 ? low / 2 : 1024;
+    uint16_t port = 0;
+
+    for (int i = 0; i < 32; i++) {
+        uint32_t r;
+        if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+            break;
+        if (bind_loopback((uint16_t)(first + r % (low - first)), &port))
+            return port;
+    }
+    return bind_loopback(0, &port) ? port : 0;
 }
 
 bool demo_port_open(uint16_t port)

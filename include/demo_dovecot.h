@@ -64,6 +64,14 @@ int demo_dovecot_resume(struct demo_dovecot *d, struct gw_error *err);
 /* Stops the server if running and frees; keeps base_dir. Sets *d NULL. */
 void demo_dovecot_free(struct demo_dovecot **d);
 
+/* A TCP port free on 127.0.0.1 now, chosen at random below the kernel's
+ * ephemeral range (ip_local_port_range), or 0. Not a port bind(0) gives:
+ * the kernel hands those to outgoing connections as their local ports
+ * too, and one taken that way between the pick and a server's own bind
+ * makes the server fail with "Address already in use" (seen with tests
+ * run in parallel). Falls back to bind(0) when 32 random tries fail. */
+uint16_t demo_free_port(void);
+
 uint16_t demo_dovecot_imap_port(const struct demo_dovecot *d);
 uint16_t demo_dovecot_imaps_port(const struct demo_dovecot *d);
 uint16_t demo_dovecot_pop3_port(const struct demo_dovecot *d);

@@ -30,7 +30,7 @@ struct demo_dovecot;
 /* Milliseconds on the monotonic clock. */
 int64_t harness_now_ms(void);
 
-/* A port on 127.0.0.1 that was free a moment ago (bind :0, read, close). */
+/* A port on 127.0.0.1 that was free a moment ago (demo_free_port()). */
 uint16_t harness_free_port(void);
 
 /* mkdtemp("/tmp/jmapgw-<tag>-XXXXXX"); returns a malloc'd path or NULL. */
