@@ -11,7 +11,8 @@
 #define WIRE_MAX_RESPONSE (64u << 20)
 #define WIRE_READ_CHUNK 65536
 
-int imap_bytes_append(struct imap_bytes *b, const void *p, size_t n)
+/* Room for n more bytes and the NUL after them. */
+static int bytes_reserve(struct imap_bytes *b, size_t n)
 {
     if (b->cap - b->len <= n) {
         size_t cap = b->cap != 0 ? b->cap : 256;
@@ -26,6 +27,13 @@ int imap_bytes_append(struct imap_bytes *b, const void *p, size_t n)
         b->data = d;
         b->cap = cap;
     }
+    return 0;
+}
+
+int imap_bytes_append(struct imap_bytes *b, const void *p, size_t n)
+{
+    if (bytes_reserve(b, n) < 0)
+        return -1;
     memcpy(b->data + b->len, p, n);
     b->len += n;
     b->data[b->len] = '\0';
@@ -168,6 +176,33 @@ static bool line_literal(const struct imap_bytes *raw, size_t line_start, size_t
     return true;
 }
 
+/* Appends one line, through its LF, to raw: a run of the stream's read
+ * buffer at a time. libetpan moves what is left of that buffer to its
+ * front on every mailstream_read(), so reading a byte at a time cost the
+ * buffer's size per byte (most of the CPU of reading a FETCH of the
+ * newest 128 messages). 0, -1 on transport failure, -2 when the line
+ * (without its LF) takes raw past max. */
+static int read_line(mailstream *s, struct imap_bytes *raw, size_t max)
+{
+    for (;;) {
+        ssize_t avail = mailstream_feed_read_buffer(s);
+        if (avail <= 0)
+            return -1;
+        const char *nl = memchr(s->read_buffer, '\n', (size_t)avail);
+        size_t take = nl != NULL ? (size_t)(nl - s->read_buffer) + 1 : (size_t)avail;
+        if (bytes_reserve(raw, take) < 0)
+            return -2;
+        if (mailstream_read(s, raw->data + raw->len, take) != (ssize_t)take)
+            return -1;
+        raw->len += take;
+        raw->data[raw->len] = '\0';
+        if (raw->len - (nl != NULL) > max)
+            return -2;
+        if (nl != NULL)
+            return 0;
+    }
+}
+
 /* Reads one whole response (lines and the literals they announce) into raw.
  * Returns 0, -1 on transport failure, -2 when it exceeds max. */
 static int read_response(struct imap_backend *ib, struct imap_bytes *raw, size_t max)
@@ -175,17 +210,9 @@ static int read_response(struct imap_backend *ib, struct imap_bytes *raw, size_t
     raw->len = 0;
     for (;;) {
         size_t line_start = raw->len;
-        for (;;) {
-            char ch;
-            if (mailstream_read(ib->imap->imap_stream, &ch, 1) != 1)
-                return -1;
-            if (imap_bytes_append(raw, &ch, 1) < 0)
-                return -2;
-            if (ch == '\n')
-                break;
-            if (raw->len > max)
-                return -2;
-        }
+        int rc = read_line(ib->imap->imap_stream, raw, max);
+        if (rc < 0)
+            return rc;
         size_t lit;
         if (!line_literal(raw, line_start, &lit))
             return 0;
