@@ -9,7 +9,8 @@
 /* INDEXED BY: as sql_locate in mail_store_email_read.c. */
 static const char *const sql_locations =
     "SELECT l.mailbox_id, m.name_raw, l.uidvalidity, l.uid FROM email_locations l"
-    " INDEXED BY email_locations_email JOIN mailboxes m ON m.account_id = l.account_id AND m.mailbox_id = l.mailbox_id"
+    " INDEXED BY email_locations_email"
+    " JOIN mailboxes m ON m.account_id = l.account_id AND m.mailbox_id = l.mailbox_id"
     " JOIN emails e ON e.account_id = l.account_id AND e.email_id = l.email_id"
     " WHERE l.account_id = ?1 AND l.email_id = ?2 AND e.destroyed_modseq IS NULL"
     " AND m.destroyed_modseq IS NULL AND m.uidvalidity = l.uidvalidity"

@@ -446,8 +446,9 @@ static const char *const sql_list =
     " CASE WHEN whole THEN total_threads ELSE total END,"
     " CASE WHEN whole THEN unread_threads ELSE unseen END,"
     " name_raw, rights, synced_uidvalidity"
-    " FROM (SELECT *, synced_uidvalidity = uidvalidity AND NOT EXISTS (SELECT 1 FROM mail_backfill b"
-    "   WHERE b.account_id = m.account_id AND b.mailbox_id = m.mailbox_id) AS whole"
+    " FROM (SELECT *, synced_uidvalidity = uidvalidity AND NOT EXISTS (SELECT 1"
+    "   FROM mail_backfill b WHERE b.account_id = m.account_id"
+    "   AND b.mailbox_id = m.mailbox_id) AS whole"
     "   FROM mailboxes m WHERE m.account_id = ?1 AND m.destroyed_modseq IS NULL)"
     " ORDER BY name_utf8";
 

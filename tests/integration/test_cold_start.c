@@ -417,21 +417,32 @@ static json_t *expected_page(size_t limit)
     return v;
 }
 
+/* Email/query of mailbox's newest `limit`, with its total, and Email/get
+ * #ids of properties (a JSON list): the whole response. */
+static json_t *newest_page(uint16_t port, const char *account, const char *mailbox, int limit,
+                           const char *properties)
+{
+    char *calls = NULL;
+    H_ASSERT(asprintf(&calls,
+                      "[[\"Email/query\", {\"accountId\": \"%s\", \"filter\": {\"inMailbox\":"
+                      " \"%s\"}, \"sort\": [{\"property\": \"receivedAt\", \"isAscending\": false}],"
+                      " \"limit\": %d, \"calculateTotal\": true}, \"q\"],"
+                      " [\"Email/get\", {\"accountId\": \"%s\", \"#ids\": {\"resultOf\": \"q\","
+                      " \"name\": \"Email/query\", \"path\": \"/ids\"}, \"properties\": %s}, \"g\"]]",
+                      account, mailbox, limit, account, properties) > 0);
+    json_t *r = request(port, calls);
+    free(calls);
+    return r;
+}
+
 /* The cold inbox page: Mailbox/query, then Email/query + Email/get #ids.
  * Returns the Email/get list; *state gets the Email state, *total the
  * query's total. */
 static json_t *inbox_page(uint16_t port, const char *account, char **state, long long *total)
 {
-    char *inbox = inbox_id(port, account), *calls = NULL;
-    H_ASSERT(asprintf(&calls,
-                      "[[\"Email/query\", {\"accountId\": \"%s\", \"filter\": {\"inMailbox\": \"%s\"},"
-                      " \"sort\": [{\"property\": \"receivedAt\", \"isAscending\": false}],"
-                      " \"limit\": 50, \"calculateTotal\": true}, \"q\"],"
-                      " [\"Email/get\", {\"accountId\": \"%s\", \"#ids\": {\"resultOf\": \"q\","
-                      " \"name\": \"Email/query\", \"path\": \"/ids\"}, \"properties\":"
-                      " [\"messageId\", \"threadId\", \"receivedAt\", \"keywords\"]}, \"g\"]]",
-                      account, inbox, account) > 0);
-    json_t *r = request(port, calls);
+    char *inbox = inbox_id(port, account);
+    json_t *r = newest_page(port, account, inbox, 50,
+                            "[\"messageId\", \"threadId\", \"receivedAt\", \"keywords\"]");
     json_t *q = response(r, 0, "Email/query");
     H_ASSERT_INT_EQ(json_integer_value(json_object_get(q, "position")), 0);
     *total = json_integer_value(json_object_get(q, "total"));
@@ -439,7 +450,6 @@ static json_t *inbox_page(uint16_t port, const char *account, char **state, long
     *state = strdup(json_string_value(json_object_get(g, "state")));
     json_t *list = json_incref(json_object_get(g, "list"));
     json_decref(r);
-    free(calls);
     free(inbox);
     return list;
 }
@@ -516,16 +526,7 @@ static void assert_other_page(uint16_t port, const char *account)
                       "{\"accountId\": \"%s\", \"filter\": {\"name\": \"Other\"}}", account);
     const char *other = json_string_value(json_array_get(json_object_get(mq, "ids"), 0));
     H_ASSERT(other != NULL);
-    char *calls = NULL;
-    H_ASSERT(asprintf(&calls,
-                      "[[\"Email/query\", {\"accountId\": \"%s\", \"filter\": {\"inMailbox\": \"%s\"},"
-                      " \"sort\": [{\"property\": \"receivedAt\", \"isAscending\": false}],"
-                      " \"limit\": 2, \"calculateTotal\": true}, \"q\"],"
-                      " [\"Email/get\", {\"accountId\": \"%s\", \"#ids\": {\"resultOf\": \"q\","
-                      " \"name\": \"Email/query\", \"path\": \"/ids\"}, \"properties\":"
-                      " [\"messageId\"]}, \"g\"]]",
-                      account, other, account) > 0);
-    json_t *r = request(port, calls);
+    json_t *r = newest_page(port, account, other, 2, "[\"messageId\"]");
     H_ASSERT_INT_EQ(json_integer_value(json_object_get(response(r, 0, "Email/query"), "total")),
                     N_OTHER);
     json_t *list = json_object_get(response(r, 1, "Email/get"), "list");
@@ -538,7 +539,6 @@ static void assert_other_page(uint16_t port, const char *account)
                         want);
     }
     json_decref(r);
-    free(calls);
     json_decref(mq);
 }
 
