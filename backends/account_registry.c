@@ -56,6 +56,11 @@ struct account {
     uint64_t change_gen;
     uint64_t clean_gen;
     uint64_t clean_since_ms;    /* monotonic start of the sync that made it clean */
+    /* The watcher's baseline (imap_watch.h), taken at generation
+     * baseline_gen and monotonic baseline_ms; NULL once used or voided. */
+    struct backend_mailbox_list *baseline;
+    uint64_t baseline_gen;
+    uint64_t baseline_ms;
 };
 
 struct account_registry {
@@ -176,6 +181,7 @@ struct account_registry *account_registry_new(const struct account_registry_opti
 static void account_destroy(struct account *a)
 {
     imap_watch_stop(&a->watch);
+    backend_mailbox_list_free(&a->baseline);
     backend_pool_free(&a->sync_pool);
     pthread_cond_destroy(&a->sync_done);
     pthread_mutex_destroy(&a->sync_lock);
@@ -470,7 +476,7 @@ int account_sync(struct account *a, account_sync_fn fn, void *ctx, struct gw_err
         gen = a->change_gen;
         began_ms = monotonic_ms();
         pthread_mutex_unlock(&a->sync_lock);
-        rc = fn(ctx, err);
+        rc = fn(ctx, NULL, err);
         pthread_mutex_lock(&a->sync_lock);
         a->sync_running = false;
         if (rc == 0 && mine > a->sync_succeeded)
@@ -493,19 +499,32 @@ struct backend_pool *account_sync_pool(struct account *a)
     return a->sync_pool;
 }
 
-/* Runs on the watcher's thread. */
-static void on_watch_event(void *ctx, enum imap_watch_event ev)
+/* Runs on the watcher's thread. Every event moves the generation, which
+ * voids the baseline of an earlier one. */
+static void on_watch_event(void *ctx, enum imap_watch_event ev,
+                           struct backend_mailbox_list **listing)
 {
     struct account *a = ctx;
+    struct backend_mailbox_list *old = NULL;
     pthread_mutex_lock(&a->sync_lock);
     a->change_gen++;
-    if (ev == IMAP_WATCH_UP)
+    old = a->baseline;
+    a->baseline = NULL;
+    if (ev == IMAP_WATCH_UP) {
         a->watch_live = true;
-    else if (ev == IMAP_WATCH_DOWN || ev == IMAP_WATCH_UNSUPPORTED)
+        if (listing != NULL && *listing != NULL) {
+            a->baseline = *listing;
+            *listing = NULL;
+            a->baseline_gen = a->change_gen;
+            a->baseline_ms = monotonic_ms();
+        }
+    } else if (ev == IMAP_WATCH_DOWN || ev == IMAP_WATCH_UNSUPPORTED) {
         a->watch_live = false;
+    }
     if (ev == IMAP_WATCH_UNSUPPORTED)
         a->watch_refused = true;
     pthread_mutex_unlock(&a->sync_lock);
+    backend_mailbox_list_free(&old);
 }
 
 /* Stops a watcher already detached from a (no lock held: it joins a
@@ -513,7 +532,7 @@ static void on_watch_event(void *ctx, enum imap_watch_event ev)
 static void watch_drop(struct account *a, struct imap_watch **w)
 {
     imap_watch_stop(w);
-    on_watch_event(a, IMAP_WATCH_DOWN);
+    on_watch_event(a, IMAP_WATCH_DOWN, NULL);
 }
 
 /* Starts a's watcher when it has none, the server has not refused one
@@ -538,21 +557,70 @@ static void watch_ensure(struct account *a)
     pthread_mutex_unlock(&r->lock);
 }
 
+/* The watcher's baseline taken for one sync, with when it was taken. */
+struct baseline_use {
+    struct backend_mailbox_list *listing;
+    uint64_t gen, taken_ms;
+};
+
+/* Sync_lock held: takes a's baseline into *u and marks a sync running
+ * when one may start from it now: none runs, and the watcher is up and
+ * has reported nothing since it took the baseline, within the age a
+ * clean cache is trusted (a listing is no fresher than a sync that began
+ * when it was taken). */
+static bool baseline_take(struct account *a, uint64_t now_ms, struct baseline_use *u)
+{
+    if (a->baseline == NULL || a->sync_running || !a->watch_live ||
+        a->baseline_gen != a->change_gen ||
+        now_ms - a->baseline_ms >= a->registry->opts.watch_max_age_ms)
+        return false;
+    *u = (struct baseline_use){ .listing = a->baseline, .gen = a->baseline_gen,
+                                .taken_ms = a->baseline_ms };
+    a->baseline = NULL;
+    a->sync_running = true;
+    return true;
+}
+
+/* The sync baseline_take() began. It answers for the server as of the
+ * baseline, so it makes the cache clean up to the baseline's generation
+ * but satisfies no account_sync() caller, which needs the server read
+ * after its call. */
+static int sync_from_baseline(struct account *a, account_sync_fn fn, void *ctx,
+                              struct baseline_use *u, struct gw_error *err)
+{
+    int rc = fn(ctx, u->listing, err);
+    backend_mailbox_list_free(&u->listing);
+    pthread_mutex_lock(&a->sync_lock);
+    a->sync_running = false;
+    if (rc == 0 && u->gen >= a->clean_gen) {
+        a->clean_gen = u->gen;
+        if (u->taken_ms > a->clean_since_ms)
+            a->clean_since_ms = u->taken_ms;
+    }
+    pthread_cond_broadcast(&a->sync_done);
+    pthread_mutex_unlock(&a->sync_lock);
+    return rc;
+}
+
 int account_sync_if_stale(struct account *a, account_sync_fn fn, void *ctx,
                           struct gw_error *err)
 {
+    uint64_t now = monotonic_ms();
+    struct baseline_use use = { 0 };
     pthread_mutex_lock(&a->sync_lock);
     bool clean = a->watch_live && a->clean_gen == a->change_gen &&
-                 monotonic_ms() - a->clean_since_ms < a->registry->opts.watch_max_age_ms;
+                 now - a->clean_since_ms < a->registry->opts.watch_max_age_ms;
+    bool from_baseline = !clean && baseline_take(a, now, &use);
     pthread_mutex_unlock(&a->sync_lock);
     if (clean)
         return 0;
-    /* The watcher after the sync: on a new account its LOGIN would
-     * compete with the first sync for the server, and that sync, begun
-     * before the watcher is up, cannot count as clean anyway. */
-    int rc = account_sync(a, fn, ctx, err);
+    /* The watcher before the sync: on a new account its LOGIN and
+     * baseline run while the first sync does, so the next request can
+     * sync from that baseline instead of asking the server again. */
     watch_ensure(a);
-    return rc;
+    if (from_baseline)
+        return sync_from_baseline(a, fn, ctx, &use, err);
+    return account_sync(a, fn, ctx, err);
 }
 
 bool account_watch_live(struct account *a)

@@ -16,6 +16,7 @@
 #include "gw_error.h"
 
 struct store;
+struct backend_mailbox_list;
 struct mail_store;
 struct account;
 struct account_registry;
@@ -79,15 +80,20 @@ struct mail_store *account_mail_store(struct account *a);
  * requests costs one or two round trips, not one each. A failed sync is
  * reported to the caller that ran it; waiters then try their own. Must not
  * be called with a store or registry lock held. */
-typedef int (*account_sync_fn)(void *ctx, struct gw_error *err);
+typedef int (*account_sync_fn)(void *ctx, const struct backend_mailbox_list *listing,
+                               struct gw_error *err);
 int account_sync(struct account *a, account_sync_fn fn, void *ctx, struct gw_error *err);
 
 /* What a request calls instead of account_sync() when any cache no
  * older than the last change notification will do: returns 0 at once,
  * without calling fn, when the account's watcher is up and has reported
  * no change since a sync that began after its last report. Otherwise
- * (re)starts the watcher if there is room for one and runs
- * account_sync(). So correctness never depends on the watcher: while it
+ * (re)starts the watcher if there is room for one, then syncs: from the
+ * listing the watcher took once its NOTIFY was in force, when it has
+ * reported nothing since (fn gets it as listing: what LIST-STATUS would
+ * answer now, so fn need not ask; used once, and only within the
+ * watch_max_age_ms a clean cache is trusted), else by account_sync()
+ * (fn gets NULL). So correctness never depends on the watcher: while it
  * is down, refused or not yet confirmed, every request syncs. */
 int account_sync_if_stale(struct account *a, account_sync_fn fn, void *ctx,
                           struct gw_error *err);

@@ -33,6 +33,7 @@
 #include "gw_error.h"
 #include "store.h"
 
+struct backend_mailbox_list;
 struct mail_backend;
 struct mail_store;
 
@@ -57,6 +58,14 @@ void mail_store_close(struct mail_store **ms);
  * The account must exist (store_account_ensure). */
 int mail_store_sync_mailboxes(struct mail_store *ms, const char *account_id,
                               struct mail_backend *b, struct gw_error *err);
+
+/* The same with a listing the caller got elsewhere (NULL: ask b), e.g.
+ * from the account's change watcher: it must be what LIST-STATUS would
+ * answer now. Borrowed. */
+int mail_store_sync_mailboxes_listed(struct mail_store *ms, const char *account_id,
+                                     struct mail_backend *b,
+                                     const struct backend_mailbox_list *listing,
+                                     struct gw_error *err);
 
 /* The current state of one type for the account, into out. */
 int mail_store_state(struct mail_store *ms, const char *account_id, enum mail_store_type type,
@@ -378,11 +387,15 @@ void mail_store_thread_list_free(struct mail_store_thread_list **l);
  * still completes). Test hook: with JMAPGW_BACKFILL_HOLD=<path> in the environment, while
  * <path> exists and holds a number N, a worker that has written N batches
  * waits (at most 60 s per batch) before the next one; holding "N S", it
- * waits instead after S slices of batch N+1 (between two transactions). */
+ * waits instead after S slices of batch N+1 (between two transactions).
+ *
+ * listing, when not NULL, stands in for the sync's LIST-STATUS
+ * (mail_store_sync_mailboxes_listed). */
 struct backend_pool;
 
 int mail_store_sync_cold(struct mail_store *ms, const char *account_id, struct mail_backend *b,
-                         struct backend_pool *pool, struct gw_error *err);
+                         struct backend_pool *pool, const struct backend_mailbox_list *listing,
+                         struct gw_error *err);
 
 /* Stops and joins the account's worker (a no-op without one). */
 void mail_store_backfill_stop(struct mail_store *ms, const char *account_id);

@@ -10,8 +10,10 @@
 #include "jmap_submission.h"
 
 /* account_sync callback: one mail_store_sync on the account's own sync
- * connection, which leaves the request pool's selected mailboxes alone. */
-static int sync_with_backend(void *ctx, struct gw_error *err)
+ * connection, which leaves the request pool's selected mailboxes alone;
+ * from the watcher's listing when account_sync_if_stale() gives one. */
+static int sync_with_backend(void *ctx, const struct backend_mailbox_list *listing,
+                             struct gw_error *err)
 {
     struct jmap_mail *m = ctx;
     struct backend_pool *pool = account_sync_pool(m->account);
@@ -20,7 +22,8 @@ static int sync_with_backend(void *ctx, struct gw_error *err)
         return -1;
     /* Cold: a big new mailbox gives its newest messages now and the rest
      * in the background from the account's pool (include/mail_store.h). */
-    int rc = mail_store_sync_cold(m->ms, m->account_id, b, account_pool(m->account), err);
+    int rc = mail_store_sync_cold(m->ms, m->account_id, b, account_pool(m->account), listing,
+                                  err);
     backend_pool_release(pool, &b);
     return rc;
 }

@@ -85,6 +85,42 @@ static int drain(struct imap_backend *ib, unsigned *seen, struct gw_error *err)
     return rc;
 }
 
+static int by_name(const void *p, const void *q)
+{
+    return strcmp(*(const char *const *)p, *(const char *const *)q);
+}
+
+/* A name twice means an announcement (MailboxName, RFC 5465 5.4) arrived
+ * inside the LIST answer: which of the two is current is unknown. */
+static bool names_unique(const struct backend_mailbox_list *l)
+{
+    const char **names = malloc((l->n ? l->n : 1) * sizeof(*names));
+    bool unique = names != NULL;
+    for (size_t i = 0; unique && i < l->n; i++)
+        names[i] = l->items[i].name_raw;
+    if (unique)
+        qsort(names, l->n, sizeof(*names), by_name);
+    for (size_t i = 1; unique && i < l->n; i++)
+        unique = strcmp(names[i - 1], names[i]) != 0;
+    free(names);
+    return unique;
+}
+
+/* The baseline: LIST-STATUS once NOTIFY is in force, so every change
+ * after it is reported. A STATUS announcement inside the answer only
+ * updates its mailbox to newer numbers. 0 with *out NULL when there is
+ * none to give (refused, or ambiguous); -1 when the connection broke. */
+static int take_baseline(struct mail_backend *b, struct backend_mailbox_list **out,
+                         struct gw_error *err)
+{
+    *out = NULL;
+    if (backend_list_mailboxes(b, out, err) < 0)
+        return backend_is_broken(b) ? -1 : 0;
+    if (!names_unique(*out))
+        backend_mailbox_list_free(out);
+    return 0;
+}
+
 /* 1: the server sent something (or the connection ended), 0: timeout,
  * -1: stop() was called. */
 static int wait_readable(struct imap_watch *w, struct imap_backend *ib, unsigned ms)
@@ -119,8 +155,14 @@ static enum session_end watch_session(struct imap_watch *w, struct mail_backend 
         goto failed;
     if (imap_wire_simple(ib, notify_set, &err) < 0)
         goto failed;
-    gw_log_debug("account %s: watching the IMAP account (NOTIFY)", w->label);
-    w->fn(w->ctx, IMAP_WATCH_UP);
+    struct backend_mailbox_list *baseline = NULL;
+    if (take_baseline(b, &baseline, &err) < 0)
+        goto failed;
+    gw_log_debug("account %s: watching the IMAP account (NOTIFY)%s", w->label,
+                 baseline != NULL ? "" : " without a baseline listing");
+    gw_error_clear(&err);
+    w->fn(w->ctx, IMAP_WATCH_UP, &baseline);
+    backend_mailbox_list_free(&baseline);
     for (;;) {
         int r = wait_readable(w, ib, WATCH_KEEPALIVE_MS);
         if (r < 0)
@@ -128,14 +170,14 @@ static enum session_end watch_session(struct imap_watch *w, struct mail_backend 
         /* Report before reading: a request that starts now must sync. */
         if (r > 0) {
             gw_log_debug("account %s: the IMAP server reports a change", w->label);
-            w->fn(w->ctx, IMAP_WATCH_CHANGED);
+            w->fn(w->ctx, IMAP_WATCH_CHANGED, NULL);
         }
         seen = 0;
         if (drain(ib, &seen, &err) < 0)
             goto failed;
         if (seen > 0 && r == 0) {
             gw_log_debug("account %s: a NOOP brought news of a change", w->label);
-            w->fn(w->ctx, IMAP_WATCH_CHANGED);
+            w->fn(w->ctx, IMAP_WATCH_CHANGED, NULL);
         }
     }
 failed:
@@ -162,12 +204,12 @@ static void *watch_main(void *arg)
             enum session_end end = watch_session(w, b);
             backend_close(&b);
             if (end == END_UNSUPPORTED) {
-                w->fn(w->ctx, IMAP_WATCH_UNSUPPORTED);
+                w->fn(w->ctx, IMAP_WATCH_UNSUPPORTED, NULL);
                 break;
             }
             if (end == END_STOPPED)
                 break;
-            w->fn(w->ctx, IMAP_WATCH_DOWN);
+            w->fn(w->ctx, IMAP_WATCH_DOWN, NULL);
             if (net_now_ms() - began >= WATCH_HEALTHY_MS)
                 retry = WATCH_RETRY_MIN_MS;
         }

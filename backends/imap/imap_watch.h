@@ -5,7 +5,9 @@
  * The watcher runs on its own thread. It opens its connection outside the
  * account's pool (backend_pool_open_extra), ENABLEs CONDSTORE (so flag
  * changes in mailboxes that are not selected are reported), sends
- * NOTIFY SET for every mailbox of the personal namespace and then waits.
+ * NOTIFY SET for every mailbox of the personal namespace, takes one
+ * LIST-STATUS (the baseline a request may sync from instead of asking
+ * itself) and then waits.
  * Any unsolicited response is a change: the watcher says so through the
  * callback and drains it with a NOOP. Lost connections are retried with
  * a growing delay; a server without NOTIFY (or refusing it) ends the
@@ -16,18 +18,26 @@
 #define BACKENDS_IMAP_WATCH_H
 
 #include "backend.h"
+#include "backend_mail.h"
 #include "gw_error.h"
 
 enum imap_watch_event {
-    IMAP_WATCH_UP,          /* NOTIFY accepted: from now on every change is reported */
+    IMAP_WATCH_UP,          /* NOTIFY accepted: from now on every change is reported;
+                             * comes with the baseline listing */
     IMAP_WATCH_CHANGED,     /* the server reported a change (any mailbox) */
     IMAP_WATCH_DOWN,        /* connection lost; changes may go unreported until UP */
     IMAP_WATCH_UNSUPPORTED, /* no NOTIFY, or it was refused: the watcher has ended */
 };
 
 /* Called on the watcher's thread; must be quick and must not call back
- * into the watcher. Never called after imap_watch_stop() returned. */
-typedef void (*imap_watch_fn)(void *ctx, enum imap_watch_event ev);
+ * into the watcher. Never called after imap_watch_stop() returned.
+ * listing is NULL but for IMAP_WATCH_UP, where *listing is the
+ * LIST-STATUS answer (backend_list_mailboxes) the watcher took after its
+ * NOTIFY was accepted, or NULL when it could not take one: with no
+ * report after UP, it is what the server holds. The callee may keep it
+ * (and set *listing NULL); the watcher frees what is left. */
+typedef void (*imap_watch_fn)(void *ctx, enum imap_watch_event ev,
+                              struct backend_mailbox_list **listing);
 
 struct imap_watch;
 

@@ -275,7 +275,8 @@ static void start(struct bf_account *a, struct backend_pool *pool)
 }
 
 int mail_store_sync_cold(struct mail_store *ms, const char *account_id, struct mail_backend *b,
-                         struct backend_pool *pool, struct gw_error *err)
+                         struct backend_pool *pool, const struct backend_mailbox_list *listing,
+                         struct gw_error *err)
 {
     struct mail_backfill *r = ms->backfill;
     pthread_mutex_lock(&r->lock);
@@ -284,7 +285,7 @@ int mail_store_sync_cold(struct mail_store *ms, const char *account_id, struct m
     if (a == NULL)
         return gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
     bool left = false;
-    int rc = mail_sync_run(ms, account_id, b, !r->off, err);
+    int rc = mail_sync_run(ms, account_id, b, !r->off, listing, err);
     if (rc == 0) {
         pthread_mutex_lock(store_db_lock(ms->st));
         rc = mail_backfill_rows_left(ms, account_id, &left, err);

@@ -374,23 +374,34 @@ out:
     return rc;
 }
 
-int mail_store_sync_mailboxes(struct mail_store *ms, const char *account_id,
-                              struct mail_backend *b, struct gw_error *err)
+int mail_store_sync_mailboxes_listed(struct mail_store *ms, const char *account_id,
+                                     struct mail_backend *b,
+                                     const struct backend_mailbox_list *listing,
+                                     struct gw_error *err)
 {
-    struct backend_mailbox_list *list = NULL;
+    struct backend_mailbox_list *asked = NULL;
     struct mail_rights_round rights = { 0 };
     /* The IMAP round trips run without the lock. */
-    if (backend_list_mailboxes(b, &list, err) < 0)
-        return -1;
-    int rc = mail_rights_fetch(ms, account_id, b, list, &rights, err);
+    if (listing == NULL) {
+        if (backend_list_mailboxes(b, &asked, err) < 0)
+            return -1;
+        listing = asked;
+    }
+    int rc = mail_rights_fetch(ms, account_id, b, listing, &rights, err);
     if (rc == 0) {
         pthread_mutex_lock(store_db_lock(ms->st));
-        rc = apply(ms, account_id, list, &rights, err);
+        rc = apply(ms, account_id, listing, &rights, err);
         pthread_mutex_unlock(store_db_lock(ms->st));
     }
     mail_rights_round_clear(&rights);
-    backend_mailbox_list_free(&list);
+    backend_mailbox_list_free(&asked);
     return rc;
+}
+
+int mail_store_sync_mailboxes(struct mail_store *ms, const char *account_id,
+                              struct mail_backend *b, struct gw_error *err)
+{
+    return mail_store_sync_mailboxes_listed(ms, account_id, b, NULL, err);
 }
 
 void mail_store_mailbox_list_free(struct mail_store_mailbox_list **lp)

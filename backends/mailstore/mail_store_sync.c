@@ -348,14 +348,14 @@ out:
 }
 
 int mail_sync_run(struct mail_store *ms, const char *account_id, struct mail_backend *b,
-                  bool cold, struct gw_error *err)
+                  bool cold, const struct backend_mailbox_list *listing, struct gw_error *err)
 {
     struct mail_sync_box *boxes = NULL;
     size_t n = 0;
     int rc = -1;
     char before[MAIL_STORE_STATE_MAX], after[MAIL_STORE_STATE_MAX];
     if (mail_store_state(ms, account_id, MAIL_STORE_MAILBOX, before, err) < 0 ||
-        mail_store_sync_mailboxes(ms, account_id, b, err) < 0 ||
+        mail_store_sync_mailboxes_listed(ms, account_id, b, listing, err) < 0 ||
         mail_store_state(ms, account_id, MAIL_STORE_MAILBOX, after, err) < 0)
         return -1;
     if (pick_boxes(ms, account_id, &boxes, &n, err) < 0)
@@ -386,5 +386,5 @@ out:
 int mail_store_sync(struct mail_store *ms, const char *account_id, struct mail_backend *b,
                     struct gw_error *err)
 {
-    return mail_sync_run(ms, account_id, b, false, err);
+    return mail_sync_run(ms, account_id, b, false, NULL, err);
 }

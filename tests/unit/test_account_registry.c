@@ -196,9 +196,11 @@ struct sync_model {
     unsigned changes, cached, syncs, fail_next;
 };
 
-static int model_sync(void *ctx, struct gw_error *err)
+static int model_sync(void *ctx, const struct backend_mailbox_list *listing,
+                      struct gw_error *err)
 {
     struct sync_model *m = ctx;
+    assert_null(listing);   /* account_sync() never hands out the watcher's */
     pthread_mutex_lock(&m->lock);
     unsigned seen = m->changes;
     bool fail = m->fail_next > 0;
