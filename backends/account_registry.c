@@ -25,8 +25,11 @@
 #define CRED_MAC_LEN 32
 #define ACCOUNT_ID_HEX 16        /* hex digits of SHA-256 kept in the id */
 #define POOL_IDLE_TRIM_MS 120000 /* close IMAP connections idle this long */
-/* Default of watch_max_age_ms (account.h). */
+/* Defaults of watch_max_age_ms and watch_first_wait_ms (account.h). The
+ * watcher logs in as the first sync begins; its baseline usually arrives
+ * before the sync has fetched the inbox's first batch. */
 #define CLEAN_MAX_AGE_MS 3000
+#define BASELINE_AWAIT_MS 100
 
 struct account {
     struct account_registry *registry;
@@ -46,6 +49,7 @@ struct account {
      * meanwhile share the next one instead of each paying a round trip. */
     pthread_mutex_t sync_lock;
     pthread_cond_t sync_done;
+    pthread_cond_t watch_moved;     /* CLOCK_MONOTONIC; any watcher event */
     bool sync_running;
     uint64_t sync_started;      /* number of syncs begun */
     uint64_t sync_succeeded;    /* number of the last one that succeeded */
@@ -166,6 +170,8 @@ struct account_registry *account_registry_new(const struct account_registry_opti
     r->opts = *opts;
     if (r->opts.watch_max_age_ms == 0)
         r->opts.watch_max_age_ms = CLEAN_MAX_AGE_MS;
+    if (r->opts.watch_first_wait_ms == 0)
+        r->opts.watch_first_wait_ms = BASELINE_AWAIT_MS;
     r->store = store;
     if (store != NULL) {
         struct gw_error err = { 0 };
@@ -184,6 +190,7 @@ static void account_destroy(struct account *a)
     backend_mailbox_list_free(&a->baseline);
     backend_pool_free(&a->sync_pool);
     pthread_cond_destroy(&a->sync_done);
+    pthread_cond_destroy(&a->watch_moved);
     pthread_mutex_destroy(&a->sync_lock);
     backend_pool_free(&a->pool);
     free(a->username);
@@ -246,6 +253,11 @@ static struct account *account_create(struct account_registry *r, const char *us
     struct backend_credentials cred = { .username = username, .password = password };
     pthread_mutex_init(&a->sync_lock, NULL);
     pthread_cond_init(&a->sync_done, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->watch_moved, &attr);
+    pthread_condattr_destroy(&attr);
     a->registry = r;
     a->username = strdup(username);
     a->pool = backend_pool_new(&r->opts.imap, &cred, r->opts.pool_size);
@@ -523,6 +535,7 @@ static void on_watch_event(void *ctx, enum imap_watch_event ev,
     }
     if (ev == IMAP_WATCH_UNSUPPORTED)
         a->watch_refused = true;
+    pthread_cond_broadcast(&a->watch_moved);
     pthread_mutex_unlock(&a->sync_lock);
     backend_mailbox_list_free(&old);
 }
@@ -621,6 +634,47 @@ int account_sync_if_stale(struct account *a, account_sync_fn fn, void *ctx,
     if (from_baseline)
         return sync_from_baseline(a, fn, ctx, &use, err);
     return account_sync(a, fn, ctx, err);
+}
+
+struct backend_mailbox_list *account_baseline_await(struct account *a)
+{
+    unsigned timeout_ms = a->registry->opts.watch_first_wait_ms;
+    pthread_mutex_lock(&a->registry->lock);
+    bool watching = a->watch != NULL;
+    pthread_mutex_unlock(&a->registry->lock);
+    if (!watching)
+        return NULL;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    struct backend_mailbox_list *copy = NULL;
+    pthread_mutex_lock(&a->sync_lock);
+    /* UP brings the baseline; the watcher being up without one (an
+     * announcement voided it, or it could take none) will not bring one. */
+    while (!a->watch_live && !a->watch_refused &&
+           pthread_cond_timedwait(&a->watch_moved, &a->sync_lock, &until) == 0)
+        ;
+    if (a->watch_live && a->baseline != NULL && a->baseline_gen == a->change_gen)
+        copy = backend_mailbox_list_dup(a->baseline);
+    pthread_mutex_unlock(&a->sync_lock);
+    return copy;
+}
+
+bool account_baseline_expected(struct account *a)
+{
+    pthread_mutex_lock(&a->registry->lock);
+    bool watching = a->watch != NULL;
+    pthread_mutex_unlock(&a->registry->lock);
+    pthread_mutex_lock(&a->sync_lock);
+    bool expected = watching && !a->watch_refused &&
+                    (!a->watch_live || (a->baseline != NULL && a->baseline_gen == a->change_gen));
+    pthread_mutex_unlock(&a->sync_lock);
+    return expected;
 }
 
 bool account_watch_live(struct account *a)

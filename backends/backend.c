@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "gw_log.h"
@@ -188,6 +189,35 @@ void backend_mailbox_list_free(struct backend_mailbox_list **l)
     free((*l)->items);
     free(*l);
     *l = NULL;
+}
+
+static bool dup_or_null(const char *s, char **out)
+{
+    *out = s != NULL ? strdup(s) : NULL;
+    return s == NULL || *out != NULL;
+}
+
+struct backend_mailbox_list *backend_mailbox_list_dup(const struct backend_mailbox_list *l)
+{
+    struct backend_mailbox_list *d = calloc(1, sizeof(*d));
+    if (d == NULL || (d->items = calloc(l->n ? l->n : 1, sizeof(*d->items))) == NULL) {
+        free(d);
+        return NULL;
+    }
+    for (; d->n < l->n; d->n++) {
+        const struct backend_mailbox *m = &l->items[d->n];
+        struct backend_mailbox *c = &d->items[d->n];
+        *c = *m;
+        bool ok = dup_or_null(m->name_raw, &c->name_raw);
+        ok = dup_or_null(m->name_utf8, &c->name_utf8) && ok;
+        ok = dup_or_null(m->mailboxid, &c->mailboxid) && ok;
+        if (!ok) {
+            d->n++;     /* freed with the others */
+            backend_mailbox_list_free(&d);
+            return NULL;
+        }
+    }
+    return d;
 }
 
 void backend_flags_clear(struct backend_flags *f)

@@ -255,6 +255,7 @@ int main(int argc, char **argv)
         .watch_max = cfg.imap_watch ? cfg.imap_watch_max : 0,
         .watch_idle_s = cfg.imap_watch_idle_s,
         .watch_max_age_ms = cfg.imap_watch_max_age_ms,
+        .watch_first_wait_ms = cfg.imap_watch_first_wait_ms,
     };
     backend_endpoint_from_config(&reg_opts.imap, &cfg, &cfg.imap);
     accounts = account_registry_new(&reg_opts, store);

@@ -36,6 +36,8 @@ struct account_registry_options {
      * server never sends (Dovecot 2.3 announces an outside RENAME only
      * with its next event) at one sync per interval, not per request. */
     unsigned watch_max_age_ms;
+    /* How long account_baseline_await() waits (0: 100 ms). */
+    unsigned watch_first_wait_ms;
 };
 
 /* Creates the registry. store is borrowed (may be NULL in unit tests). */
@@ -97,6 +99,20 @@ int account_sync(struct account *a, account_sync_fn fn, void *ctx, struct gw_err
  * is down, refused or not yet confirmed, every request syncs. */
 int account_sync_if_stale(struct account *a, account_sync_fn fn, void *ctx,
                           struct gw_error *err);
+
+/* For an account_sync_fn called without a listing: a copy of the
+ * watcher's baseline (free with backend_mailbox_list_free()), waiting up
+ * to watch_first_wait_ms while the watcher is starting; NULL when there is none
+ * to be had (no watcher, refused, down, or it reported a change since).
+ * A baseline taken while the sync ran is what the server held at some
+ * moment after the sync began: good for its listing, never a reason to
+ * call the cache clean (account_sync_if_stale() can, from the same
+ * baseline, once the sync is done). */
+struct backend_mailbox_list *account_baseline_await(struct account *a);
+
+/* Whether account_baseline_await() may give a baseline: the watcher runs
+ * and is starting, or is up with a baseline unused. */
+bool account_baseline_expected(struct account *a);
 
 /* True while the account's watcher is confirmed (NOTIFY accepted). */
 bool account_watch_live(struct account *a);

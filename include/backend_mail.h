@@ -79,6 +79,9 @@ struct backend_mailbox_list {
 int backend_list_mailboxes(struct mail_backend *b, struct backend_mailbox_list **out,
                            struct gw_error *err);
 void backend_mailbox_list_free(struct backend_mailbox_list **l);
+/* A deep copy of l (free with backend_mailbox_list_free()), NULL when
+ * out of memory. */
+struct backend_mailbox_list *backend_mailbox_list_dup(const struct backend_mailbox_list *l);
 
 /* RFC 4314 MYRIGHTS of one mailbox (name_raw as listed): *rights is the
  * server's rights letters ("lrswipkxte..."), new (free()). GW_ERR_INVALID

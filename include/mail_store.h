@@ -36,6 +36,7 @@
 struct backend_mailbox_list;
 struct mail_backend;
 struct mail_store;
+struct mail_sync_listing;
 
 enum mail_store_type {
     MAIL_STORE_MAILBOX = 0,
@@ -389,12 +390,25 @@ void mail_store_thread_list_free(struct mail_store_thread_list **l);
  * waits (at most 60 s per batch) before the next one; holding "N S", it
  * waits instead after S slices of batch N+1 (between two transactions).
  *
- * listing, when not NULL, stands in for the sync's LIST-STATUS
- * (mail_store_sync_mailboxes_listed). */
+ * listing (may be NULL) says where the mailbox listing comes from
+ * instead of the sync's own LIST-STATUS. */
 struct backend_pool;
 
+struct mail_sync_listing {
+    /* What LIST-STATUS would answer now (borrowed): used as is. */
+    const struct backend_mailbox_list *now;
+    /* Without now, for an account with nothing cached yet: the sync
+     * fetches the inbox's first batch first, then takes await(ctx), a
+     * listing taken meanwhile (new: the store frees it), in place of its
+     * own LIST-STATUS, which it sends only when that gives NULL. The
+     * first request of an account then pays for one LIST-STATUS less,
+     * when another connection (the change watcher) takes one anyway. */
+    struct backend_mailbox_list *(*await)(void *ctx);
+    void *ctx;
+};
+
 int mail_store_sync_cold(struct mail_store *ms, const char *account_id, struct mail_backend *b,
-                         struct backend_pool *pool, const struct backend_mailbox_list *listing,
+                         struct backend_pool *pool, const struct mail_sync_listing *listing,
                          struct gw_error *err);
 
 /* Stops and joins the account's worker (a no-op without one). */

@@ -9,9 +9,15 @@
 #include "gw_log.h"
 #include "jmap_submission.h"
 
+static struct backend_mailbox_list *await_baseline(void *ctx)
+{
+    return account_baseline_await(ctx);
+}
+
 /* account_sync callback: one mail_store_sync on the account's own sync
  * connection, which leaves the request pool's selected mailboxes alone;
- * from the watcher's listing when account_sync_if_stale() gives one. */
+ * from the watcher's listing when account_sync_if_stale() gives one, or
+ * on a new account once the watcher has taken it. */
 static int sync_with_backend(void *ctx, const struct backend_mailbox_list *listing,
                              struct gw_error *err)
 {
@@ -20,9 +26,14 @@ static int sync_with_backend(void *ctx, const struct backend_mailbox_list *listi
     struct mail_backend *b = NULL;
     if (backend_pool_acquire(pool, &b, err) != 0)
         return -1;
+    /* Without a watcher to take a listing, the first sync asks first. */
+    struct mail_sync_listing source = {
+        .now = listing, .ctx = m->account,
+        .await = account_baseline_expected(m->account) ? await_baseline : NULL,
+    };
     /* Cold: a big new mailbox gives its newest messages now and the rest
      * in the background from the account's pool (include/mail_store.h). */
-    int rc = mail_store_sync_cold(m->ms, m->account_id, b, account_pool(m->account), listing,
+    int rc = mail_store_sync_cold(m->ms, m->account_id, b, account_pool(m->account), &source,
                                   err);
     backend_pool_release(pool, &b);
     return rc;

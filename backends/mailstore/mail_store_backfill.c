@@ -275,7 +275,7 @@ static void start(struct bf_account *a, struct backend_pool *pool)
 }
 
 int mail_store_sync_cold(struct mail_store *ms, const char *account_id, struct mail_backend *b,
-                         struct backend_pool *pool, const struct backend_mailbox_list *listing,
+                         struct backend_pool *pool, const struct mail_sync_listing *listing,
                          struct gw_error *err)
 {
     struct mail_backfill *r = ms->backfill;

@@ -53,10 +53,10 @@ int mail_backfill_new(struct mail_store *ms, struct mail_backfill **out, struct 
 /* Stops and joins every worker, frees; sets *r NULL. */
 void mail_backfill_free(struct mail_backfill **r);
 
-/* mail_store_sync with cold (first batches only) or not, from listing
- * (mail_store_sync_mailboxes_listed; NULL: LIST-STATUS on b). */
+/* mail_store_sync with cold (first batches only) or not; listing as for
+ * mail_store_sync_cold (NULL: LIST-STATUS on b). */
 int mail_sync_run(struct mail_store *ms, const char *account_id, struct mail_backend *b,
-                  bool cold, const struct backend_mailbox_list *listing, struct gw_error *err);
+                  bool cold, const struct mail_sync_listing *listing, struct gw_error *err);
 
 /* Store lock held: x->todo_below from the box's row (0: none, or a row of
  * another uidvalidity). */

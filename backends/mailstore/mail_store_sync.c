@@ -27,6 +27,8 @@ static const char *const sql_boxes =
     " " BACKFILL_RUNNING
     " FROM mailboxes m WHERE m.account_id = ?1 AND m.destroyed_modseq IS NULL"
     " AND m.uidvalidity != 0";
+static const char *const sql_any_box =
+    "SELECT 1 FROM mailboxes WHERE account_id = ?1 LIMIT 1";
 static const char *const sql_known =
     "SELECT uid FROM email_locations WHERE account_id = ?1 AND mailbox_id = ?2 ORDER BY uid";
 
@@ -347,23 +349,88 @@ out:
     return rc;
 }
 
-int mail_sync_run(struct mail_store *ms, const char *account_id, struct mail_backend *b,
-                  bool cold, const struct backend_mailbox_list *listing, struct gw_error *err)
+/* 1 when the account has no mailbox cached (its first sync), 0, -1. */
+static int nothing_cached(struct mail_store *ms, const char *account_id, struct gw_error *err)
 {
-    struct mail_sync_box *boxes = NULL;
+    pthread_mutex_lock(store_db_lock(ms->st));
+    sqlite3_stmt *st = mail_store_stmt(ms, sql_any_box, err);
+    int step = SQLITE_ERROR;
+    if (st != NULL) {
+        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+        step = sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    int rc = step == SQLITE_ROW ? 0 : step == SQLITE_DONE ? 1 : -1;
+    if (rc < 0 && st != NULL)
+        mail_store_db_fail(ms, err, "any mailbox");
+    pthread_mutex_unlock(store_db_lock(ms->st));
+    return rc;
+}
+
+/* The first sync of an account with a listing to await: the inbox's
+ * first batch into *inbox before any listing (INBOX always exists; if
+ * the server says otherwise, the usual path finds out). 0, or -1. */
+static int inbox_first(struct mail_store *ms, struct mail_backend *b, struct mail_sync_box *inbox,
+                       struct gw_error *err)
+{
+    memset(inbox, 0, sizeof(*inbox));
+    if ((inbox->name_raw = strdup("INBOX")) == NULL)
+        return nomem(err);
+    if (fetch_box(ms, b, inbox, true, err) == 0)
+        return 0;
+    mail_sync_box_clear(inbox);
+    memset(inbox, 0, sizeof(*inbox));
+    if (err->code != GW_ERR_NOTFOUND)
+        return -1;
+    gw_error_clear(err);
+    return 0;
+}
+
+/* Puts what inbox_first() fetched in the listed box x when x is that
+ * inbox under the same UIDVALIDITY; true when it did (inbox is emptied). */
+static bool adopt_inbox(struct mail_sync_box *x, struct mail_sync_box *inbox)
+{
+    if (inbox->name_raw == NULL || strcasecmp(x->name_raw, "INBOX") != 0 ||
+        x->status.uidvalidity != inbox->uidvalidity)
+        return false;
+    char id[sizeof(x->id)];
+    memcpy(id, x->id, sizeof(id));
+    struct backend_selected listed = x->status;
+    mail_sync_box_clear(x);
+    *x = *inbox;
+    memset(inbox, 0, sizeof(*inbox));
+    memcpy(x->id, id, sizeof(id));
+    x->status = listed;
+    return true;
+}
+
+int mail_sync_run(struct mail_store *ms, const char *account_id, struct mail_backend *b,
+                  bool cold, const struct mail_sync_listing *source, struct gw_error *err)
+{
+    struct mail_sync_box *boxes = NULL, inbox = { 0 };
+    struct backend_mailbox_list *awaited = NULL;
+    const struct backend_mailbox_list *listing = source != NULL ? source->now : NULL;
     size_t n = 0;
     int rc = -1;
     char before[MAIL_STORE_STATE_MAX], after[MAIL_STORE_STATE_MAX];
+    if (listing == NULL && cold && source != NULL && source->await != NULL) {
+        int first = nothing_cached(ms, account_id, err);
+        if (first < 0 || (first > 0 && inbox_first(ms, b, &inbox, err) < 0))
+            return -1;
+        if (first > 0)
+            listing = awaited = source->await(source->ctx);
+    }
     if (mail_store_state(ms, account_id, MAIL_STORE_MAILBOX, before, err) < 0 ||
         mail_store_sync_mailboxes_listed(ms, account_id, b, listing, err) < 0 ||
-        mail_store_state(ms, account_id, MAIL_STORE_MAILBOX, after, err) < 0)
-        return -1;
-    if (pick_boxes(ms, account_id, &boxes, &n, err) < 0)
-        return -1;
+        mail_store_state(ms, account_id, MAIL_STORE_MAILBOX, after, err) < 0 ||
+        pick_boxes(ms, account_id, &boxes, &n, err) < 0)
+        goto out;
     /* A mailbox deleted or reset leaves Emails without a location: the
      * apply step sweeps them even when no mailbox needs fetching. */
     bool mailboxes_moved = strcmp(before, after) != 0;
     for (size_t i = 0; i < n; i++) {
+        if (adopt_inbox(&boxes[i], &inbox))
+            continue;
         if (fetch_box(ms, b, &boxes[i], cold, err) < 0) {
             /* A mailbox deleted since the LIST is the next sync's news. */
             if (err->code != GW_ERR_NOTFOUND)
@@ -380,6 +447,8 @@ out:
     for (size_t i = 0; i < n; i++)
         mail_sync_box_clear(&boxes[i]);
     free(boxes);
+    mail_sync_box_clear(&inbox);
+    backend_mailbox_list_free(&awaited);
     return rc;
 }
 

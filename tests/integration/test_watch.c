@@ -37,12 +37,14 @@ static struct {
     atomic_int notify_sets;     /* NOTIFY SET commands seen */
     atomic_long announced;      /* untagged lines sent to the watcher after its NOTIFY */
     atomic_int baselines;       /* the watcher's LIST commands the server completed */
+    atomic_int other_lists;     /* LIST commands sent on the other connections */
     atomic_long selects;        /* SELECT, EXAMINE, UNSELECT and CLOSE sent */
 } px;
 
 static struct harness_mail_env fx;
 static char inbox_id[64];
 static long first_sync_selects;     /* px.selects after the account's first request */
+static int first_sync_lists;        /* px.other_lists after it */
 
 struct pump {
     int client, server;
@@ -82,8 +84,10 @@ static bool relay(int from, int to, bool from_gateway, struct conn_seen *cs, cha
                 cs->watcher = true;
                 atomic_fetch_add(&px.notify_sets, 1);
             }
-            if (cs->watcher && verb != NULL && strncmp(verb, " LIST ", 6) == 0 &&
-                (size_t)(verb - line) < sizeof(cs->list_tag) - 1)
+            bool list = verb != NULL && strncmp(verb, " LIST ", 6) == 0;
+            if (list && !cs->watcher)
+                atomic_fetch_add(&px.other_lists, 1);
+            if (list && cs->watcher && (size_t)(verb - line) < sizeof(cs->list_tag) - 1)
                 snprintf(cs->list_tag, sizeof(cs->list_tag), "%.*s ", (int)(verb - line), line);
         } else if (cs->watcher && strncmp(line, "* ", 2) == 0) {
             atomic_fetch_add(&px.announced, 1);
@@ -185,9 +189,11 @@ static int group_setup(void **state)
     snprintf(port, sizeof(port), "%u", px.port);
     /* Plain IMAP on loopback, so the proxy can read the commands. */
     /* A quiet cache trusted for a long time: only announcements can make
-     * these requests sync. */
+     * these requests sync. The first sync waits for the watcher's listing
+     * however slow the machine. */
     const char *args[] = { "--imap-host", "127.0.0.1", "--imap-port", port, "--imap-tls", "none",
-                           "--imap-watch-max-age", "60s", NULL };
+                           "--imap-watch-max-age", "60s", "--imap-watch-first-wait", "10s",
+                           NULL };
     const char *env[] = { "JMAPGW_IMAP_WATCH=on", NULL };   /* test gateways default to off */
     struct harness_gateway_opts opts = { .args = args, .env = env };
     fx.gw = harness_gateway_start(&opts);
@@ -201,6 +207,7 @@ static int group_setup(void **state)
         return -1;
     json_t *q = harness_mail_call(&fx, "Mailbox/query", "\"filter\": {\"role\": \"inbox\"}");
     first_sync_selects = atomic_load(&px.selects);
+    first_sync_lists = atomic_load(&px.other_lists);
     const char *inbox = json_string_value(json_array_get(json_object_get(q, "ids"), 0));
     int rc = inbox != NULL && strlen(inbox) < sizeof(inbox_id) ? 0 : -1;
     if (rc == 0)
@@ -345,6 +352,30 @@ static void test_open_message_keeps_selection(void **state)
     H_ASSERT(after_sync - selects <= 2);
 }
 
+/* The account's first sync fetched the inbox's newest messages while
+ * the watcher took its listing, and used that listing instead of a
+ * LIST-STATUS of its own: the account's first request pays for one. */
+static void test_first_sync_takes_watcher_listing(void **state)
+{
+    (void)state;
+    H_ASSERT_INT_EQ(first_sync_lists, 0);
+    H_ASSERT_INT_EQ(atomic_load(&px.baselines), 1);
+    /* Every mailbox is known, with its counts (the inbox's the sync's). */
+    json_t *got = harness_mail_call(&fx, "Mailbox/get", "\"ids\": null");
+    json_t *list = json_object_get(got, "list"), *box;
+    size_t i;
+    bool inbox_seen = false;
+    json_array_foreach(list, i, box) {
+        const char *role = json_string_value(json_object_get(box, "role"));
+        if (role != NULL && strcmp(role, "inbox") == 0) {
+            inbox_seen = true;
+            H_ASSERT(json_integer_value(json_object_get(box, "totalEmails")) > 0);
+        }
+    }
+    H_ASSERT(inbox_seen && json_array_size(list) > 1);
+    json_decref(got);
+}
+
 /* The first sync opens only mailboxes that hold messages: an empty one is
  * settled by its LIST-STATUS numbers alone. */
 static void test_first_sync_skips_empty_mailboxes(void **state)
@@ -370,6 +401,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         /* First: no request may come between the baseline and it. */
         cmocka_unit_test_teardown(test_quiet_account_sends_nothing, harness_teardown_check_alive),
+        cmocka_unit_test_teardown(test_first_sync_takes_watcher_listing,
+                                  harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_first_sync_skips_empty_mailboxes,
                                   harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_outside_append_announced, harness_teardown_check_alive),
