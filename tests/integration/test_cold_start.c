@@ -13,7 +13,8 @@
  * gaps, keeping the ids it gave. A request made while a batch is half
  * written (held between two slices) is answered, its sync included,
  * while the backfill provably still waits. At every hold the Mailbox
- * counts equal a recount of what is cached. */
+ * counts equal a recount of what is cached. With the change watcher on,
+ * the first sync takes the watcher's listing and gives the same. */
 #define _GNU_SOURCE 1
 #include "harness.h"
 
@@ -591,6 +592,41 @@ static void assert_inbox_updated(uint16_t port, const char *account, const char 
     json_decref(c);
 }
 
+/* With the change watcher on, the first sync fetches the inbox's first
+ * batch before any listing and then takes the watcher's (waited for
+ * however slow the machine): the same early page and small mailbox, and
+ * once the backfill is done the same view as a whole sync. */
+static void test_cold_page_with_watcher(void **state)
+{
+    (void)state;
+    const struct view *ref = reference_view();
+    hold("0");
+    const char *const extra[] = { "--imap-watch", "--imap-watch-first-wait", "10s", NULL };
+    struct harness_gateway *gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, extra);
+    H_ASSERT(gw != NULL);
+    harness_set_current_gateway(gw);
+    char *account = account_of(gw), *st = NULL;
+    long long total = 0;
+    json_t *page = inbox_page(gw->port, account, &st, &total);
+    H_ASSERT_INT_EQ(db_count(gw, sql_cached), FIRST_BATCH);
+    H_ASSERT_INT_EQ(db_count(gw, sql_rows), 1);
+    assert_page(page);
+    H_ASSERT_INT_EQ(total, (long long)json_array_size(ref->order));
+    assert_other_page(gw->port, account);
+
+    hold("1000000");
+    struct view v = view_of(gw->port, account);
+    assert_same_view(&v, ref);
+    H_ASSERT_INT_EQ(db_count(gw, sql_rows), 0);
+    view_clear(&v);
+    json_decref(page);
+    free(st);
+    free(account);
+    H_ASSERT(harness_gateway_stop(gw) == 0);
+    harness_gateway_free(&gw);
+    harness_set_current_gateway(fx.gw);
+}
+
 static void test_cold_page_before_backfill(void **state)
 {
     (void)state;
@@ -842,6 +878,8 @@ static void test_request_during_batch(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        /* First: the others add mail the reference view does not hold. */
+        cmocka_unit_test(test_cold_page_with_watcher),
         cmocka_unit_test(test_cold_page_before_backfill),
         cmocka_unit_test(test_restart_mid_backfill),
         cmocka_unit_test(test_restart_between_slices),
