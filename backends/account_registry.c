@@ -636,12 +636,18 @@ int account_sync_if_stale(struct account *a, account_sync_fn fn, void *ctx,
     return account_sync(a, fn, ctx, err);
 }
 
-struct backend_mailbox_list *account_baseline_await(struct account *a)
+static bool has_watcher(struct account *a)
 {
-    unsigned timeout_ms = a->registry->opts.watch_first_wait_ms;
     pthread_mutex_lock(&a->registry->lock);
     bool watching = a->watch != NULL;
     pthread_mutex_unlock(&a->registry->lock);
+    return watching;
+}
+
+struct backend_mailbox_list *account_baseline_await(struct account *a)
+{
+    unsigned timeout_ms = a->registry->opts.watch_first_wait_ms;
+    bool watching = has_watcher(a);
     if (!watching)
         return NULL;
     struct timespec until;
@@ -667,9 +673,7 @@ struct backend_mailbox_list *account_baseline_await(struct account *a)
 
 bool account_baseline_expected(struct account *a)
 {
-    pthread_mutex_lock(&a->registry->lock);
-    bool watching = a->watch != NULL;
-    pthread_mutex_unlock(&a->registry->lock);
+    bool watching = has_watcher(a);
     pthread_mutex_lock(&a->sync_lock);
     bool expected = watching && !a->watch_refused &&
                     (!a->watch_live || (a->baseline != NULL && a->baseline_gen == a->change_gen));
