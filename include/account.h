@@ -36,8 +36,11 @@ struct account_registry_options {
      * server never sends (Dovecot 2.3 announces an outside RENAME only
      * with its next event) at one sync per interval, not per request. */
     unsigned watch_max_age_ms;
-    /* How long account_baseline_await() waits (0: 100 ms). */
+    /* How long account_baseline_await() waits (0: 100 ms), and the inbox
+     * size from which account_watch_early() starts the watcher (0:
+     * 10,000). */
     unsigned watch_first_wait_ms;
+    unsigned watch_early_min;
 };
 
 /* Creates the registry. store is borrowed (may be NULL in unit tests). */
@@ -89,14 +92,15 @@ int account_sync(struct account *a, account_sync_fn fn, void *ctx, struct gw_err
 /* What a request calls instead of account_sync() when any cache no
  * older than the last change notification will do: returns 0 at once,
  * without calling fn, when the account's watcher is up and has reported
- * no change since a sync that began after its last report. Otherwise
- * (re)starts the watcher if there is room for one, then syncs: from the
- * listing the watcher took once its NOTIFY was in force, when it has
- * reported nothing since (fn gets it as listing: what LIST-STATUS would
- * answer now, so fn need not ask; used once, and only within the
- * watch_max_age_ms a clean cache is trusted), else by account_sync()
- * (fn gets NULL). So correctness never depends on the watcher: while it
- * is down, refused or not yet confirmed, every request syncs. */
+ * no change since a sync that began after its last report. Otherwise it
+ * syncs, then (re)starts the watcher if there is room for one. It syncs
+ * from the listing the watcher took once its NOTIFY was in force, when
+ * the watcher has reported nothing since (fn gets it as listing: what
+ * LIST-STATUS would answer now, so fn need not ask; used once, and only
+ * within the watch_max_age_ms a clean cache is trusted), else by
+ * account_sync() (fn gets NULL). So correctness never depends on the
+ * watcher: while it is down, refused or not yet confirmed, every
+ * request syncs. */
 int account_sync_if_stale(struct account *a, account_sync_fn fn, void *ctx,
                           struct gw_error *err);
 
@@ -110,9 +114,12 @@ int account_sync_if_stale(struct account *a, account_sync_fn fn, void *ctx,
  * baseline, once the sync is done). */
 struct backend_mailbox_list *account_baseline_await(struct account *a);
 
-/* Whether account_baseline_await() may give a baseline: the watcher runs
- * and is starting, or is up with a baseline unused. */
-bool account_baseline_expected(struct account *a);
+/* For an account_sync_fn on an account's first sync, once it knows the
+ * inbox's size: with at least watch_early_min messages, starts the
+ * watcher now (its login and listing then run while the inbox is sorted
+ * and fetched; else it starts after the sync) and returns true when
+ * account_baseline_await() may give a listing. */
+bool account_watch_early(struct account *a, uint32_t inbox_messages);
 
 /* True while the account's watcher is confirmed (NOTIFY accepted). */
 bool account_watch_live(struct account *a);

@@ -9,6 +9,11 @@
 #include "gw_log.h"
 #include "jmap_submission.h"
 
+static bool watch_early(void *ctx, uint32_t inbox_messages)
+{
+    return account_watch_early(ctx, inbox_messages);
+}
+
 static struct backend_mailbox_list *await_baseline(void *ctx)
 {
     return account_baseline_await(ctx);
@@ -26,11 +31,8 @@ static int sync_with_backend(void *ctx, const struct backend_mailbox_list *listi
     struct mail_backend *b = NULL;
     if (backend_pool_acquire(pool, &b, err) != 0)
         return -1;
-    /* Without a watcher to take a listing, the first sync asks first. */
-    struct mail_sync_listing source = {
-        .now = listing, .ctx = m->account,
-        .await = account_baseline_expected(m->account) ? await_baseline : NULL,
-    };
+    struct mail_sync_listing source = { .now = listing, .early = watch_early,
+                                        .await = await_baseline, .ctx = m->account };
     /* Cold: a big new mailbox gives its newest messages now and the rest
      * in the background from the account's pool (include/mail_store.h). */
     int rc = mail_store_sync_cold(m->ms, m->account_id, b, account_pool(m->account), &source,
