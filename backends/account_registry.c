@@ -25,14 +25,11 @@
 #define CRED_MAC_LEN 32
 #define ACCOUNT_ID_HEX 16        /* hex digits of SHA-256 kept in the id */
 #define POOL_IDLE_TRIM_MS 120000 /* close IMAP connections idle this long */
-/* Defaults of watch_max_age_ms, watch_first_wait_ms and watch_early_min
- * (account.h). Dovecot 2.3 on 2 cores: the watcher's login and listing
- * take 35-45 ms on a 30,000-message account; SORT takes ~2 us per
- * message, so from ~10,000 inbox messages on the sort hides them, and a
- * LIST-STATUS (~1 ms per 1,000 messages) is worth saving. */
+/* Defaults of watch_max_age_ms and watch_first_wait_ms (account.h). A
+ * new account's watcher logs in at authentication; its listing usually
+ * arrives before the first sync has fetched the inbox's first batch. */
 #define CLEAN_MAX_AGE_MS 3000
 #define BASELINE_AWAIT_MS 100
-#define WATCH_EARLY_MIN 10000
 
 struct account {
     struct account_registry *registry;
@@ -80,6 +77,8 @@ struct account_registry {
     unsigned count;
     unsigned n_watch;           /* accounts with a watcher */
 };
+
+static void watch_ensure(struct account *a);
 
 static uint64_t monotonic_ms(void)
 {
@@ -175,8 +174,7 @@ struct account_registry *account_registry_new(const struct account_registry_opti
         r->opts.watch_max_age_ms = CLEAN_MAX_AGE_MS;
     if (r->opts.watch_first_wait_ms == 0)
         r->opts.watch_first_wait_ms = BASELINE_AWAIT_MS;
-    if (r->opts.watch_early_min == 0)
-        r->opts.watch_early_min = WATCH_EARLY_MIN;
+
     r->store = store;
     if (store != NULL) {
         struct gw_error err = { 0 };
@@ -341,6 +339,10 @@ int account_registry_authenticate(struct account_registry *r, const char *userna
     if (r->store != NULL && store_account_ensure(r->store, a->id, a->username, err) != 0)
         gw_log_warn("account %s: cannot record in store: %s", a->id, err ? err->msg : "");
     gw_error_clear(err);
+    /* A new account's watcher logs in and takes its listing while the
+     * client reads the session and sends its first request. */
+    if (keep_in != NULL)
+        watch_ensure(a);
     *out = a;
     rc = 0;
 out:
@@ -642,18 +644,14 @@ int account_sync_if_stale(struct account *a, account_sync_fn fn, void *ctx,
         return 0;
     int rc = from_baseline ? sync_from_baseline(a, fn, ctx, &use, err)
                            : account_sync(a, fn, ctx, err);
-    /* The watcher after the sync (unless the sync started it already,
-     * account_watch_early()): its LOGIN and listing would compete with
-     * the sync for the server. */
+    /* A watcher that was dropped (idle) or lost restarts after the sync:
+     * its LOGIN and listing would compete with the sync for the server. */
     watch_ensure(a);
     return rc;
 }
 
-bool account_watch_early(struct account *a, uint32_t inbox_messages)
+bool account_baseline_coming(struct account *a)
 {
-    if (inbox_messages < a->registry->opts.watch_early_min)
-        return false;
-    watch_ensure(a);
     pthread_mutex_lock(&a->sync_lock);
     bool refused = a->watch_refused;
     pthread_mutex_unlock(&a->sync_lock);

@@ -82,11 +82,8 @@ static const struct option_def option_table[] = {
       "stop watching an account unused this long" },
     { "imap-watch-max-age", OPT_DURATION_MS, CFG(imap_watch_max_age_ms), "3s",
       "sync a watched, quiet account at least this often (covers changes the server never announces)" },
-    { "imap-watch-early", OPT_UINT, CFG(imap_watch_early), "10000",
-      "an account's first sync starts its watcher at once when the inbox holds this many messages"
-      " and takes the watcher's mailbox listing (else the watcher starts after the sync)" },
     { "imap-watch-first-wait", OPT_DURATION_MS, CFG(imap_watch_first_wait_ms), "100ms",
-      "how long a first sync waits for that listing before taking its own" },
+      "how long an account's first sync waits for its watcher's mailbox listing before taking its own" },
     { "max-size-upload", OPT_U64, CFG(limits.max_size_upload), "50000000", "maxSizeUpload (bytes)" },
     { "max-concurrent-upload", OPT_U64, CFG(limits.max_concurrent_upload), "4", "maxConcurrentUpload" },
     { "max-size-request", OPT_U64, CFG(limits.max_size_request), "10000000", "maxSizeRequest (bytes)" },

@@ -256,7 +256,6 @@ int main(int argc, char **argv)
         .watch_idle_s = cfg.imap_watch_idle_s,
         .watch_max_age_ms = cfg.imap_watch_max_age_ms,
         .watch_first_wait_ms = cfg.imap_watch_first_wait_ms,
-        .watch_early_min = cfg.imap_watch_early,
     };
     backend_endpoint_from_config(&reg_opts.imap, &cfg, &cfg.imap);
     accounts = account_registry_new(&reg_opts, store);

@@ -36,11 +36,8 @@ struct account_registry_options {
      * server never sends (Dovecot 2.3 announces an outside RENAME only
      * with its next event) at one sync per interval, not per request. */
     unsigned watch_max_age_ms;
-    /* How long account_baseline_await() waits (0: 100 ms), and the inbox
-     * size from which account_watch_early() starts the watcher (0:
-     * 10,000). */
+    /* How long account_baseline_await() waits (0: 100 ms). */
     unsigned watch_first_wait_ms;
-    unsigned watch_early_min;
 };
 
 /* Creates the registry. store is borrowed (may be NULL in unit tests). */
@@ -114,12 +111,10 @@ int account_sync_if_stale(struct account *a, account_sync_fn fn, void *ctx,
  * baseline, once the sync is done). */
 struct backend_mailbox_list *account_baseline_await(struct account *a);
 
-/* For an account_sync_fn on an account's first sync, once it knows the
- * inbox's size: with at least watch_early_min messages, starts the
- * watcher now (its login and listing then run while the inbox is sorted
- * and fetched; else it starts after the sync) and returns true when
- * account_baseline_await() may give a listing. */
-bool account_watch_early(struct account *a, uint32_t inbox_messages);
+/* Whether account_baseline_await() may give a listing: the account has
+ * a watcher (a new account's starts at its authentication) that the
+ * server has not refused. */
+bool account_baseline_coming(struct account *a);
 
 /* True while the account's watcher is confirmed (NOTIFY accepted). */
 bool account_watch_live(struct account *a);

@@ -56,7 +56,6 @@ struct gw_config {
     unsigned imap_watch_max;          /* at most this many accounts at once */
     unsigned imap_watch_idle_s;       /* drop an unused account's watcher after this */
     unsigned imap_watch_max_age_ms;   /* trust a quiet watched cache this long */
-    unsigned imap_watch_early;        /* inbox size from which a first sync starts the watcher */
     unsigned imap_watch_first_wait_ms; /* a first sync awaits the watcher's listing */
 
     /* RFC 8620 urn:ietf:params:jmap:core limits, advertised and enforced. */

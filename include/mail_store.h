@@ -397,15 +397,14 @@ struct backend_pool;
 struct mail_sync_listing {
     /* What LIST-STATUS would answer now (borrowed): used as is. */
     const struct backend_mailbox_list *now;
-    /* Without now, for an account with nothing cached yet: the sync
-     * selects the inbox before any listing and tells early(ctx, its
-     * message count), which returns true when a listing is being taken
-     * elsewhere meanwhile (the change watcher's). The sync fetches the
-     * inbox's first batch, then takes await(ctx), that listing (new: the
-     * store frees it), in place of its own LIST-STATUS, which it sends
-     * only when early said no or await gives NULL. The first request of
-     * an account with a big inbox then pays for one LIST-STATUS less. */
-    bool (*early)(void *ctx, uint32_t inbox_messages);
+    /* Without now, for an account with nothing cached yet, when
+     * coming(ctx) says a listing is being taken elsewhere (the change
+     * watcher's): the sync fetches the inbox's first batch before any
+     * listing, then takes await(ctx), that listing (new: the store frees
+     * it), in place of its own LIST-STATUS, which it sends only when
+     * await gives NULL. The first request of an account then pays for no
+     * LIST-STATUS. */
+    bool (*coming)(void *ctx);
     struct backend_mailbox_list *(*await)(void *ctx);
     void *ctx;
 };

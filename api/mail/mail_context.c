@@ -9,9 +9,9 @@
 #include "gw_log.h"
 #include "jmap_submission.h"
 
-static bool watch_early(void *ctx, uint32_t inbox_messages)
+static bool baseline_coming(void *ctx)
 {
-    return account_watch_early(ctx, inbox_messages);
+    return account_baseline_coming(ctx);
 }
 
 static struct backend_mailbox_list *await_baseline(void *ctx)
@@ -31,7 +31,7 @@ static int sync_with_backend(void *ctx, const struct backend_mailbox_list *listi
     struct mail_backend *b = NULL;
     if (backend_pool_acquire(pool, &b, err) != 0)
         return -1;
-    struct mail_sync_listing source = { .now = listing, .early = watch_early,
+    struct mail_sync_listing source = { .now = listing, .coming = baseline_coming,
                                         .await = await_baseline, .ctx = m->account };
     /* Cold: a big new mailbox gives its newest messages now and the rest
      * in the background from the account's pool (include/mail_store.h). */

@@ -276,11 +276,9 @@ static bool settled_by_status(const struct mail_store *ms, struct mail_sync_box 
 }
 
 /* The IMAP side for one changed mailbox; cold: a big mailbox new to the
- * cache gets only its first batch. With asked, tells source->early the
- * mailbox's size once selected and puts its answer in *asked. */
+ * cache gets only its first batch. */
 static int fetch_box(struct mail_store *ms, struct mail_backend *b, struct mail_sync_box *x,
-                     bool cold, const struct mail_sync_listing *source, bool *asked,
-                     struct gw_error *err)
+                     bool cold, struct gw_error *err)
 {
     struct backend_selected *sel = NULL;
     uint32_t *fresh = NULL;
@@ -299,8 +297,6 @@ static int fetch_box(struct mail_store *ms, struct mail_backend *b, struct mail_
     uint64_t synced_modseq = x->highestmodseq;
     if (backend_select(b, &req, &sel, err) < 0)
         goto out;
-    if (asked != NULL)
-        *asked = source->early(source->ctx, sel->exists);
     x->uidvalidity_changed = sel->uidvalidity != x->uidvalidity;
     x->uidvalidity = sel->uidvalidity;
     x->uidnext = sel->uidnext;
@@ -370,18 +366,16 @@ static int nothing_cached(struct mail_store *ms, const char *account_id, struct 
     return rc;
 }
 
-/* The first sync of an account: the inbox's first batch into *inbox
- * before any listing, and *asked whether one is being taken elsewhere
- * meanwhile (source->early). INBOX always exists; if the server says
- * otherwise, the usual path finds out. 0, or -1. */
-static int inbox_first(struct mail_store *ms, struct mail_backend *b,
-                       const struct mail_sync_listing *source, struct mail_sync_box *inbox,
-                       bool *asked, struct gw_error *err)
+/* The first sync of an account with a listing coming: the inbox's first
+ * batch into *inbox before any listing (INBOX always exists; if the
+ * server says otherwise, the usual path finds out). 0, or -1. */
+static int inbox_first(struct mail_store *ms, struct mail_backend *b, struct mail_sync_box *inbox,
+                       struct gw_error *err)
 {
     memset(inbox, 0, sizeof(*inbox));
     if ((inbox->name_raw = strdup("INBOX")) == NULL)
         return nomem(err);
-    if (fetch_box(ms, b, inbox, true, source, asked, err) == 0)
+    if (fetch_box(ms, b, inbox, true, err) == 0)
         return 0;
     mail_sync_box_clear(inbox);
     memset(inbox, 0, sizeof(*inbox));
@@ -418,12 +412,12 @@ int mail_sync_run(struct mail_store *ms, const char *account_id, struct mail_bac
     size_t n = 0;
     int rc = -1;
     char before[MAIL_STORE_STATE_MAX], after[MAIL_STORE_STATE_MAX];
-    if (listing == NULL && cold && source != NULL && source->early != NULL) {
+    if (listing == NULL && cold && source != NULL && source->coming != NULL &&
+        source->coming(source->ctx)) {
         int first = nothing_cached(ms, account_id, err);
-        bool asked = false;
-        if (first < 0 || (first > 0 && inbox_first(ms, b, source, &inbox, &asked, err) < 0))
+        if (first < 0 || (first > 0 && inbox_first(ms, b, &inbox, err) < 0))
             return -1;
-        if (asked)
+        if (first > 0)
             listing = awaited = source->await(source->ctx);
     }
     if (mail_store_state(ms, account_id, MAIL_STORE_MAILBOX, before, err) < 0 ||
@@ -437,7 +431,7 @@ int mail_sync_run(struct mail_store *ms, const char *account_id, struct mail_bac
     for (size_t i = 0; i < n; i++) {
         if (adopt_inbox(&boxes[i], &inbox))
             continue;
-        if (fetch_box(ms, b, &boxes[i], cold, NULL, NULL, err) < 0) {
+        if (fetch_box(ms, b, &boxes[i], cold, err) < 0) {
             /* A mailbox deleted since the LIST is the next sync's news. */
             if (err->code != GW_ERR_NOTFOUND)
                 goto out;

@@ -601,8 +601,7 @@ static void test_cold_page_with_watcher(void **state)
     (void)state;
     const struct view *ref = reference_view();
     hold("0");
-    const char *const extra[] = { "--imap-watch", "--imap-watch-early", "1",
-                                  "--imap-watch-first-wait", "10s", NULL };
+    const char *const extra[] = { "--imap-watch", "--imap-watch-first-wait", "10s", NULL };
     struct harness_gateway *gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, extra);
     H_ASSERT(gw != NULL);
     harness_set_current_gateway(gw);

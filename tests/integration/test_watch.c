@@ -189,12 +189,11 @@ static int group_setup(void **state)
     snprintf(port, sizeof(port), "%u", px.port);
     /* Plain IMAP on loopback, so the proxy can read the commands. */
     /* A quiet cache trusted for a long time: only announcements can make
-     * these requests sync. The first sync starts the watcher however
-     * small the inbox, and waits for its listing however slow the
-     * machine. */
+     * these requests sync. The first sync waits for the watcher's listing
+     * however slow the machine. */
     const char *args[] = { "--imap-host", "127.0.0.1", "--imap-port", port, "--imap-tls", "none",
-                           "--imap-watch-max-age", "60s", "--imap-watch-early", "1",
-                           "--imap-watch-first-wait", "10s", NULL };
+                           "--imap-watch-max-age", "60s", "--imap-watch-first-wait", "10s",
+                           NULL };
     const char *env[] = { "JMAPGW_IMAP_WATCH=on", NULL };   /* test gateways default to off */
     struct harness_gateway_opts opts = { .args = args, .env = env };
     fx.gw = harness_gateway_start(&opts);
