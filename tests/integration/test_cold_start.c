@@ -592,6 +592,37 @@ static void assert_inbox_updated(uint16_t port, const char *account, const char 
     json_decref(c);
 }
 
+/* A cold gateway: fresh state, made the current one, and the first
+ * inbox page of the account on it. */
+struct cold {
+    struct harness_gateway *gw;
+    char *account, *state;
+    long long total;
+    json_t *page;
+};
+
+/* extra: options for the gateway (NULL-terminated, may be NULL). */
+static void cold_open(const char *const *extra, struct cold *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, extra);
+    H_ASSERT(c->gw != NULL);
+    harness_set_current_gateway(c->gw);
+    c->account = account_of(c->gw);
+    c->page = inbox_page(c->gw->port, c->account, &c->state, &c->total);
+}
+
+/* Stops the gateway and frees c; fx's gateway is current again. */
+static void cold_close(struct cold *c)
+{
+    json_decref(c->page);
+    free(c->state);
+    free(c->account);
+    H_ASSERT(harness_gateway_stop(c->gw) == 0);
+    harness_gateway_free(&c->gw);
+    harness_set_current_gateway(fx.gw);
+}
+
 /* With the change watcher on, the first sync fetches the inbox's first
  * batch before any listing and then takes the watcher's (waited for
  * however slow the machine): the same early page and small mailbox, and
@@ -602,29 +633,20 @@ static void test_cold_page_with_watcher(void **state)
     const struct view *ref = reference_view();
     hold("0");
     const char *const extra[] = { "--imap-watch", "--imap-watch-first-wait", "10s", NULL };
-    struct harness_gateway *gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, extra);
-    H_ASSERT(gw != NULL);
-    harness_set_current_gateway(gw);
-    char *account = account_of(gw), *st = NULL;
-    long long total = 0;
-    json_t *page = inbox_page(gw->port, account, &st, &total);
-    H_ASSERT_INT_EQ(db_count(gw, sql_cached), FIRST_BATCH);
-    H_ASSERT_INT_EQ(db_count(gw, sql_rows), 1);
-    assert_page(page);
-    H_ASSERT_INT_EQ(total, (long long)json_array_size(ref->order));
-    assert_other_page(gw->port, account);
+    struct cold c;
+    cold_open(extra, &c);
+    H_ASSERT_INT_EQ(db_count(c.gw, sql_cached), FIRST_BATCH);
+    H_ASSERT_INT_EQ(db_count(c.gw, sql_rows), 1);
+    assert_page(c.page);
+    H_ASSERT_INT_EQ(c.total, (long long)json_array_size(ref->order));
+    assert_other_page(c.gw->port, c.account);
 
     hold("1000000");
-    struct view v = view_of(gw->port, account);
+    struct view v = view_of(c.gw->port, c.account);
     assert_same_view(&v, ref);
-    H_ASSERT_INT_EQ(db_count(gw, sql_rows), 0);
+    H_ASSERT_INT_EQ(db_count(c.gw, sql_rows), 0);
     view_clear(&v);
-    json_decref(page);
-    free(st);
-    free(account);
-    H_ASSERT(harness_gateway_stop(gw) == 0);
-    harness_gateway_free(&gw);
-    harness_set_current_gateway(fx.gw);
+    cold_close(&c);
 }
 
 static void test_cold_page_before_backfill(void **state)
@@ -632,12 +654,12 @@ static void test_cold_page_before_backfill(void **state)
     (void)state;
     const struct view *ref = reference_view();
     hold("0");      /* the worker writes no batch until told */
-    struct harness_gateway *gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, NULL);
-    H_ASSERT(gw != NULL);
-    harness_set_current_gateway(gw);
-    char *account = account_of(gw), *st = NULL;
-    long long total = 0;
-    json_t *page = inbox_page(gw->port, account, &st, &total);
+    struct cold c;
+    cold_open(NULL, &c);
+    struct harness_gateway *gw = c.gw;
+    const char *account = c.account, *st = c.state;
+    long long total = c.total;
+    json_t *page = c.page;
 
     /* Answered while the store holds only the first batch. */
     long long cached = db_count(gw, sql_cached);
@@ -707,12 +729,7 @@ static void test_cold_page_before_backfill(void **state)
     free(body);
     free(auth);
     free(inbox);
-    json_decref(page);
-    free(st);
-    free(account);
-    H_ASSERT(harness_gateway_stop(gw) == 0);
-    harness_gateway_free(&gw);
-    harness_set_current_gateway(fx.gw);
+    cold_close(&c);
 }
 
 /* A gateway stopped while held at point (mail_store.h's hook) with cached
@@ -814,12 +831,13 @@ static void test_request_during_batch(void **state)
     (void)state;
     const struct view *ref = reference_view();
     hold("0 2");    /* two slices into the first batch, then wait */
-    struct harness_gateway *gw = harness_gateway_for_dovecot(fx.dovecot, "starttls", true, NULL);
-    H_ASSERT(gw != NULL);
-    harness_set_current_gateway(gw);
-    char *account = account_of(gw), *st = NULL, *st2 = NULL;
-    long long total = 0;
-    json_t *page = inbox_page(gw->port, account, &st, &total);
+    struct cold cs;
+    cold_open(NULL, &cs);
+    struct harness_gateway *gw = cs.gw;
+    const char *account = cs.account, *st = cs.state;
+    char *st2 = NULL;
+    long long total = cs.total;
+    json_t *page = cs.page;
     wait_held_at(gw, FIRST_BATCH + 2 * SLICE);
 
     /* Mail arrives in another mailbox while the batch is half written: a
@@ -864,15 +882,10 @@ static void test_request_during_batch(void **state)
     H_ASSERT_INT_EQ(db_count(gw, sql_other_unread_threads), other_unread + 1);
     assert_changes(gw->port, account, st, 2);
 
-    json_decref(page);
     json_decref(page2);
     free(reply);
-    free(st);
     free(st2);
-    free(account);
-    H_ASSERT(harness_gateway_stop(gw) == 0);
-    harness_gateway_free(&gw);
-    harness_set_current_gateway(fx.gw);
+    cold_close(&cs);
 }
 
 int main(void)
