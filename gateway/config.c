@@ -83,7 +83,8 @@ static const struct option_def option_table[] = {
     { "imap-watch-max-age", OPT_DURATION_MS, CFG(imap_watch_max_age_ms), "3s",
       "sync a watched, quiet account at least this often (covers changes the server never announces)" },
     { "imap-watch-first-wait", OPT_DURATION_MS, CFG(imap_watch_first_wait_ms), "100ms",
-      "how long an account's first sync waits for its watcher's mailbox listing before taking its own" },
+      "how long an account's first sync waits for its watcher's mailbox listing"
+      " before taking its own" },
     { "max-size-upload", OPT_U64, CFG(limits.max_size_upload), "50000000", "maxSizeUpload (bytes)" },
     { "max-concurrent-upload", OPT_U64, CFG(limits.max_concurrent_upload), "4", "maxConcurrentUpload" },
     { "max-size-request", OPT_U64, CFG(limits.max_size_request), "10000000", "maxSizeRequest (bytes)" },

@@ -101,14 +101,14 @@ int account_sync(struct account *a, account_sync_fn fn, void *ctx, struct gw_err
 int account_sync_if_stale(struct account *a, account_sync_fn fn, void *ctx,
                           struct gw_error *err);
 
-/* For an account_sync_fn called without a listing: a copy of the
- * watcher's baseline (free with backend_mailbox_list_free()), waiting up
- * to watch_first_wait_ms while the watcher is starting; NULL when there is none
- * to be had (no watcher, refused, down, or it reported a change since).
- * A baseline taken while the sync ran is what the server held at some
- * moment after the sync began: good for its listing, never a reason to
- * call the cache clean (account_sync_if_stale() can, from the same
- * baseline, once the sync is done). */
+/* For an account_sync_fn called without a listing (an account's first
+ * sync, include/mail_store.h): a copy of the watcher's baseline (free
+ * with backend_mailbox_list_free()), waiting up to watch_first_wait_ms
+ * while the watcher is starting; NULL when there is none to be had (no
+ * watcher, refused, down, or it reported a change since). With nothing
+ * reported since, the baseline is what the server holds; the sync's own
+ * generation still decides whether it leaves the cache clean, and the
+ * baseline stays for account_sync_if_stale(). */
 struct backend_mailbox_list *account_baseline_await(struct account *a);
 
 /* Whether account_baseline_await() may give a listing: the account has

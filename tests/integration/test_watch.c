@@ -4,6 +4,10 @@
  * server's NOTIFY announcement, inside the window in which the gateway
  * would otherwise trust its cache.
  *
+ * A new account's watcher starts at its authentication and takes its own
+ * LIST-STATUS once its NOTIFY is in force; the account's first sync and
+ * the request after it use that listing instead of asking the server.
+ *
  * The gateway talks to the private Dovecot through a counting proxy in
  * this process (plain IMAP on loopback so the proxy can read it): every
  * line the gateway sends is a command (or a literal line, which reads
@@ -45,6 +49,7 @@ static struct harness_mail_env fx;
 static char inbox_id[64];
 static long first_sync_selects;     /* px.selects after the account's first request */
 static int first_sync_lists;        /* px.other_lists after it */
+static bool watched_at_login;       /* NOTIFY sent before the first API request */
 
 struct pump {
     int client, server;
@@ -205,6 +210,12 @@ static int group_setup(void **state)
     json_decref(s);
     if (fx.account_id == NULL)
         return -1;
+    /* Only the session was asked for: the new account's watcher starts
+     * at its authentication all the same. */
+    int64_t deadline = harness_now_ms() + 10000;
+    while (atomic_load(&px.notify_sets) == 0 && harness_now_ms() < deadline)
+        usleep(10000);
+    watched_at_login = atomic_load(&px.notify_sets) == 1;
     json_t *q = harness_mail_call(&fx, "Mailbox/query", "\"filter\": {\"role\": \"inbox\"}");
     first_sync_selects = atomic_load(&px.selects);
     first_sync_lists = atomic_load(&px.other_lists);
@@ -352,6 +363,12 @@ static void test_open_message_keeps_selection(void **state)
     H_ASSERT(after_sync - selects <= 2);
 }
 
+static void test_watcher_starts_at_login(void **state)
+{
+    (void)state;
+    H_ASSERT(watched_at_login);
+}
+
 /* The account's first sync fetched the inbox's newest messages while
  * the watcher took its listing, and used that listing instead of a
  * LIST-STATUS of its own: the account's first request pays for one. */
@@ -401,6 +418,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         /* First: no request may come between the baseline and it. */
         cmocka_unit_test_teardown(test_quiet_account_sends_nothing, harness_teardown_check_alive),
+        cmocka_unit_test_teardown(test_watcher_starts_at_login, harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_first_sync_takes_watcher_listing,
                                   harness_teardown_check_alive),
         cmocka_unit_test_teardown(test_first_sync_skips_empty_mailboxes,
