@@ -266,10 +266,10 @@ static long inbox_total(void)
     return v;
 }
 
-/* The watcher starts with the account's first sync and takes its own
- * LIST-STATUS once its NOTIFY is in force: with nothing announced since,
- * that is what the server holds, so the first request after it syncs
- * from it and sends nothing either. */
+/* The watcher takes its own LIST-STATUS once its NOTIFY is in force:
+ * with nothing announced since, that is what the server holds, so the
+ * account's first requests sync from it and, once it is in, send
+ * nothing. */
 static void test_quiet_account_sends_nothing(void **state)
 {
     (void)state;

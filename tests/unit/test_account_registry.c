@@ -1,6 +1,7 @@
 /* test_account_registry.c - accounts found by credential HMAC: the cache
- * fast path, password checks, stable ids, idle eviction. Against the
- * product's own private Dovecot (demo_dovecot). */
+ * fast path, password checks, stable ids, idle eviction, shared syncs and
+ * the syncs the change watcher's listing spares. Against the product's
+ * own private Dovecot (demo_dovecot). */
 #define _GNU_SOURCE   /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "backend_mail.h"
 #include "demo_dovecot.h"
 
 struct fixture {
@@ -272,6 +274,62 @@ static void test_sync_is_shared_and_fresh(void **state)
     account_registry_free(&r);
 }
 
+/* What the syncs of a stale account were given. */
+struct listing_seen {
+    unsigned calls;
+    bool listed;        /* the last one got a listing */
+    bool inbox_status;  /* ... holding INBOX with its STATUS numbers */
+};
+
+static int listing_sync(void *ctx, const struct backend_mailbox_list *listing,
+                        struct gw_error *err)
+{
+    (void)err;
+    struct listing_seen *seen = ctx;
+    seen->calls++;
+    seen->listed = listing != NULL;
+    seen->inbox_status = false;
+    for (size_t i = 0; listing != NULL && i < listing->n; i++)
+        if (strcmp(listing->items[i].name_raw, "INBOX") == 0)
+            seen->inbox_status = listing->items[i].status.valid &&
+                                 listing->items[i].status.uidvalidity != 0;
+    return 0;
+}
+
+/* A new account's watcher starts at its authentication and, its NOTIFY
+ * in force, takes a listing: the account's first stale sync gets it
+ * (sending no LIST-STATUS of its own) and leaves the cache clean; the
+ * listing serves once, and never account_sync(). */
+static void test_sync_from_watcher_baseline(void **state)
+{
+    struct fixture *f = *state;
+    struct account_registry_options o = f->opts;
+    o.watch_max = 1;
+    o.watch_idle_s = 3600;
+    o.watch_max_age_ms = 60000;
+    struct account_registry *r = account_registry_new(&o, NULL);
+    struct account *a = login(r, "demo", "demo", GW_OK);
+    for (int i = 0; i < 500 && !account_watch_live(a); i++)
+        usleep(20000);
+    assert_true(account_watch_live(a));
+    assert_true(account_baseline_coming(a));
+
+    struct gw_error err = { 0 };
+    struct listing_seen seen = { 0 };
+    assert_int_equal(account_sync_if_stale(a, listing_sync, &seen, &err), 0);
+    assert_int_equal(seen.calls, 1);
+    assert_true(seen.listed);
+    assert_true(seen.inbox_status);
+    assert_int_equal(account_sync_if_stale(a, listing_sync, &seen, &err), 0);
+    assert_int_equal(seen.calls, 1);    /* clean: no sync at all */
+
+    struct sync_model model = { .lock = PTHREAD_MUTEX_INITIALIZER };
+    assert_int_equal(account_sync(a, model_sync, &model, &err), 0);
+    assert_int_equal(model.syncs, 1);
+    account_unref(&a);
+    account_registry_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_ttl_and_eviction),
         cmocka_unit_test(test_concurrency_limit),
         cmocka_unit_test(test_sync_is_shared_and_fresh),
+        cmocka_unit_test(test_sync_from_watcher_baseline),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
