@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -247,20 +248,46 @@ static unsigned ephemeral_low(void)
     return low;
 }
 
+/* The ports this process handed out last: nothing listens on them yet
+ * (the configuration naming them is still being written), so bind()
+ * cannot tell they are taken. */
+#define RECENT_PORTS 256
+static struct {
+    pthread_mutex_t lock;
+    uint16_t port[RECENT_PORTS];
+    unsigned next;
+} recent = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Lock held. */
+static bool handed_out(uint16_t port)
+{
+    for (unsigned i = 0; i < RECENT_PORTS; i++)
+        if (recent.port[i] == port)
+            return true;
+    return false;
+}
+
 uint16_t demo_free_port(void)
 {
     unsigned low = ephemeral_low();
     unsigned first = low / 2 > 1024 ? low / 2 : 1024;
     uint16_t port = 0;
+    bool found = false;
 
-    for (int i = 0; i < 32; i++) {
+    pthread_mutex_lock(&recent.lock);
+    for (int i = 0; i < 32 && !found; i++) {
         uint32_t r;
         if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
             break;
-        if (bind_loopback((uint16_t)(first + r % (low - first)), &port))
-            return port;
+        found = bind_loopback((uint16_t)(first + r % (low - first)), &port) &&
+                !handed_out(port);
     }
-    return bind_loopback(0, &port) ? port : 0;
+    if (!found)
+        found = bind_loopback(0, &port) && !handed_out(port);
+    if (found)
+        recent.port[recent.next++ % RECENT_PORTS] = port;
+    pthread_mutex_unlock(&recent.lock);
+    return found ? port : 0;
 }
 
 bool demo_port_open(uint16_t port)

@@ -69,7 +69,9 @@ void demo_dovecot_free(struct demo_dovecot **d);
  * the kernel hands those to outgoing connections as their local ports
  * too, and one taken that way between the pick and a server's own bind
  * makes the server fail with "Address already in use" (seen with tests
- * run in parallel). Falls back to bind(0) when 32 random tries fail. */
+ * run in parallel). Never one it returned among its last 256 answers, so
+ * the ports of one configuration differ. Falls back to bind(0) when 32
+ * random tries fail. */
 uint16_t demo_free_port(void);
 
 uint16_t demo_dovecot_imap_port(const struct demo_dovecot *d);

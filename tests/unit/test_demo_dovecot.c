@@ -434,6 +434,23 @@ static void test_cert_names(void **state)
     close(im.fd);
 }
 
+/* The ports of one configuration are picked one after the other, before
+ * anything listens on them: a port handed out twice made Dovecot refuse
+ * its configuration ("duplicate listener"). 256 picks from the ~16,000
+ * ports below the ephemeral range would repeat one 86% of the time. */
+static void test_free_ports_differ(void **state)
+{
+    (void)state;
+    enum { PICKS = 256 };
+    uint16_t got[PICKS];
+    for (int i = 0; i < PICKS; i++) {
+        got[i] = demo_free_port();
+        assert_true(got[i] != 0);
+        for (int j = 0; j < i; j++)
+            assert_true(got[j] != got[i]);
+    }
+}
+
 static void test_bad_options(void **state)
 {
     struct demo_dovecot_options opts = {.base_dir = NULL};
@@ -457,6 +474,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_free_ports_differ),
         cmocka_unit_test_setup_teardown(test_tls_on_pause_resume, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_tls_off_and_hashed_passwords, fixture_setup,
