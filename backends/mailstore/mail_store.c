@@ -91,11 +91,11 @@ int mail_store_open(struct store *st, struct mail_store **out, struct gw_error *
         mail_store_close(&ms);
         return gw_error_set(err, GW_ERR_NOMEM, "mail store: out of memory");
     }
-    if (mail_readers_open(ms, &ms->readers, err) < 0) {
-        mail_store_close(&ms);
-        return -1;
-    }
-    if (mail_backfill_new(ms, &ms->backfill, err) < 0) {
+    /* The backfill's table first: the readers read the schema as they
+     * open, and a table created after that would make each read it again
+     * on its first request. */
+    if (mail_backfill_new(ms, &ms->backfill, err) < 0 ||
+        mail_readers_open(ms, &ms->readers, err) < 0) {
         mail_store_close(&ms);
         return -1;
     }

@@ -67,6 +67,10 @@ int mail_readers_open(struct mail_store *ms, struct mail_readers **out, struct g
             return -1;
         }
         sqlite3_busy_timeout(r->view.db, 5000);
+        /* A connection reads the schema before its first statement: now,
+         * at startup, not on a cold request (~0.5 ms each). A later
+         * schema change makes SQLite read it again when needed. */
+        (void)sqlite3_exec(r->view.db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL, NULL, NULL);
     }
     *out = rs;
     return 0;
@@ -79,13 +83,15 @@ struct mail_store *mail_read_acquire(struct mail_store *ms)
         pthread_mutex_lock(store_db_lock(ms->st));
         return ms;
     }
-    unsigned start = atomic_fetch_add(&rs->next, 1);
+    /* The first free one: requests one at a time always get the same
+     * connection, its statements prepared and its page cache warm; only
+     * concurrent requests spread out. */
     for (size_t i = 0; i < rs->n; i++) {
-        struct mail_reader *r = &rs->r[(start + i) % rs->n];
+        struct mail_reader *r = &rs->r[i];
         if (pthread_mutex_trylock(&r->lock) == 0)
             return &r->view;
     }
-    struct mail_reader *r = &rs->r[start % rs->n];
+    struct mail_reader *r = &rs->r[atomic_fetch_add(&rs->next, 1) % rs->n];
     pthread_mutex_lock(&r->lock);
     return &r->view;
 }

@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "../../backends/mailstore/mail_store_db.h"
+#include "../../backends/mailstore/mail_store_read.h"
 #include "mail_store.h"
 #include "store.h"
 #include "store_fixture.h"
@@ -354,6 +355,25 @@ static void *hold_writer(void *arg)
     return NULL;
 }
 
+/* Reads one at a time get the same reader connection (its statements
+ * prepared, its pages cached); one held meanwhile sends the next to
+ * another. */
+static void test_sequential_reads_share_a_reader(void **state)
+{
+    struct fx *f = *state;
+    struct mail_store *a = mail_read_acquire(f->ms);
+    assert_ptr_not_equal(a, f->ms);     /* a file store has readers */
+    mail_read_release(f->ms, a);
+    for (int i = 0; i < 8; i++) {
+        struct mail_store *b = mail_read_acquire(f->ms);
+        assert_ptr_equal(b, a);
+        struct mail_store *c = mail_read_acquire(f->ms);
+        assert_ptr_not_equal(c, b);
+        mail_read_release(f->ms, c);
+        mail_read_release(f->ms, b);
+    }
+}
+
 /* Every read of the read path answers while the writer holds the store:
  * none waits for it. */
 static void test_reads_do_not_wait_for_writer(void **state)
@@ -473,6 +493,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cache_follows_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_races_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_do_not_wait_for_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sequential_reads_share_a_reader, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
