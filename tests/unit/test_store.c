@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include "../../backends/mailstore/mail_store_db.h"
 #include "store.h"
 #include "store_fixture.h"
 
@@ -63,6 +64,13 @@ static void test_create_wal_mode_version(void **state)
     free(mode);
 
     assert_int_equal(store_fixture_query_int(f->path, "PRAGMA user_version"), store_schema_latest());
+    /* A sync's scratch tables live in memory, not in a temporary file. */
+    q = NULL;
+    assert_int_equal(sqlite3_prepare_v2(store_db_handle(s), "PRAGMA temp_store", -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 2);  /* MEMORY */
+    sqlite3_finalize(q);
     store_close(&s);
     assert_null(s);
 }
