@@ -19,6 +19,7 @@
 #include "backend-private.h"
 #include "gw_log.h"
 #include "imap/imap_watch.h"
+#include "net/net.h"
 #include "mail_store.h"
 #include "store.h"
 
@@ -661,17 +662,10 @@ bool account_baseline_coming(struct account *a)
 struct backend_mailbox_list *account_baseline_await(struct account *a)
 {
     unsigned timeout_ms = a->registry->opts.watch_first_wait_ms;
-    bool watching = has_watcher(a);
-    if (!watching)
+    if (!has_watcher(a))
         return NULL;
     struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    net_deadline_in(&until, timeout_ms);
     struct backend_mailbox_list *copy = NULL;
     pthread_mutex_lock(&a->sync_lock);
     /* UP brings the baseline; the watcher being up without one (an

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "gw_log.h"
+#include "../net/net.h"
 #include "mail_store_backfill.h"
 
 /* How long a method waits for the backfill before serverUnavailable. */
@@ -61,17 +62,6 @@ struct mail_backfill {
     char *db_path;              /* the store's file; NULL: no checkpoints of ours */
     sqlite3 *ckpt;              /* our own connection to it, opened on first use */
 };
-
-static void deadline_in(struct timespec *ts, long ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
 
 int mail_backfill_new(struct mail_store *ms, struct mail_backfill **out, struct gw_error *err)
 {
@@ -155,7 +145,7 @@ static void hold(struct bf_account *a)
         if (a->batches < batches || (a->batches == batches && a->slices < slices))
             return;
         struct timespec ts;
-        deadline_in(&ts, 20);
+        net_deadline_in(&ts, 20);
         pthread_cond_timedwait(&r->changed, &r->lock, &ts);
     }
 }
@@ -365,7 +355,7 @@ int mail_store_backfill_wait(struct mail_store *ms, const char *account_id, stru
     struct mail_backfill *r = ms->backfill;
     struct timespec deadline;
     int rc = 0;
-    deadline_in(&deadline, BACKFILL_WAIT_S * 1000L);
+    net_deadline_in(&deadline, BACKFILL_WAIT_S * 1000L);
     pthread_mutex_lock(&r->lock);
     for (;;) {
         struct bf_account *a = find(r, account_id);

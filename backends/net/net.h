@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <libetpan/libetpan.h>
 
@@ -29,6 +30,10 @@ struct net_io {
 
 /* Monotonic clock in milliseconds. */
 uint64_t net_now_ms(void);
+
+/* *ts = the CLOCK_MONOTONIC time ms from now, for pthread_cond_timedwait()
+ * on a condition made with that clock. */
+void net_deadline_in(struct timespec *ts, unsigned ms);
 
 /* Sets the deadline of the next operation(s) to now + ms. */
 void net_io_arm(struct net_io *io, unsigned ms);
