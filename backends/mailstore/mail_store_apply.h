@@ -68,9 +68,10 @@ int mail_apply_count_threads(struct mail_apply *a, bool before);
 
 /* A new Email for message m (no cached Email has its identity): its
  * header facts, its Thread (the server's THREADID, else Message-ID,
- * References and In-Reply-To against the cached threads), the row. id
- * gets the new Email id. 0, or -1 with a->err. */
+ * References and In-Reply-To against the cached threads), the row, with
+ * keywords (" $seen ... ", as the settle step computes them) or, when
+ * NULL, none yet. id gets the new Email id. 0, or -1 with a->err. */
 int mail_apply_insert_email(struct mail_apply *a, const struct backend_message_summary *m,
-                            char id[MAIL_STORE_ID_MAX]);
+                            const char *keywords, char id[MAIL_STORE_ID_MAX]);
 
 #endif

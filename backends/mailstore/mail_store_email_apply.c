@@ -61,7 +61,7 @@ static const char *const sql_touched =
     "   WHERE l.account_id = e.account_id AND l.email_id = e.email_id),"
     " (SELECT count(*) FROM email_locations l INDEXED BY email_locations_email"
     "   WHERE l.account_id = e.account_id AND l.email_id = e.email_id),"
-    " e.updated_modseq = 0"
+    " e.updated_modseq = 0, e.updated_modseq"
     " FROM temp.sync_emails s CROSS JOIN emails e ON e.account_id = ?1 AND e.email_id = s.id"
     " WHERE e.destroyed_modseq IS NULL";
 static const char *const sql_update_email =
@@ -233,8 +233,20 @@ static int add_fresh(struct mail_apply *a, const struct mail_sync_box *x,
     if (mail_identity_expected(&a->idn, x->id, x->uidvalidity, m->uid, id, a->err) < 0 ||
         (id[0] == '\0' && mail_identity_email(&a->idn, m, id, a->err) < 0))
         goto out;
-    if (id[0] == '\0' && mail_apply_insert_email(a, m, id) < 0)
-        goto out;
+    if (id[0] == '\0') {
+        /* Its keywords now, so the settle step has nothing to rewrite; a
+         * backfill slice counts its Threads before they settle
+         * (mail_apply_count_threads), so its Emails start with none. */
+        char *kw = a->backfill ? NULL : keywords_of(flags);
+        if (!a->backfill && kw == NULL) {
+            gw_error_set(a->err, GW_ERR_NOMEM, "mail store: out of memory");
+            goto out;
+        }
+        int inserted = mail_apply_insert_email(a, m, kw, id);
+        free(kw);
+        if (inserted < 0)
+            goto out;
+    }
     sqlite3_stmt *st = mail_apply_stmt(a, sql_location);
     if (st == NULL)
         goto out;
@@ -371,6 +383,7 @@ static int settle_emails(struct mail_apply *a)
         char id[MAIL_STORE_ID_MAX], thread[MAIL_STORE_ID_MAX];
         char *kw;
         bool gone, backfilled;
+        bool settled;   /* the row already holds kw at the modseq it would get */
     };
     struct row *rows = NULL;
     size_t n = 0, cap = 0;
@@ -396,6 +409,10 @@ static int settle_emails(struct mail_apply *a)
             n--;
             break;
         }
+        /* A new Email was inserted with its keywords and this modseq. */
+        const char *kw_now = (const char *)sqlite3_column_text(st, 1);
+        r->settled = !r->gone && !r->backfilled && kw_now != NULL && strcmp(kw_now, r->kw) == 0 &&
+                     (uint64_t)sqlite3_column_int64(st, 6) == a->modseq;
     }
     sqlite3_reset(st);
     if (step != SQLITE_DONE) {
@@ -407,6 +424,9 @@ static int settle_emails(struct mail_apply *a)
     }
     for (size_t i = 0; i < n; i++) {
         struct row *r = &rows[i];
+        a->emails_changed |= !r->backfilled;
+        if (r->settled)
+            continue;
         st = mail_apply_stmt(a, r->gone ? sql_destroy_email : sql_update_email);
         if (st == NULL)
             goto out;
@@ -422,7 +442,6 @@ static int settle_emails(struct mail_apply *a)
             goto out;
         if (r->gone && mail_apply_touch(a, mail_apply_sql_touch_thread, r->thread) < 0)
             goto out;
-        a->emails_changed |= !r->backfilled;
         a->threads_changed |= r->gone;
     }
     rc = 0;

@@ -29,7 +29,7 @@ static const char *const sql_new_email =
     "INSERT INTO emails(account_id, email_id, guid, thread_id, size, received_at, sent_utc,"
     " subject, message_id, has_attachment, preview, headers, from_sort, to_sort, cc_sort,"
     " keywords, created_modseq, updated_modseq, emailid)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ' ', ?16,"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, coalesce(?19, ' '), ?16,"
     " CASE WHEN ?17 THEN 0 ELSE ?16 END, ?18)";
 
 /* RFC 8621 hasAttachment as the BODYSTRUCTURE shows it: a part marked
@@ -203,7 +203,7 @@ static int assign_thread(struct mail_apply *a, const struct header_facts *h, con
 }
 
 int mail_apply_insert_email(struct mail_apply *a, const struct backend_message_summary *m,
-                        char id[MAIL_STORE_ID_MAX])
+                            const char *keywords, char id[MAIL_STORE_ID_MAX])
 {
     struct header_facts h;
     char thread[MAIL_STORE_ID_MAX];
@@ -239,6 +239,8 @@ int mail_apply_insert_email(struct mail_apply *a, const struct backend_message_s
     sqlite3_bind_text(st, 15, h.cc_sort, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 16, (sqlite3_int64)a->created_modseq);
     sqlite3_bind_int(st, 17, a->backfill);
+    if (keywords != NULL)
+        sqlite3_bind_text(st, 19, keywords, -1, SQLITE_STATIC);
     rc = mail_apply_run(a, st, "new email");
 out:
     header_facts_clear(&h);
