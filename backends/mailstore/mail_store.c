@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "backend_mail.h"
+#include "mail_store_apply.h"
 #include "mail_store_backfill.h"
 #include "mail_store_read.h"
 
@@ -94,8 +95,17 @@ int mail_store_open(struct store *st, struct mail_store **out, struct gw_error *
     /* The backfill's table first: the readers read the schema as they
      * open, and a table created after that would make each read it again
      * on its first request. */
-    if (mail_backfill_new(ms, &ms->backfill, err) < 0 ||
-        mail_readers_open(ms, &ms->readers, err) < 0) {
+    if (mail_backfill_new(ms, &ms->backfill, err) < 0) {
+        mail_store_close(&ms);
+        return -1;
+    }
+    /* Every table exists now, the apply's temp tables too: the writer's
+     * statements prepare up front, not on an account's first sync. */
+    pthread_mutex_lock(store_db_lock(st));
+    if (mail_apply_scratch(ms->db) == 0)
+        mail_store_stmt_warm(ms, false);
+    pthread_mutex_unlock(store_db_lock(st));
+    if (mail_readers_open(ms, &ms->readers, err) < 0) {
         mail_store_close(&ms);
         return -1;
     }
@@ -125,7 +135,7 @@ void mail_store_close(struct mail_store **msp)
 }
 
 /* The three states at once: one read answers every type until a write. */
-static const char *const sql_states =
+static const char *const sql_states MAIL_STORE_SQL =
     "SELECT mailbox_state, email_state, thread_state FROM accounts WHERE account_id = ?1";
 
 static int read_states(struct mail_store *rv, const char *account_id, uint64_t states[3],
@@ -179,6 +189,34 @@ int mail_store_mint_id(char prefix, char out[16], struct gw_error *err)
         out[i] = b32[r & 31];
     out[14] = '\0';
     return 0;
+}
+
+/* The bounds of the section MAIL_STORE_SQL fills (the linker defines them). */
+extern const char *const __start_mail_store_sql[];
+extern const char *const __stop_mail_store_sql[];
+
+void mail_store_stmt_warm(struct mail_store *ms, bool read_only)
+{
+    size_t slots = sizeof(ms->cache) / sizeof(ms->cache[0]), used = 0;
+    while (used < slots && ms->cache[used].sql != NULL)
+        used++;
+    for (const char *const *sql = __start_mail_store_sql; sql < __stop_mail_store_sql; sql++) {
+        bool cached = false;
+        for (size_t i = 0; i < used && !cached; i++)
+            cached = ms->cache[i].sql == *sql;
+        sqlite3_stmt *st = NULL;
+        if (cached || sqlite3_prepare_v3(ms->db, *sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+                                         NULL) != SQLITE_OK)
+            continue;
+        if (read_only && !sqlite3_stmt_readonly(st)) {
+            sqlite3_finalize(st);
+            continue;
+        }
+        if (used == slots)  /* raise MAIL_STORE_STMT_SLOTS */
+            abort();
+        ms->cache[used].sql = *sql;
+        ms->cache[used++].st = st;
+    }
 }
 
 sqlite3_stmt *mail_store_stmt(struct mail_store *ms, const char *sql, struct gw_error *err)

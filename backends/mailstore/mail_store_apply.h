@@ -40,6 +40,10 @@ int mail_apply_run(struct mail_apply *a, sqlite3_stmt *st, const char *what);
  * what this sync touched. */
 int mail_apply_touch(struct mail_apply *a, const char *sql, const char *id);
 
+/* Creates (once per connection) and empties the temp tables an apply
+ * works in; 0, or -1 with the connection's error. */
+int mail_apply_scratch(sqlite3 *db);
+
 /* The temp-table insert that marks a Thread as touched (for
  * mail_apply_touch()). */
 extern const char *const mail_apply_sql_touch_thread;

@@ -18,33 +18,33 @@ static const char *const sql_temp =
     "CREATE TEMP TABLE IF NOT EXISTS sync_emails(id TEXT PRIMARY KEY);"
     "CREATE TEMP TABLE IF NOT EXISTS sync_threads(id TEXT PRIMARY KEY);"
     "DELETE FROM temp.sync_emails; DELETE FROM temp.sync_threads;";
-static const char *const sql_modseq = "SELECT modseq FROM accounts WHERE account_id = ?1";
-static const char *const sql_touch_box =
+static const char *const sql_modseq MAIL_STORE_SQL = "SELECT modseq FROM accounts WHERE account_id = ?1";
+static const char *const sql_touch_box MAIL_STORE_SQL =
     "INSERT OR IGNORE INTO temp.sync_emails SELECT email_id FROM email_locations"
     " WHERE account_id = ?1 AND mailbox_id = ?2";
-static const char *const sql_drop_box =
+static const char *const sql_drop_box MAIL_STORE_SQL =
     "DELETE FROM email_locations WHERE account_id = ?1 AND mailbox_id = ?2";
-static const char *const sql_touch_uid =
+static const char *const sql_touch_uid MAIL_STORE_SQL =
     "INSERT OR IGNORE INTO temp.sync_emails SELECT email_id FROM email_locations"
     " WHERE account_id = ?1 AND mailbox_id = ?2 AND uid = ?3";
-static const char *const sql_drop_uid =
+static const char *const sql_drop_uid MAIL_STORE_SQL =
     "DELETE FROM email_locations WHERE account_id = ?1 AND mailbox_id = ?2 AND uid = ?3";
-static const char *const sql_set_flags =
+static const char *const sql_set_flags MAIL_STORE_SQL =
     "UPDATE email_locations SET flags = ?4"
     " WHERE account_id = ?1 AND mailbox_id = ?2 AND uid = ?3 AND flags != ?4";
-static const char *const sql_location =
+static const char *const sql_location MAIL_STORE_SQL =
     "INSERT OR REPLACE INTO email_locations(account_id, email_id, mailbox_id, uidvalidity, uid,"
     " flags, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-static const char *const sql_touch_email =
+static const char *const sql_touch_email MAIL_STORE_SQL =
     "INSERT OR IGNORE INTO temp.sync_emails VALUES (?1)";
-const char *const mail_apply_sql_touch_thread =
+const char *const mail_apply_sql_touch_thread MAIL_STORE_SQL =
     "INSERT OR IGNORE INTO temp.sync_threads VALUES (?1)";
-static const char *const sql_mark_synced =
+static const char *const sql_mark_synced MAIL_STORE_SQL =
     "UPDATE mailboxes SET synced_uidvalidity = ?3, synced_uidnext = ?4, synced_highestmodseq = ?5"
     " WHERE account_id = ?1 AND mailbox_id = ?2";
 /* Emails whose locations vanished while their mailbox went away or was
  * reset (mailbox sync) are swept with the touched ones. */
-static const char *const sql_touch_orphans =
+static const char *const sql_touch_orphans MAIL_STORE_SQL =
     "INSERT OR IGNORE INTO temp.sync_emails SELECT e.email_id FROM emails e"
     " WHERE e.account_id = ?1 AND e.destroyed_modseq IS NULL AND NOT EXISTS"
     " (SELECT 1 FROM email_locations l INDEXED BY email_locations_email"
@@ -55,7 +55,7 @@ static const char *const sql_touch_orphans =
  * CROSS JOIN: the touched ones drive; SQLite knows nothing of the temp
  * table's size and would scan the account's Emails instead (25 ms per
  * slice of a backfill at 30,000). */
-static const char *const sql_touched =
+static const char *const sql_touched MAIL_STORE_SQL =
     "SELECT s.id, e.keywords, e.thread_id,"
     " (SELECT group_concat(l.flags, '') FROM email_locations l INDEXED BY email_locations_email"
     "   WHERE l.account_id = e.account_id AND l.email_id = e.email_id),"
@@ -64,26 +64,34 @@ static const char *const sql_touched =
     " e.updated_modseq = 0, e.updated_modseq"
     " FROM temp.sync_emails s CROSS JOIN emails e ON e.account_id = ?1 AND e.email_id = s.id"
     " WHERE e.destroyed_modseq IS NULL";
-static const char *const sql_update_email =
+static const char *const sql_update_email MAIL_STORE_SQL =
     "UPDATE emails SET keywords = ?3, updated_modseq = ?4 WHERE account_id = ?1 AND email_id = ?2";
-static const char *const sql_destroy_email =
+static const char *const sql_destroy_email MAIL_STORE_SQL =
     "UPDATE emails SET destroyed_modseq = ?3, updated_modseq = ?3"
     " WHERE account_id = ?1 AND email_id = ?2";
-static const char *const sql_stamp_threads =
+static const char *const sql_stamp_threads MAIL_STORE_SQL =
     "UPDATE threads SET updated_modseq = max(updated_modseq, ?2),"
     " destroyed_modseq = CASE WHEN EXISTS (SELECT 1 FROM emails e INDEXED BY emails_thread"
     "   WHERE e.account_id = ?1"
     "   AND e.thread_id = threads.thread_id AND e.destroyed_modseq IS NULL) THEN NULL ELSE ?2 END"
     " WHERE account_id = ?1 AND destroyed_modseq IS NULL"
     " AND thread_id IN (SELECT id FROM temp.sync_threads)";
-static const char *const sql_stamp_mailboxes =
+static const char *const sql_stamp_mailboxes MAIL_STORE_SQL =
     "UPDATE mailboxes SET updated_modseq = ?2 WHERE account_id = ?1 AND destroyed_modseq IS NULL";
-static const char *const sql_bump =
+static const char *const sql_bump MAIL_STORE_SQL =
     "UPDATE accounts SET modseq = ?2,"
     " email_state = CASE WHEN ?3 THEN ?2 ELSE email_state END,"
     " thread_state = CASE WHEN ?4 THEN ?2 ELSE thread_state END,"
     " mailbox_state = CASE WHEN ?5 THEN ?2 ELSE mailbox_state END"
     " WHERE account_id = ?1";
+
+int mail_apply_scratch(sqlite3 *db)
+{
+    return sqlite3_exec(db, sql_temp, NULL, NULL, NULL) == SQLITE_OK &&
+                   sqlite3_exec(db, mail_apply_sql_count_tables, NULL, NULL, NULL) == SQLITE_OK
+               ? 0
+               : -1;
+}
 
 int mail_apply_fail(struct mail_apply *a, const char *what)
 {
@@ -465,8 +473,7 @@ int mail_store_email_apply(struct mail_store *ms, const char *account_id,
         goto out;
     }
     in_tx = true;
-    if (sqlite3_exec(ms->db, sql_temp, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(ms->db, mail_apply_sql_count_tables, NULL, NULL, NULL) != SQLITE_OK) {
+    if (mail_apply_scratch(ms->db) < 0) {
         mail_apply_fail(&a, "temp tables");
         goto out;
     }

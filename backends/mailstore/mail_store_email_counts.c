@@ -13,7 +13,7 @@
 #include "mail_store_apply.h"
 
 /* RFC 8621 §2 counts: unread is neither $seen nor $draft. */
-static const char *const sql_recount =
+static const char *const sql_recount MAIL_STORE_SQL =
     "WITH unread AS (SELECT email_id, thread_id FROM emails WHERE account_id = ?1"
     "   AND destroyed_modseq IS NULL AND instr(keywords, ' $seen ') = 0"
     "   AND instr(keywords, ' $draft ') = 0),"
@@ -39,7 +39,7 @@ static const char *const sql_recount =
  * updated_modseq is still 0 until they settle, and without its new
  * locations; the other Emails still have their old keywords), +1 after.
  * CROSS JOIN: the few touched Emails drive (mail_store_email_apply.c). */
-static const char *const sql_share =
+static const char *const sql_share MAIL_STORE_SQL =
     "INSERT INTO temp.sync_counts(mailbox_id, total, unread, threads, uthreads)"
     " WITH s AS (SELECT DISTINCT e.thread_id AS tid FROM temp.sync_emails x"
     "   CROSS JOIN emails e ON e.account_id = ?1 AND e.email_id = x.id),"
@@ -58,7 +58,7 @@ static const char *const sql_share =
     "   GROUP BY l.mailbox_id, te.tid)"
     " SELECT tm.mid, ?2 * sum(tm.total), ?2 * sum(tm.unread), ?2 * count(*), ?2 * sum(tu.u)"
     " FROM tm CROSS JOIN tu ON tu.tid = tm.tid GROUP BY tm.mid";
-static const char *const sql_add_shares =
+static const char *const sql_add_shares MAIL_STORE_SQL =
     "UPDATE mailboxes SET jmap_total = jmap_total + d.total, jmap_unread = jmap_unread + d.unread,"
     " total_threads = total_threads + d.threads, unread_threads = unread_threads + d.uthreads,"
     " updated_modseq = max(updated_modseq, ?2)"
@@ -68,7 +68,7 @@ static const char *const sql_add_shares =
     " WHERE mailboxes.account_id = ?1 AND mailboxes.mailbox_id = d.mid"
     " AND mailboxes.destroyed_modseq IS NULL"
     " AND (d.total, d.unread, d.threads, d.uthreads) IS NOT (0, 0, 0, 0)";
-static const char *const sql_new_location =
+static const char *const sql_new_location MAIL_STORE_SQL =
     "INSERT OR IGNORE INTO temp.sync_locs VALUES (?1, ?2)";
 
 const char *const mail_apply_sql_count_tables =

@@ -13,19 +13,19 @@
 #include "jmap_text.h"
 #include "mail_store_apply.h"
 
-static const char *const sql_thread_of_key =
+static const char *const sql_thread_of_key MAIL_STORE_SQL =
     "SELECT k.thread_id, t.created_modseq FROM thread_keys k JOIN threads t"
     " ON t.account_id = k.account_id AND t.thread_id = k.thread_id"
     " WHERE k.account_id = ?1 AND k.message_id = ?2 AND t.destroyed_modseq IS NULL";
-static const char *const sql_new_thread =
+static const char *const sql_new_thread MAIL_STORE_SQL =
     "INSERT INTO threads(account_id, thread_id, created_modseq, updated_modseq)"
     " VALUES (?1, ?2, ?3, ?3)";
-static const char *const sql_key =
+static const char *const sql_key MAIL_STORE_SQL =
     "INSERT INTO thread_keys(account_id, message_id, thread_id) VALUES (?1, ?2, ?3)"
     " ON CONFLICT(account_id, message_id) DO UPDATE SET thread_id = excluded.thread_id"
     " WHERE NOT EXISTS (SELECT 1 FROM threads t WHERE t.account_id = thread_keys.account_id"
     "   AND t.thread_id = thread_keys.thread_id AND t.destroyed_modseq IS NULL)";
-static const char *const sql_new_email =
+static const char *const sql_new_email MAIL_STORE_SQL =
     "INSERT INTO emails(account_id, email_id, guid, thread_id, size, received_at, sent_utc,"
     " subject, message_id, has_attachment, preview, headers, from_sort, to_sort, cc_sort,"
     " keywords, created_modseq, updated_modseq, emailid)"

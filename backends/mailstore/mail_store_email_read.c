@@ -11,27 +11,27 @@
 
 /* ?3 is a JSON array of ids: the outer loop walks it, each id one seek
  * (the CROSS JOIN keeps that order); the last column is the id's index. */
-static const char *const sql_get_emails =
+static const char *const sql_get_emails MAIL_STORE_SQL =
     "SELECT " MAIL_STORE_EMAIL_COLUMNS ", j.key FROM json_each(?3) j CROSS JOIN emails e"
     " WHERE e.account_id = ?1 AND e.email_id = j.value AND e.destroyed_modseq IS NULL";
-static const char *const sql_list_mailbox =
+static const char *const sql_list_mailbox MAIL_STORE_SQL =
     "SELECT " MAIL_STORE_EMAIL_COLUMNS " FROM email_locations l JOIN emails e"
     " ON e.account_id = l.account_id AND e.email_id = l.email_id"
     " WHERE l.account_id = ?1 AND l.mailbox_id = ?3 AND e.destroyed_modseq IS NULL"
     " ORDER BY e.received_at DESC, e.email_id";
 /* The ids only: the rows come from the read cache when it has them. */
-static const char *const sql_newest_ids =
+static const char *const sql_newest_ids MAIL_STORE_SQL =
     "SELECT e.email_id FROM email_locations l JOIN emails e"
     " ON e.account_id = l.account_id AND e.email_id = l.email_id"
     " WHERE l.account_id = ?1 AND l.mailbox_id = ?2 AND e.destroyed_modseq IS NULL"
     " AND e.received_at > ?3 ORDER BY e.received_at DESC, e.email_id LIMIT ?4";
-static const char *const sql_list_account =
+static const char *const sql_list_account MAIL_STORE_SQL =
     "SELECT " MAIL_STORE_EMAIL_COLUMNS " FROM emails e"
     " WHERE e.account_id = ?1 AND e.destroyed_modseq IS NULL"
     " ORDER BY e.received_at DESC, e.email_id";
 /* INDEXED BY: without it SQLite walks every location of the account by
  * the primary key's account prefix (7 ms per opened Email at 30,000). */
-static const char *const sql_locate =
+static const char *const sql_locate MAIL_STORE_SQL =
     "SELECT m.name_raw, l.uidvalidity, l.uid FROM email_locations l"
     " INDEXED BY email_locations_email JOIN mailboxes m"
     " ON m.account_id = l.account_id AND m.mailbox_id = l.mailbox_id"
@@ -39,9 +39,9 @@ static const char *const sql_locate =
     " WHERE l.account_id = ?1 AND l.email_id = ?2 AND e.destroyed_modseq IS NULL"
     " AND m.destroyed_modseq IS NULL AND m.uidvalidity = l.uidvalidity"
     " ORDER BY m.role IS NULL, l.uid LIMIT 1";
-static const char *const sql_by_uid =
+static const char *const sql_by_uid MAIL_STORE_SQL =
     "SELECT email_id FROM email_locations WHERE account_id = ?1 AND mailbox_id = ?2 AND uid = ?3";
-static const char *const sql_thread =
+static const char *const sql_thread MAIL_STORE_SQL =
     "SELECT e.email_id FROM emails e INDEXED BY emails_thread"
     " WHERE e.account_id = ?1 AND e.thread_id = ?2"
     " AND e.destroyed_modseq IS NULL ORDER BY e.received_at, e.email_id";

@@ -37,20 +37,20 @@ static const struct server_id by_threadid = {
     "UPDATE threads SET server_thread_id = NULL WHERE account_id = ?1 AND thread_id = ?2",
 };
 
-static const char *const sql_lost =
+static const char *const sql_lost MAIL_STORE_SQL =
     "SELECT e.email_id, e.size, e.headers FROM email_locations l JOIN emails e"
     " ON e.account_id = l.account_id AND e.email_id = l.email_id"
     " WHERE l.account_id = ?1 AND l.mailbox_id = ?2 AND l.uid = ?3";
-static const char *const sql_locations =
+static const char *const sql_locations MAIL_STORE_SQL =
     "SELECT count(*) FROM email_locations INDEXED BY email_locations_email"
     " WHERE account_id = ?1 AND email_id = ?2";
 /* OR IGNORE: an identity another Email holds stays there. */
-static const char *const sql_adopt =
+static const char *const sql_adopt MAIL_STORE_SQL =
     "UPDATE OR IGNORE emails SET emailid = coalesce(?3, emailid), guid = coalesce(?4, guid)"
     " WHERE account_id = ?1 AND email_id = ?2";
-static const char *const sql_live =
+static const char *const sql_live MAIL_STORE_SQL =
     "SELECT 1 FROM emails WHERE account_id = ?1 AND email_id = ?2 AND destroyed_modseq IS NULL";
-static const char *const sql_bind_thread =
+static const char *const sql_bind_thread MAIL_STORE_SQL =
     "UPDATE threads SET server_thread_id = ?3 WHERE account_id = ?1 AND thread_id = ?2";
 
 void mail_identity_init(struct mail_identity *idn, struct mail_store *ms, const char *account_id)

@@ -7,7 +7,7 @@
 #include "mail_store_db.h"
 
 /* INDEXED BY: as sql_locate in mail_store_email_read.c. */
-static const char *const sql_locations =
+static const char *const sql_locations MAIL_STORE_SQL =
     "SELECT l.mailbox_id, m.name_raw, l.uidvalidity, l.uid FROM email_locations l"
     " INDEXED BY email_locations_email"
     " JOIN mailboxes m ON m.account_id = l.account_id AND m.mailbox_id = l.mailbox_id"

@@ -11,7 +11,7 @@
 #include "mail_store_read.h"
 
 /* Server identity and rights, written only when they moved. */
-static const char *const sql_set_ids =
+static const char *const sql_set_ids MAIL_STORE_SQL =
     "UPDATE mailboxes SET mailboxid = nullif(?3,''), rights = ?4, rights_checked = ?5"
     " WHERE account_id = ?1 AND mailbox_id = ?2";
 
@@ -450,7 +450,7 @@ static char *leaf_name(sqlite3_stmt *st)
  * numbers before and while it is backfilled (include/mail_store.h, "Cold
  * start"), thread counts included: they move Mailbox state when they
  * change, the backfill's partial counts do not. */
-static const char *const sql_list =
+static const char *const sql_list MAIL_STORE_SQL =
     "SELECT mailbox_id, name_utf8, delimiter, parent_id, role, subscribed,"
     " CASE WHEN whole THEN jmap_total ELSE total END,"
     " CASE WHEN whole THEN jmap_unread ELSE unseen END,"

@@ -71,6 +71,7 @@ int mail_readers_open(struct mail_store *ms, struct mail_readers **out, struct g
          * at startup, not on a cold request (~0.5 ms each). A later
          * schema change makes SQLite read it again when needed. */
         (void)sqlite3_exec(r->view.db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL, NULL, NULL);
+        mail_store_stmt_warm(&r->view, true);
     }
     *out = rs;
     return 0;
@@ -128,8 +129,8 @@ uint64_t mail_read_stamp(struct mail_store *ms, struct mail_store *rv)
     return begun == done ? done + 1 : 0;
 }
 
-static const char *const sql_begin = "BEGIN";
-static const char *const sql_commit = "COMMIT";
+static const char *const sql_begin MAIL_STORE_SQL = "BEGIN";
+static const char *const sql_commit MAIL_STORE_SQL = "COMMIT";
 
 bool mail_store_read_begin(struct mail_store *rv)
 {

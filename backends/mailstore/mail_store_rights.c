@@ -13,7 +13,7 @@
 
 #define RIGHTS_TTL_DEFAULT_S 300
 
-static const char *const sql_checked =
+static const char *const sql_checked MAIL_STORE_SQL =
     "SELECT name_raw, rights_checked FROM mailboxes"
     " WHERE account_id = ?1 AND destroyed_modseq IS NULL";
 

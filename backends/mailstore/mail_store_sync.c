@@ -13,7 +13,7 @@
 #define BACKFILL_RUNNING                                                                \
     "EXISTS (SELECT 1 FROM mail_backfill b WHERE b.account_id = m.account_id"           \
     "   AND b.mailbox_id = m.mailbox_id AND b.uidvalidity = m.synced_uidvalidity)"
-static const char *const sql_boxes =
+static const char *const sql_boxes MAIL_STORE_SQL =
     "SELECT m.mailbox_id, m.name_raw, m.uidvalidity, m.uidnext, m.highestmodseq, m.total,"
     " m.synced_uidvalidity, m.synced_uidnext, m.synced_highestmodseq,"
     /* The count scans every location of the mailbox (most of a dirty
@@ -27,9 +27,9 @@ static const char *const sql_boxes =
     " " BACKFILL_RUNNING
     " FROM mailboxes m WHERE m.account_id = ?1 AND m.destroyed_modseq IS NULL"
     " AND m.uidvalidity != 0";
-static const char *const sql_any_box =
+static const char *const sql_any_box MAIL_STORE_SQL =
     "SELECT 1 FROM mailboxes WHERE account_id = ?1 LIMIT 1";
-static const char *const sql_known =
+static const char *const sql_known MAIL_STORE_SQL =
     "SELECT uid FROM email_locations WHERE account_id = ?1 AND mailbox_id = ?2 ORDER BY uid";
 
 static const char *const header_fields[] = { MAIL_STORE_HEADER_FIELDS };

@@ -7,36 +7,36 @@
 
 #include "mail_store_backfill.h"
 
-static const char *const sql_row =
+static const char *const sql_row MAIL_STORE_SQL =
     "SELECT todo_below FROM mail_backfill WHERE account_id = ?1 AND mailbox_id = ?2"
     " AND uidvalidity = ?3";
-static const char *const sql_insert =
+static const char *const sql_insert MAIL_STORE_SQL =
     "INSERT OR REPLACE INTO mail_backfill(account_id, mailbox_id, uidvalidity, base_modseq,"
     " todo_below, cutoff, deleted_at_start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-static const char *const sql_progress =
+static const char *const sql_progress MAIL_STORE_SQL =
     "UPDATE mail_backfill SET todo_below = ?3 WHERE account_id = ?1 AND mailbox_id = ?2";
-static const char *const sql_drop =
+static const char *const sql_drop MAIL_STORE_SQL =
     "DELETE FROM mail_backfill WHERE account_id = ?1 AND mailbox_id = ?2";
 /* The inbox first: it is what a client opens first. */
-static const char *const sql_next =
+static const char *const sql_next MAIL_STORE_SQL =
     "SELECT b.mailbox_id, m.name_raw, b.uidvalidity, b.base_modseq, b.todo_below"
     " FROM mail_backfill b LEFT JOIN mailboxes m ON m.account_id = b.account_id"
     " AND m.mailbox_id = b.mailbox_id AND m.destroyed_modseq IS NULL"
     " WHERE b.account_id = ?1 ORDER BY ifnull(m.role, '') != 'inbox', b.mailbox_id LIMIT 1";
-static const char *const sql_cached_below =
+static const char *const sql_cached_below MAIL_STORE_SQL =
     "SELECT uid FROM email_locations WHERE account_id = ?1 AND mailbox_id = ?2 AND uid < ?3"
     " ORDER BY uid";
-static const char *const sql_valid =
+static const char *const sql_valid MAIL_STORE_SQL =
     "SELECT 1 FROM mail_backfill b JOIN mailboxes m ON m.account_id = b.account_id"
     " AND m.mailbox_id = b.mailbox_id AND m.destroyed_modseq IS NULL"
     " AND m.uidvalidity = b.uidvalidity"
     " WHERE b.account_id = ?1 AND b.mailbox_id = ?2 AND b.uidvalidity = ?3"
     " AND b.base_modseq = ?4";
-static const char *const sql_left =
+static const char *const sql_left MAIL_STORE_SQL =
     "SELECT 1 FROM mail_backfill WHERE account_id = ?1 LIMIT 1";
 /* A mailbox without a backfill row that a sync has seen whole under its
  * current UIDVALIDITY is cached whole. */
-static const char *const sql_cover =
+static const char *const sql_cover MAIL_STORE_SQL =
     "SELECT b.mailbox_id IS NOT NULL, b.cutoff, b.deleted_at_start, m.total, m.jmap_total,"
     " m.uidvalidity != 0 AND m.synced_uidvalidity = m.uidvalidity"
     " FROM mailboxes m LEFT JOIN mail_backfill b"

@@ -374,6 +374,48 @@ static void test_sequential_reads_share_a_reader(void **state)
     }
 }
 
+static size_t prepared(const struct mail_store *c)
+{
+    size_t n = 0;
+    while (n < MAIL_STORE_STMT_SLOTS && c->cache[n].sql != NULL)
+        n++;
+    return n;
+}
+
+extern const char *const __start_mail_store_sql[];
+extern const char *const __stop_mail_store_sql[];
+
+/* The writer prepares every MAIL_STORE_SQL statement when the store
+ * opens, a reader each one that writes nothing: reads then prepare none. */
+static void test_statements_prepared_at_open(void **state)
+{
+    struct fx *f = *state;
+    size_t all = (size_t)(__stop_mail_store_sql - __start_mail_store_sql);
+    assert_true(all > 20);
+    assert_int_equal(prepared(f->ms), all);
+    for (size_t i = 0; i < all; i++)
+        assert_ptr_equal(f->ms->cache[i].sql, __start_mail_store_sql[i]);
+
+    struct mail_store *rv = mail_read_acquire(f->ms);
+    size_t reads = prepared(rv);
+    for (size_t i = 0; i < reads; i++)
+        assert_true(sqlite3_stmt_readonly(rv->cache[i].st));
+    assert_true(reads > 5 && reads < all);
+    mail_read_release(f->ms, rv);
+
+    const char *ids[] = { "Ea", "Eb" };
+    struct mail_store_email_list *l = get(f, ids, 2, MAIL_STORE_WITH_HEADERS);
+    mail_store_email_list_free(&l);
+    struct gw_error err = { 0 };
+    assert_int_equal(mail_store_list_emails(f->ms, "a1", "Maaa", 0, &l, &err), 0);
+    mail_store_email_list_free(&l);
+    char st[MAIL_STORE_STATE_MAX];
+    assert_int_equal(mail_store_state(f->ms, "a1", MAIL_STORE_EMAIL, st, &err), 0);
+    rv = mail_read_acquire(f->ms);
+    assert_int_equal(prepared(rv), reads);
+    mail_read_release(f->ms, rv);
+}
+
 /* Every read of the read path answers while the writer holds the store:
  * none waits for it. */
 static void test_reads_do_not_wait_for_writer(void **state)
@@ -494,6 +536,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cache_races_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_do_not_wait_for_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sequential_reads_share_a_reader, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_statements_prepared_at_open, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
