@@ -1,13 +1,14 @@
 /* imap_floor.c - the direct-IMAP floor of the gateway's views.
  *
- * Usage: imap_floor PORT USER PASSWORD ACCOUNT_LABEL [RUNS]
+ * Usage: imap_floor PORT USER PASSWORD ACCOUNT_LABEL [RUNS [SCENARIO]]
  * Runs the IMAP commands a view needs through the project's backend layer
  * (the same code the gateway uses), against 127.0.0.1:PORT without TLS,
  * and prints one JSON line per scenario:
  *   {"scenario":"imap_floor_inbox_open","account":"6k","median_ms":..,"p95_ms":..,"runs":30}
  * "open" runs on one connection that stays selected; "cold" pays connect,
  * login and select every time. Anything the gateway must do beyond this
- * is its overhead.
+ * is its overhead. With SCENARIO, only that one runs (bench/run pairs a
+ * cold sample with each of its gateway cold starts).
  */
 #include "backend.h"
 #include "backend_mail.h"
@@ -173,12 +174,14 @@ out:
 
 int main(int argc, char **argv)
 {
-    if (argc != 5 && argc != 6) {
-        fprintf(stderr, "usage: %s PORT USER PASSWORD ACCOUNT_LABEL [RUNS]\n", argv[0]);
+    if (argc < 5 || argc > 7) {
+        fprintf(stderr, "usage: %s PORT USER PASSWORD ACCOUNT_LABEL [RUNS [SCENARIO]]\n",
+                argv[0]);
         return 2;
     }
     long port = strtol(argv[1], NULL, 10);
-    long runs = argc == 6 ? strtol(argv[5], NULL, 10) : 30;
+    long runs = argc >= 6 ? strtol(argv[5], NULL, 10) : 30;
+    const char *only = argc == 7 ? argv[6] : NULL;
     if (port <= 0 || port > 65535 || runs <= 0 || runs > FLOOR_MAX_RUNS) {
         fprintf(stderr, "imap_floor: bad PORT or RUNS\n");
         return 2;
@@ -198,14 +201,22 @@ int main(int argc, char **argv)
         {"imap_floor_open_message", run_open_message},
         {"imap_floor_search_text", run_search},
     };
+    size_t n_scenarios = sizeof(scenarios) / sizeof(scenarios[0]), matched = 0;
+    for (size_t i = 0; i < n_scenarios; i++)
+        matched += only == NULL || strcmp(only, scenarios[i].name) == 0;
+    if (matched == 0) {
+        fprintf(stderr, "imap_floor: no scenario %s\n", only);
+        return 2;
+    }
     struct gw_error err = {0};
     int rc = 1;
     if (backend_imap_open(&c.ep, &c.cred, &c.conn, &err) != 0 || select_inbox(c.conn, &err) != 0)
         goto out;
     if (inbox_view(c.conn, &c, &err) != 0)
         goto out;
-    for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-        if (measure(&c, scenarios[i].name, argv[4], scenarios[i].fn, (int)runs, &err) != 0)
+    for (size_t i = 0; i < n_scenarios; i++)
+        if ((only == NULL || strcmp(only, scenarios[i].name) == 0) &&
+            measure(&c, scenarios[i].name, argv[4], scenarios[i].fn, (int)runs, &err) != 0)
             goto out;
     rc = 0;
 out:

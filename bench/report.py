@@ -20,7 +20,7 @@ EXPECTED = ["gw_inbox_page_cold", "gw_inbox_page_warm", "gw_open_message_warm",
 FLOORS = {"gw_inbox_page_warm": "imap_floor_inbox_open",
           "gw_inbox_page_backfilling": "imap_floor_inbox_open",
           "gw_inbox_page_cold": "imap_floor_inbox_cold",
-          "gw_inbox_page_cold_starts": "imap_floor_inbox_cold",
+          "gw_inbox_page_cold_starts": "imap_floor_inbox_cold_paired",
           "gw_open_message_warm": "imap_floor_open_message",
           "gw_search_text_warm": "imap_floor_search_text"}
 
@@ -33,15 +33,22 @@ def targets(rows):
         floor_open = by.get(("imap_floor_inbox_open", acct))
         floor_cold = by.get(("imap_floor_inbox_cold", acct))
         warm = by.get(("gw_inbox_page_warm", acct))
-        # The median over the cold starts when measured, else the one sample.
-        cold = by.get(("gw_inbox_page_cold_starts", acct)) or by.get(("gw_inbox_page_cold", acct))
+        # The median over the cold starts when measured, against the floor
+        # samples paired with them; else the one sample against the floor.
+        cold = by.get(("gw_inbox_page_cold_starts", acct))
+        if cold and by.get(("imap_floor_inbox_cold_paired", acct)):
+            floor_cold = by[("imap_floor_inbox_cold_paired", acct)]
+        else:
+            cold = by.get(("gw_inbox_page_cold", acct))
         if floor_open and warm and "median_ms" in warm:
             ratio = warm["median_ms"] / floor_open["median_ms"]
             out.append(("warm inbox_page <= 0.3x open floor", acct, "%.2fx" % ratio, "0.3x",
                         ratio <= 0.3))
         if floor_cold and cold and "median_ms" in cold:
             ratio = cold["median_ms"] / floor_cold["median_ms"]
-            out.append(("cold inbox_page <= 1.5x cold floor (median of %d)" % cold["runs"], acct,
+            paired = floor_cold["scenario"] == "imap_floor_inbox_cold_paired"
+            out.append(("cold inbox_page <= 1.5x cold floor (median of %d%s)" % (
+                cold["runs"], ", floor paired" if paired else ""), acct,
                         "%.2fx" % ratio, "1.5x", ratio <= 1.5))
         noop = by.get(("gw_changes_noop_warm", acct))
         if noop and "median_ms" in noop:
