@@ -18,7 +18,8 @@ static const char *const sql_temp =
     "CREATE TEMP TABLE IF NOT EXISTS sync_emails(id TEXT PRIMARY KEY);"
     "CREATE TEMP TABLE IF NOT EXISTS sync_threads(id TEXT PRIMARY KEY);"
     "DELETE FROM temp.sync_emails; DELETE FROM temp.sync_threads;";
-static const char *const sql_modseq MAIL_STORE_SQL = "SELECT modseq FROM accounts WHERE account_id = ?1";
+static const char *const sql_modseq MAIL_STORE_SQL =
+    "SELECT modseq FROM accounts WHERE account_id = ?1";
 static const char *const sql_touch_box MAIL_STORE_SQL =
     "INSERT OR IGNORE INTO temp.sync_emails SELECT email_id FROM email_locations"
     " WHERE account_id = ?1 AND mailbox_id = ?2";
@@ -87,10 +88,10 @@ static const char *const sql_bump MAIL_STORE_SQL =
 
 int mail_apply_scratch(sqlite3 *db)
 {
-    return sqlite3_exec(db, sql_temp, NULL, NULL, NULL) == SQLITE_OK &&
-                   sqlite3_exec(db, mail_apply_sql_count_tables, NULL, NULL, NULL) == SQLITE_OK
-               ? 0
-               : -1;
+    if (sqlite3_exec(db, sql_temp, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, mail_apply_sql_count_tables, NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    return 0;
 }
 
 int mail_apply_fail(struct mail_apply *a, const char *what)

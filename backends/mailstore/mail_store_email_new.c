@@ -29,8 +29,8 @@ static const char *const sql_new_email MAIL_STORE_SQL =
     "INSERT INTO emails(account_id, email_id, guid, thread_id, size, received_at, sent_utc,"
     " subject, message_id, has_attachment, preview, headers, from_sort, to_sort, cc_sort,"
     " keywords, created_modseq, updated_modseq, emailid)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, coalesce(?19, ' '), ?16,"
-    " CASE WHEN ?17 THEN 0 ELSE ?16 END, ?18)";
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+    " coalesce(?19, ' '), ?16, CASE WHEN ?17 THEN 0 ELSE ?16 END, ?18)";
 
 /* RFC 8621 hasAttachment as the BODYSTRUCTURE shows it: a part marked
  * attachment, or a non-text leaf not marked inline. */
