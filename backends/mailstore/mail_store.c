@@ -191,10 +191,6 @@ int mail_store_mint_id(char prefix, char out[16], struct gw_error *err)
     return 0;
 }
 
-/* The bounds of the section MAIL_STORE_SQL fills (the linker defines them). */
-extern const char *const __start_mail_store_sql[];
-extern const char *const __stop_mail_store_sql[];
-
 void mail_store_stmt_warm(struct mail_store *ms, bool read_only)
 {
     size_t slots = sizeof(ms->cache) / sizeof(ms->cache[0]), used = 0;

@@ -26,6 +26,9 @@ uint64_t store_db_commits(struct store *s, uint64_t *begun);
  * which mail_store_stmt_warm() walks: the writer and each reader prepare
  * their statements when they open, so no request pays for parsing SQL. */
 #define MAIL_STORE_SQL __attribute__((used, section("mail_store_sql")))
+/* The bounds of that section (the linker defines them). */
+extern const char *const __start_mail_store_sql[];
+extern const char *const __stop_mail_store_sql[];
 
 /* Statements one connection keeps: more MAIL_STORE_SQL statements than
  * this aborts at startup (mail_store_stmt_warm), a programming error. */

@@ -382,9 +382,6 @@ static size_t prepared(const struct mail_store *c)
     return n;
 }
 
-extern const char *const __start_mail_store_sql[];
-extern const char *const __stop_mail_store_sql[];
-
 /* The writer prepares every MAIL_STORE_SQL statement when the store
  * opens, a reader each one that writes nothing: reads then prepare none. */
 static void test_statements_prepared_at_open(void **state)
